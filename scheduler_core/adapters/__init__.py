@@ -1,0 +1,1 @@
+"""The only code that imports azure.*: Table Storage, Storage Queue, outbound actions."""

@@ -1,0 +1,165 @@
+"""The environment, read once into a frozen value.
+
+Every app setting the scheduler reads is named here and nowhere else, so `infra/` can be checked against this list
+(`SETTING_NAMES`). Storage connections follow the Functions convention: a connection string in
+`AzureWebJobsStorage` locally, or identity-based `AzureWebJobsStorage__tableServiceUri` / `__queueServiceUri` /
+`__credential` / `__clientId` in Azure (see `adapters/clients.py`).
+"""
+
+from __future__ import annotations
+
+import os
+from collections.abc import Mapping
+from dataclasses import dataclass, field
+
+STORAGE_CONNECTION = "AzureWebJobsStorage"
+"""Name of the storage connection the triggers and the adapters share."""
+
+EXECUTIONS_QUEUE = "scheduler-executions"
+"""The queue the planner fills and the executor drains. Fixed: trigger bindings are declared at import time."""
+
+TICK_SCHEDULE_SETTING = "SCHEDULER_TICK_SCHEDULE"
+"""NCRONTAB of the planner timer, resolved by the Functions host as the binding expression `%...%`."""
+
+MAINTENANCE_SCHEDULE_SETTING = "SCHEDULER_MAINTENANCE_SCHEDULE"
+"""NCRONTAB of the daily history pruning timer."""
+
+
+@dataclass(frozen=True)
+class StorageConnection:
+    """Where storage is and how to authenticate: a connection string, or service URIs plus an identity."""
+
+    connection_string: str | None = None
+    table_service_uri: str | None = None
+    queue_service_uri: str | None = None
+    credential: str | None = None  # "managedidentity" or None for DefaultAzureCredential
+    client_id: str | None = None
+
+
+@dataclass(frozen=True)
+class Settings:
+    """Every knob of the scheduler, with the defaults a deployment gets when the setting is absent."""
+
+    storage: StorageConnection
+    lookahead_seconds: float = 90.0
+    http_timeout_seconds: float = 60.0
+    allow_loopback_targets: bool = False
+    allow_link_local_targets: bool = False
+    catch_up_window_seconds: float = 3600.0
+    history_retention_days: int = 60
+    history_max_runs: int = 1000
+    max_job_chars: int = 16_000
+    max_request_body_chars: int = 8_192
+    max_uri_chars: int = 2_048
+    max_headers: int = 50
+    max_header_chars: int = 4_096
+    history_snippet_bytes: int = 2_048
+    secret_keys: Mapping[str, bytes] = field(default_factory=dict)
+    active_secret_key_id: str | None = None
+    storage_queue_endpoints: Mapping[str, str] = field(default_factory=dict)
+    oauth_authority_host: str = "https://login.microsoftonline.com"
+    region: str = "local"
+
+    @classmethod
+    def from_env(cls, env: Mapping[str, str] | None = None) -> Settings:
+        """Build settings from an environment mapping (default: `os.environ`).
+
+        Raises:
+            ValueError: a setting is present but malformed; the message names it.
+        """
+        env = os.environ if env is None else env
+        reader = _Reader(env)
+        return cls(
+            storage=StorageConnection(
+                connection_string=reader.text(STORAGE_CONNECTION),
+                table_service_uri=reader.text(f"{STORAGE_CONNECTION}__tableServiceUri"),
+                queue_service_uri=reader.text(f"{STORAGE_CONNECTION}__queueServiceUri"),
+                credential=reader.text(f"{STORAGE_CONNECTION}__credential"),
+                client_id=reader.text(f"{STORAGE_CONNECTION}__clientId"),
+            ),
+            lookahead_seconds=reader.number("SCHEDULER_LOOKAHEAD_SECONDS", 90.0),
+            http_timeout_seconds=reader.number("SCHEDULER_HTTP_TIMEOUT_SECONDS", 60.0),
+            allow_loopback_targets=reader.flag("SCHEDULER_ALLOW_LOOPBACK_TARGETS"),
+            allow_link_local_targets=reader.flag("SCHEDULER_ALLOW_LINK_LOCAL_TARGETS"),
+            catch_up_window_seconds=reader.number("SCHEDULER_CATCH_UP_WINDOW_SECONDS", 3600.0),
+            history_retention_days=int(reader.number("SCHEDULER_HISTORY_RETENTION_DAYS", 60)),
+            history_max_runs=int(reader.number("SCHEDULER_HISTORY_MAX_RUNS", 1000)),
+            max_job_chars=int(reader.number("SCHEDULER_MAX_JOB_CHARS", 16_000)),
+            max_request_body_chars=int(reader.number("SCHEDULER_MAX_REQUEST_BODY_CHARS", 8_192)),
+            max_uri_chars=int(reader.number("SCHEDULER_MAX_URI_CHARS", 2_048)),
+            max_headers=int(reader.number("SCHEDULER_MAX_HEADERS", 50)),
+            max_header_chars=int(reader.number("SCHEDULER_MAX_HEADER_CHARS", 4_096)),
+            secret_keys=reader.keys("SCHEDULER_SECRET_KEYS"),
+            active_secret_key_id=reader.text("SCHEDULER_ACTIVE_SECRET_KEY_ID"),
+            storage_queue_endpoints=reader.pairs("SCHEDULER_STORAGE_QUEUE_ENDPOINTS"),
+            oauth_authority_host=reader.text("SCHEDULER_OAUTH_AUTHORITY_HOST") or "https://login.microsoftonline.com",
+            region=reader.text("REGION_NAME") or "local",
+        )
+
+
+# Read at import time by the host, not by `Settings.from_env`; listed so infra can be checked against them.
+_HOST_SETTINGS = (TICK_SCHEDULE_SETTING, MAINTENANCE_SCHEDULE_SETTING)
+
+
+class _Reader:
+    """Typed access to an environment mapping that records every name it is asked for."""
+
+    names: set[str] = set()
+
+    def __init__(self, env: Mapping[str, str]) -> None:
+        self._env = env
+
+    def text(self, name: str) -> str | None:
+        _Reader.names.add(name)
+        value = self._env.get(name)
+        return value.strip() if value and value.strip() else None
+
+    def number(self, name: str, default: float) -> float:
+        value = self.text(name)
+        if value is None:
+            return default
+        try:
+            number = float(value)
+        except ValueError as exc:
+            raise ValueError(f"app setting {name} must be a number, got {value!r}") from exc
+        if number < 0:
+            raise ValueError(f"app setting {name} must not be negative, got {value!r}")
+        return number
+
+    def flag(self, name: str) -> bool:
+        value = (self.text(name) or "false").lower()
+        if value not in {"true", "false", "1", "0", "yes", "no"}:
+            raise ValueError(f"app setting {name} must be true or false, got {value!r}")
+        return value in {"true", "1", "yes"}
+
+    def pairs(self, name: str) -> dict[str, str]:
+        """`a=x;b=y` -> {"a": "x", "b": "y"}."""
+        value = self.text(name)
+        result: dict[str, str] = {}
+        for item in (value or "").split(";"):
+            if not item.strip():
+                continue
+            key, sep, val = item.partition("=")
+            if not sep or not key.strip() or not val.strip():
+                raise ValueError(f"app setting {name} must look like 'name=value;name=value'")
+            result[key.strip()] = val.strip()
+        return result
+
+    def keys(self, name: str) -> dict[str, bytes]:
+        """`id1=<base64>;id2=<base64>` -> key ids to raw key bytes (values are never put in messages)."""
+        import base64
+        import binascii
+
+        result: dict[str, bytes] = {}
+        for key_id, encoded in self.pairs(name).items():
+            try:
+                result[key_id] = base64.b64decode(encoded, validate=True)
+            except binascii.Error as exc:
+                raise ValueError(f"app setting {name}: key {key_id!r} is not valid base64") from exc
+        return result
+
+
+def setting_names() -> frozenset[str]:
+    """Every app setting name the scheduler code reads (used by the infra cross-check)."""
+    Settings.from_env({})
+    return frozenset(_Reader.names) | frozenset(_HOST_SETTINGS)
