@@ -1,0 +1,110 @@
+"""Run the app's functions: HTTP through uvicorn, timers and queue listeners as tasks on one event loop."""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import logging
+import signal
+import socket
+from collections.abc import Coroutine, Iterator
+from typing import Any
+
+import uvicorn
+
+from devhost.config import HostConfig
+from devhost.http import HttpShim
+from devhost.invoke import Invoker
+from devhost.loader import Function
+from devhost.queues import QueueListener
+from devhost.routes import build_routes
+from devhost.timers import TimerRunner, schedule_of
+
+logger = logging.getLogger("devhost")
+
+
+class _Server(uvicorn.Server):
+    @contextlib.contextmanager
+    def capture_signals(self) -> Iterator[None]:
+        # The host owns SIGINT/SIGTERM: uvicorn would re-raise them after its shutdown and end the process
+        # before the timers, queue listeners and Azurite are stopped.
+        yield
+
+
+def _bind(host: str, port: int) -> socket.socket:
+    sock = socket.socket(socket.AF_INET6 if ":" in host else socket.AF_INET, socket.SOCK_STREAM)
+    sock.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
+    try:
+        sock.bind((host, port))
+    except OSError as exc:
+        sock.close()
+        raise OSError(f"cannot listen on {host}:{port}: {exc.strerror}") from exc
+    sock.set_inheritable(True)
+    return sock
+
+
+def _log_crash(task: asyncio.Task[None]) -> None:
+    if not task.cancelled() and task.exception() is not None:
+        logger.error("%s stopped unexpectedly", task.get_name(), exc_info=task.exception())
+
+
+def _describe(function: Function, base_url: str, routes: dict[str, str]) -> str:
+    trigger = function.trigger
+    if function.trigger_type == "httpTrigger":
+        methods = ",".join(str(getattr(m, "value", m)) for m in trigger.methods or []) or "ALL"
+        return f"  {function.name}: httpTrigger [{methods}] {base_url}{routes[function.name]}"
+    if function.trigger_type == "timerTrigger":
+        return f"  {function.name}: timerTrigger {trigger.schedule}"
+    return f"  {function.name}: queueTrigger {trigger.queue_name}"
+
+
+async def serve(functions: list[Function], config: HostConfig, host: str, port: int) -> None:
+    """Serves the functions until SIGINT or SIGTERM, then stops everything in order.
+
+    Raises:
+        ConfigError: A schedule, queue name or connection cannot be resolved.
+        OSError: The HTTP port cannot be bound.
+    """
+    loop = asyncio.get_running_loop()
+    stop = asyncio.Event()
+    for sig in (signal.SIGINT, signal.SIGTERM):
+        loop.add_signal_handler(sig, stop.set)
+
+    invoker = Invoker()
+    routes = build_routes(functions, config.route_prefix)
+    # Resolve everything first, so a missing app setting fails startup as on the host.
+    timers = [TimerRunner(f, schedule_of(f), invoker) for f in functions if f.trigger_type == "timerTrigger"]
+    listeners = [QueueListener(f, config.queues, invoker) for f in functions if f.trigger_type == "queueTrigger"]
+    for listener in listeners:
+        await asyncio.to_thread(listener.prepare)
+
+    sock = _bind(host, port)
+    server = _Server(uvicorn.Config(HttpShim(routes, invoker), lifespan="off", log_level="warning", access_log=False))
+    server_task = asyncio.create_task(server.serve(sockets=[sock]), name="HTTP server")
+    while not server.started and not server_task.done():
+        await asyncio.sleep(0.05)
+    if server_task.done():
+        server_task.result()
+        raise OSError("the HTTP server stopped during startup")
+
+    base_url = f"http://{host}:{sock.getsockname()[1]}"
+    print(f"devhost: listening on {base_url}", flush=True)
+    templates = {route.function.name: route.template for route in routes}
+    for function in functions:
+        print(_describe(function, base_url, templates), flush=True)
+
+    jobs: list[Coroutine[Any, Any, None]] = [t.run() for t in timers] + [q.run() for q in listeners]
+    names = [f"timer {t!r}" for t in timers] + [f"queue listener '{q.queue_name}'" for q in listeners]
+    tasks = [asyncio.create_task(job, name=name) for job, name in zip(jobs, names, strict=True)]
+    for task in tasks:
+        task.add_done_callback(_log_crash)
+    print(f"devhost: ready ({len(functions)} functions)", flush=True)
+
+    await stop.wait()
+    logger.info("Stopping: timers and queue listeners, then HTTP")
+    for task in tasks:
+        task.cancel()
+    await asyncio.gather(*tasks, return_exceptions=True)
+    server.should_exit = True
+    await server_task
+    await asyncio.to_thread(invoker.shutdown)

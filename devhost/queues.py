@@ -1,0 +1,181 @@
+"""Queue triggers with the host's ``extensions.queues`` semantics: batches, back-off, retries and poison queue."""
+
+from __future__ import annotations
+
+import asyncio
+import base64
+import binascii
+import logging
+import os
+import random
+from typing import Any
+
+from azure.core.exceptions import ResourceExistsError
+from azure.functions.queue import QueueMessage
+from azure.storage.queue import ExponentialRetry, QueueClient, QueueServiceClient
+
+from devhost.config import ConfigError, QueueOptions, resolve_app_settings
+from devhost.invoke import Invoker
+from devhost.loader import Function
+
+logger = logging.getLogger("devhost")
+
+MIN_POLLING_INTERVAL = 0.1
+# The host receives with a 10-minute visibility timeout and renews it while the function runs; devhost does not
+# renew, so an invocation running longer than this lets the message reappear.
+PROCESSING_VISIBILITY_SECONDS = 600
+# How long shutdown waits for running invocations before giving up on them.
+DRAIN_SECONDS = 30.0
+
+
+def connection_string(name: str | None) -> str:
+    """Returns the connection string a trigger's ``connection`` names, as the host resolves it.
+
+    Args:
+        name: The app setting name; empty means ``AzureWebJobsStorage``. ``X`` also finds ``AzureWebJobsX``.
+
+    Raises:
+        ConfigError: No such setting.
+    """
+    name = name or "AzureWebJobsStorage"
+    for candidate in (name, f"AzureWebJobs{name}"):
+        value = os.environ.get(candidate)
+        if value:
+            return value
+    raise ConfigError(f"connection setting {name!r} is not set (devhost supports connection strings only)")
+
+
+def _decode(content: str, encoding: str) -> bytes:
+    if encoding == "none":
+        return content.encode("utf-8")
+    return base64.b64decode(content, validate=True)
+
+
+class QueueListener:
+    """Polls one queue for one function.
+
+    Args:
+        function: A queue-triggered function.
+        options: host.json ``extensions.queues``.
+        invoker: Runs the function.
+
+    Raises:
+        ConfigError: The connection or a ``%NAME%`` in the queue name is missing.
+    """
+
+    def __init__(self, function: Function, options: QueueOptions, invoker: Invoker) -> None:
+        self._function = function
+        self._options = options
+        self._invoker = invoker
+        self.queue_name = resolve_app_settings(function.trigger.queue_name).lower()
+        # No encode or decode policy: bodies are decoded here, and poison copies keep the received text as is.
+        self._service = QueueServiceClient.from_connection_string(
+            connection_string(function.trigger.connection),
+            retry_policy=ExponentialRetry(initial_backoff=1, increment_base=2, retry_total=3),
+        )
+        self._queue = self._service.get_queue_client(self.queue_name)
+
+    def prepare(self) -> None:
+        """Creates the queue if it is missing, as the host does when the listener starts."""
+        _create_if_missing(self._queue)
+
+    async def run(self) -> None:
+        """Polls until cancelled, then waits (bounded) for the invocations still running."""
+        in_flight: set[asyncio.Task[None]] = set()
+        interval = MIN_POLLING_INTERVAL
+        try:
+            while True:
+                if len(in_flight) > self._options.new_batch_threshold:
+                    await asyncio.wait(in_flight, return_when=asyncio.FIRST_COMPLETED)
+                    continue
+                messages = await self._receive()
+                for message in messages:
+                    task = asyncio.create_task(self._process(message))
+                    in_flight.add(task)
+                    task.add_done_callback(in_flight.discard)
+                if messages:
+                    interval = MIN_POLLING_INTERVAL
+                    continue
+                await asyncio.sleep(interval)
+                # Exponential back-off with jitter while the queue stays empty, as the host's polling strategy.
+                interval = min(interval * 2 * random.uniform(0.8, 1.2), self._options.max_polling_interval)
+                interval = max(interval, MIN_POLLING_INTERVAL)
+        finally:
+            if in_flight:
+                await asyncio.wait(in_flight, timeout=DRAIN_SECONDS)
+
+    async def _receive(self) -> list[Any]:
+        try:
+            return await asyncio.to_thread(self._receive_batch)
+        except Exception:
+            logger.warning("Receiving from queue '%s' failed", self.queue_name, exc_info=True)
+            return []
+
+    def _receive_batch(self) -> list[Any]:
+        pages = self._queue.receive_messages(
+            messages_per_page=self._options.batch_size, visibility_timeout=PROCESSING_VISIBILITY_SECONDS
+        ).by_page()
+        return list(next(pages, []))
+
+    async def _process(self, message: Any) -> None:
+        try:
+            succeeded = await self._invoke(message)
+            await asyncio.to_thread(self._settle, message, succeeded)
+        except Exception:
+            logger.exception("Settling message %s of queue '%s' failed", message.id, self.queue_name)
+
+    async def _invoke(self, message: Any) -> bool:
+        if message.dequeue_count > self._options.max_dequeue_count:
+            return False  # Already past the limit (an earlier run stopped mid-way): straight to poison.
+        try:
+            body = _decode(message.content or "", self._options.message_encoding)
+        except (binascii.Error, ValueError):
+            logger.error(
+                "Message %s of queue '%s' is not valid %s (see host.json extensions.queues.messageEncoding)",
+                message.id, self.queue_name, self._options.message_encoding,
+            )
+            return False
+        trigger_value = QueueMessage(
+            id=message.id,
+            body=body,
+            dequeue_count=message.dequeue_count,
+            expiration_time=message.expires_on,
+            insertion_time=message.inserted_on,
+            time_next_visible=message.next_visible_on,
+            pop_receipt=message.pop_receipt,
+        )
+        reason = f"New queue message detected on '{self.queue_name}'."
+        try:
+            await self._invoker.invoke(self._function, trigger_value, reason=reason)
+        except Exception:  # Logged by the invoker.
+            return False
+        return True
+
+    def _settle(self, message: Any, succeeded: bool) -> None:
+        if succeeded:
+            self._queue.delete_message(message.id, message.pop_receipt)
+        elif message.dequeue_count >= self._options.max_dequeue_count:
+            self._move_to_poison(message)
+        else:
+            # Only id and pop receipt: the message's content stays exactly as it was sent.
+            self._queue.update_message(
+                message.id, pop_receipt=message.pop_receipt, visibility_timeout=int(self._options.visibility_timeout)
+            )
+
+    def _move_to_poison(self, message: Any) -> None:
+        poison_name = f"{self.queue_name}-poison"
+        logger.warning(
+            "Message %s has reached MaxDequeueCount of %d. Moving message to queue '%s'.",
+            message.id, self._options.max_dequeue_count, poison_name,
+        )
+        poison = self._service.get_queue_client(poison_name)
+        _create_if_missing(poison)
+        poison.send_message(message.content)
+        self._queue.delete_message(message.id, message.pop_receipt)
+
+
+def _create_if_missing(queue: QueueClient) -> None:
+    try:
+        queue.create_queue()
+    except ResourceExistsError:
+        pass
