@@ -8,7 +8,7 @@ param keyVaultName string
 
 // Built-in role definition ids: https://learn.microsoft.com/azure/role-based-access-control/built-in-roles
 var storageRoles = [
-  '0a9a7e1f-b9d0-4cc4-a60d-0319b160aaa3' // Storage Table Data Contributor: jobs, collections, due, dispatches, history
+  '0a9a7e1f-b9d0-4cc4-a60d-0319b160aaa3' // Storage Table Data Contributor: collections, jobs, history, due
   '974c5e8b-45b9-4653-ba55-5f855dd0fb88' // Storage Queue Data Contributor: executions queue, its poison queue
   'b7e6dc6d-f1e8-4753-8033-0f276bb0955b' // Storage Blob Data Owner: host leases (timer singleton) and deployment package
 ]

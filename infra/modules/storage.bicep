@@ -4,13 +4,13 @@ param name string
 param location string
 param tags object
 
-// The tables the scheduler uses (scheduler_core/adapters/tables.py); tests/unit/test_infra.py checks this list.
+// The tables the scheduler uses: scheduler_core.adapters.tables.TABLE_NAMES (dispatch claims live in `history`).
+// tests/unit/test_infra.py checks this list against the code.
 var tableNames = [
-  'jobs'
   'collections'
-  'due'
-  'dispatches'
+  'jobs'
   'history'
+  'due'
 ]
 
 // The executions queue (scheduler_core.settings.EXECUTIONS_QUEUE) and the poison queue the host moves messages
