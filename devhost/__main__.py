@@ -14,7 +14,7 @@ from types import FrameType
 from devhost.azurite import DEFAULT_PORTS, Azurite, AzuriteError, port_in_use
 from devhost.config import ConfigError, apply_local_settings, load_host_config
 from devhost.host import serve
-from devhost.loader import load_functions
+from devhost.loader import load_app
 from devhost.logs import configure_logging
 
 logger = logging.getLogger("devhost")
@@ -64,8 +64,8 @@ def main(argv: list[str] | None = None) -> int:
             azurite = _start_azurite(args.azurite.resolve())
         # The worker runs in the app directory with it on sys.path.
         os.chdir(app_dir)
-        functions = load_functions(app_dir)
-        asyncio.run(serve(functions, config, args.host, args.port))
+        loaded = load_app(app_dir)
+        asyncio.run(serve(loaded, config, args.host, args.port))
     except KeyboardInterrupt:
         pass
     except (ConfigError, AzuriteError, OSError) as exc:

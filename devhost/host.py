@@ -15,7 +15,7 @@ import uvicorn
 from devhost.config import HostConfig
 from devhost.http import HttpShim
 from devhost.invoke import Invoker
-from devhost.loader import Function
+from devhost.loader import Function, LoadedApp
 from devhost.queues import QueueListener
 from devhost.routes import build_routes
 from devhost.timers import TimerRunner, schedule_of
@@ -58,8 +58,17 @@ def _describe(function: Function, base_url: str, routes: dict[str, str]) -> str:
     return f"  {function.name}: queueTrigger {trigger.queue_name}"
 
 
-async def serve(functions: list[Function], config: HostConfig, host: str, port: int) -> None:
-    """Serves the functions until SIGINT or SIGTERM, then stops everything in order.
+async def _shutdown_asgi_app(app: Any) -> None:
+    # AsgiFunctionApp runs the ASGI lifespan startup on this loop at its first request and would otherwise run
+    # the shutdown from __del__ at interpreter exit, on a new loop where the lifespan task no longer exists.
+    middleware: Any = getattr(app, "middleware", None)
+    if getattr(app, "startup_task_done", False) and hasattr(middleware, "notify_shutdown"):
+        app.startup_task_done = False
+        await middleware.notify_shutdown()
+
+
+async def serve(loaded: LoadedApp, config: HostConfig, host: str, port: int) -> None:
+    """Serves the app's functions until SIGINT or SIGTERM, then stops everything in order.
 
     Raises:
         ConfigError: A schedule, queue name or connection cannot be resolved.
@@ -70,6 +79,7 @@ async def serve(functions: list[Function], config: HostConfig, host: str, port: 
     for sig in (signal.SIGINT, signal.SIGTERM):
         loop.add_signal_handler(sig, stop.set)
 
+    functions = loaded.functions
     invoker = Invoker()
     routes = build_routes(functions, config.route_prefix)
     # Resolve everything first, so a missing app setting fails startup as on the host.
@@ -107,4 +117,5 @@ async def serve(functions: list[Function], config: HostConfig, host: str, port: 
     await asyncio.gather(*tasks, return_exceptions=True)
     server.should_exit = True
     await server_task
+    await _shutdown_asgi_app(loaded.app)
     await asyncio.to_thread(invoker.shutdown)

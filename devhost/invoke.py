@@ -61,13 +61,17 @@ class Invoker:
         except Exception:
             logger.exception(
                 "Executed 'Functions.%s' (Failed, Id=%s, Duration=%dms)",
-                function.name, invocation_id, (time.monotonic() - started) * 1000,
+                function.name,
+                invocation_id,
+                (time.monotonic() - started) * 1000,
             )
             raise
         else:
             logger.info(
                 "Executed 'Functions.%s' (Succeeded, Id=%s, Duration=%dms)",
-                function.name, invocation_id, (time.monotonic() - started) * 1000,
+                function.name,
+                invocation_id,
+                (time.monotonic() - started) * 1000,
             )
             return result
         finally:

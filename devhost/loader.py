@@ -88,14 +88,25 @@ def _describe(function: Any, app_dir: Path) -> Function:
     )
 
 
-def load_functions(app_dir: Path) -> list[Function]:
-    """Imports ``function_app.py`` from app_dir and describes each registered function.
+@dataclass(frozen=True)
+class LoadedApp:
+    """The app object and its functions, listed once.
 
-    ``get_functions()`` is called exactly once: a second call on the same app fails.
+    Attributes:
+        app: The ``func.FunctionApp`` (or ``AsgiFunctionApp``) found in function_app.py.
+        functions: Its functions; ``get_functions()`` is not called again, since a second call fails.
+    """
+
+    app: FunctionRegister
+    functions: list[Function]
+
+
+def load_app(app_dir: Path) -> LoadedApp:
+    """Imports ``function_app.py`` from app_dir and describes each registered function.
 
     Raises:
         ConfigError: No single app object, or a trigger or binding devhost does not implement.
     """
     app_dir = app_dir.resolve()
     app = _find_app(_import_module(app_dir))
-    return [_describe(function, app_dir) for function in app.get_functions()]
+    return LoadedApp(app=app, functions=[_describe(function, app_dir) for function in app.get_functions()])

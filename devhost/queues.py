@@ -132,7 +132,9 @@ class QueueListener:
         except (binascii.Error, ValueError):
             logger.error(
                 "Message %s of queue '%s' is not valid %s (see host.json extensions.queues.messageEncoding)",
-                message.id, self.queue_name, self._options.message_encoding,
+                message.id,
+                self.queue_name,
+                self._options.message_encoding,
             )
             return False
         trigger_value = QueueMessage(
@@ -166,7 +168,9 @@ class QueueListener:
         poison_name = f"{self.queue_name}-poison"
         logger.warning(
             "Message %s has reached MaxDequeueCount of %d. Moving message to queue '%s'.",
-            message.id, self._options.max_dequeue_count, poison_name,
+            message.id,
+            self._options.max_dequeue_count,
+            poison_name,
         )
         poison = self._service.get_queue_client(poison_name)
         _create_if_missing(poison)

@@ -51,7 +51,7 @@ def _parse_segment(text: str) -> _Segment:
     if not match:
         return _Segment(literal=text.lower())
     star, name, _, suffix = match.groups()
-    constraints = tuple(c for c in re.findall(r":([^:}=?]+)", text[len(name) + 1 + bool(star):]))
+    constraints = tuple(c for c in re.findall(r":([^:}=?]+)", text[len(name) + 1 + bool(star) :]))
     default = suffix[1:] if suffix and suffix.startswith("=") else None
     return _Segment(name=name, catch_all=bool(star), optional=suffix == "?", default=default, constraints=constraints)
 
