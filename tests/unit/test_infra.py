@@ -478,6 +478,11 @@ def test_bicep_sets_nothing_the_code_and_host_do_not_read(templates):
     assert not unknown, f"infra sets {sorted(unknown)}: no code reads them (or they are OPTIONAL/FORBIDDEN)"
 
 
+def test_connection_string_and_outbound_guards_stay_unset_in_azure(templates):
+    configured = set(app_settings(templates))
+    assert not FORBIDDEN_SETTINGS & configured, f"must not be set in Azure: {sorted(FORBIDDEN_SETTINGS & configured)}"
+
+
 def test_exception_lists_name_real_settings():
     names = settings.setting_names()
     assert OPTIONAL_SETTINGS <= names, f"stale OPTIONAL_SETTINGS: {sorted(OPTIONAL_SETTINGS - names)}"
