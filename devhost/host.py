@@ -7,7 +7,7 @@ import contextlib
 import logging
 import signal
 import socket
-from collections.abc import Coroutine, Iterator
+from collections.abc import Iterator
 from typing import Any
 
 import uvicorn
@@ -15,9 +15,9 @@ import uvicorn
 from devhost.config import HostConfig
 from devhost.http import HttpShim
 from devhost.invoke import Invoker
-from devhost.loader import Function, LoadedApp
+from devhost.loader import LoadedApp
 from devhost.queues import QueueListener
-from devhost.routes import build_routes
+from devhost.routes import Route, build_routes
 from devhost.timers import TimerRunner, schedule_of
 
 logger = logging.getLogger("devhost")
@@ -39,7 +39,6 @@ def _bind(host: str, port: int) -> socket.socket:
     except OSError as exc:
         sock.close()
         raise OSError(f"cannot listen on {host}:{port}: {exc.strerror}") from exc
-    sock.set_inheritable(True)
     return sock
 
 
@@ -48,14 +47,9 @@ def _log_crash(task: asyncio.Task[None]) -> None:
         logger.error("%s stopped unexpectedly", task.get_name(), exc_info=task.exception())
 
 
-def _describe(function: Function, base_url: str, routes: dict[str, str]) -> str:
-    trigger = function.trigger
-    if function.trigger_type == "httpTrigger":
-        methods = ",".join(str(getattr(m, "value", m)) for m in trigger.methods or []) or "ALL"
-        return f"  {function.name}: httpTrigger [{methods}] {base_url}{routes[function.name]}"
-    if function.trigger_type == "timerTrigger":
-        return f"  {function.name}: timerTrigger {trigger.schedule}"
-    return f"  {function.name}: queueTrigger {trigger.queue_name}"
+def _http_line(route: Route, base_url: str) -> str:
+    methods = ",".join(sorted(route.methods)) if route.methods else "ALL"
+    return f"  {route.function.name}: httpTrigger [{methods}] {base_url}{route.template}"
 
 
 async def _shutdown_asgi_app(app: Any) -> None:
@@ -99,15 +93,15 @@ async def serve(loaded: LoadedApp, config: HostConfig, host: str, port: int) -> 
 
     base_url = f"http://{host}:{sock.getsockname()[1]}"
     print(f"devhost: listening on {base_url}", flush=True)
-    templates = {route.function.name: route.template for route in routes}
-    for function in functions:
-        print(_describe(function, base_url, templates), flush=True)
-
-    jobs: list[Coroutine[Any, Any, None]] = [t.run() for t in timers] + [q.run() for q in listeners]
-    names = [f"timer {t!r}" for t in timers] + [f"queue listener '{q.queue_name}'" for q in listeners]
-    tasks = [asyncio.create_task(job, name=name) for job, name in zip(jobs, names, strict=True)]
-    for task in tasks:
+    for route in routes:
+        print(_http_line(route, base_url), flush=True)
+    runners: list[TimerRunner | QueueListener] = [*timers, *listeners]
+    tasks = []
+    for runner in runners:
+        print(f"  {runner.description}", flush=True)
+        task = asyncio.create_task(runner.run(), name=runner.description)
         task.add_done_callback(_log_crash)
+        tasks.append(task)
     print(f"devhost: ready ({len(functions)} functions)", flush=True)
 
     await stop.wait()

@@ -83,11 +83,8 @@ class HttpShim:
         self._invoker = invoker
 
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
-        if scope["type"] == "lifespan":
-            await self._lifespan(receive, send)
-            return
         if scope["type"] != "http":
-            return
+            return  # uvicorn runs with lifespan="off"; websockets are not a Functions feature.
         found = find_route(self._routes, scope["method"], scope["path"])
         if found is None:
             await self._send(send, 404, [], b"")
@@ -121,13 +118,3 @@ class HttpShim:
         headers = headers + [(b"content-length", str(len(body)).encode())]
         await send({"type": "http.response.start", "status": status, "headers": headers})
         await send({"type": "http.response.body", "body": body})
-
-    @staticmethod
-    async def _lifespan(receive: Receive, send: Send) -> None:
-        while True:
-            message = await receive()
-            if message["type"] == "lifespan.startup":
-                await send({"type": "lifespan.startup.complete"})
-            elif message["type"] == "lifespan.shutdown":
-                await send({"type": "lifespan.shutdown.complete"})
-                return

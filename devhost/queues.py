@@ -75,6 +75,11 @@ class QueueListener:
         )
         self._queue = self._service.get_queue_client(self.queue_name)
 
+    @property
+    def description(self) -> str:
+        """The function and its resolved queue, for the startup listing."""
+        return f"{self._function.name}: queueTrigger {self.queue_name}"
+
     def prepare(self) -> None:
         """Creates the queue if it is missing, as the host does when the listener starts."""
         _create_if_missing(self._queue)

@@ -75,6 +75,11 @@ class TimerRunner:
         self._schedule = schedule
         self._invoker = invoker
 
+    @property
+    def description(self) -> str:
+        """The function and its resolved schedule, for the startup listing."""
+        return f"{self._function.name}: timerTrigger {self._schedule.expression}"
+
     async def run(self) -> None:
         """Runs until cancelled."""
         if self._function.trigger.run_on_startup:
