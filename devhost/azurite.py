@@ -27,9 +27,20 @@ class AzuriteError(RuntimeError):
 
 def free_port() -> int:
     """Returns a TCP port on 127.0.0.1 that was free a moment ago."""
-    with socket.socket(socket.AF_INET, socket.SOCK_STREAM) as sock:
-        sock.bind(("127.0.0.1", 0))
-        return int(sock.getsockname()[1])
+    return free_ports(1)[0]
+
+
+def free_ports(count: int) -> list[int]:
+    """Returns count distinct TCP ports on 127.0.0.1 that were free a moment ago."""
+    sockets = [socket.socket(socket.AF_INET, socket.SOCK_STREAM) for _ in range(count)]
+    try:
+        # All bound at once, so the kernel cannot hand out the same port twice.
+        for sock in sockets:
+            sock.bind(("127.0.0.1", 0))
+        return [int(sock.getsockname()[1]) for sock in sockets]
+    finally:
+        for sock in sockets:
+            sock.close()
 
 
 def port_in_use(port: int) -> bool:
@@ -95,7 +106,8 @@ class Azurite:
         binary = root / "node_modules" / ".bin" / "azurite"
         if not binary.exists():
             raise AzuriteError(f"Azurite not found at {binary}; run `npm ci` in {root}")
-        ports = (blob_port or free_port(), queue_port or free_port(), table_port or free_port())
+        spare = iter(free_ports(3))
+        ports = (blob_port or next(spare), queue_port or next(spare), table_port or next(spare))
         args = [str(binary), "--disableTelemetry", "--skipApiVersionCheck", "--loose"]
         args += ["--blobHost", "127.0.0.1", "--queueHost", "127.0.0.1", "--tableHost", "127.0.0.1"]
         args += ["--blobPort", str(ports[0]), "--queuePort", str(ports[1]), "--tablePort", str(ports[2])]
