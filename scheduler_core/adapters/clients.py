@@ -1,0 +1,82 @@
+"""One factory for storage clients, from a connection string (locally) or identity-based settings (in Azure).
+
+The Functions convention: `AzureWebJobsStorage` holds a connection string, or `AzureWebJobsStorage__tableServiceUri`
+and `__queueServiceUri` name the endpoints and `__credential=managedidentity` (+ `__clientId` for a user-assigned
+identity) says how to authenticate. Without `__credential`, `DefaultAzureCredential` serves a developer's login.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+from azure.core.pipeline.policies import SansIOHTTPPolicy
+from azure.data.tables import TableServiceClient
+from azure.storage.queue import QueueClient, TextBase64DecodePolicy, TextBase64EncodePolicy
+
+from scheduler_core.settings import StorageConnection
+
+_DEVELOPMENT_STORAGE = (
+    "DefaultEndpointsProtocol=http;AccountName=devstoreaccount1;"
+    "AccountKey=Eby8vdM02xNOcqFlqUwJPLlmEtlCDXJ1OUzFT50uSRZ6IFsuFq2UVErCz4I6tq/K1SZFPTOtr/KBHBeksoGMGw==;"
+    "BlobEndpoint=http://127.0.0.1:10000/devstoreaccount1;QueueEndpoint=http://127.0.0.1:10001/devstoreaccount1;"
+    "TableEndpoint=http://127.0.0.1:10002/devstoreaccount1;"
+)
+
+
+def _connection_string(connection: StorageConnection) -> str | None:
+    value = connection.connection_string
+    if value and value.replace(" ", "").lower() == "usedevelopmentstorage=true":
+        return _DEVELOPMENT_STORAGE
+    return value
+
+
+def _credential(connection: StorageConnection) -> Any:
+    from azure.identity import DefaultAzureCredential, ManagedIdentityCredential
+
+    if (connection.credential or "").lower() == "managedidentity":
+        return ManagedIdentityCredential(client_id=connection.client_id) if connection.client_id else (
+            ManagedIdentityCredential()
+        )
+    return DefaultAzureCredential(managed_identity_client_id=connection.client_id)
+
+
+def table_service(connection: StorageConnection, *policies: SansIOHTTPPolicy) -> TableServiceClient:
+    """A Table service client for the configured account.
+
+    Args:
+        connection: the storage connection settings.
+        policies: extra azure-core policies (benchmarks count requests with one).
+
+    Raises:
+        ValueError: neither a connection string nor a table service URI is configured.
+    """
+    extra = {"per_call_policies": list(policies)} if policies else {}
+    conn_str = _connection_string(connection)
+    if conn_str:
+        return TableServiceClient.from_connection_string(conn_str, **extra)
+    if connection.table_service_uri:
+        return TableServiceClient(connection.table_service_uri, credential=_credential(connection), **extra)
+    raise ValueError("storage is not configured: set AzureWebJobsStorage or AzureWebJobsStorage__tableServiceUri")
+
+
+def queue_client(connection: StorageConnection, name: str, *policies: SansIOHTTPPolicy) -> QueueClient:
+    """A client for queue `name` whose messages are base64, as the Functions queue trigger expects.
+
+    (The codec must be given to the queue client itself: `QueueServiceClient.get_queue_client` does not pass the
+    service client's codec on.)
+
+    Raises:
+        ValueError: neither a connection string nor a queue service URI is configured.
+    """
+    options: dict[str, Any] = {
+        "message_encode_policy": TextBase64EncodePolicy(),
+        "message_decode_policy": TextBase64DecodePolicy(),
+    }
+    if policies:
+        options["per_call_policies"] = list(policies)
+    conn_str = _connection_string(connection)
+    if conn_str:
+        return QueueClient.from_connection_string(conn_str, name, **options)
+    if connection.queue_service_uri:
+        return QueueClient(connection.queue_service_uri, name, credential=_credential(connection), **options)
+    raise ValueError("storage is not configured: set AzureWebJobsStorage or AzureWebJobsStorage__queueServiceUri")

@@ -1,0 +1,415 @@
+"""Table Storage: collections, jobs, history (with dispatch claims) and the due-occurrence index.
+
+Layout (docs/storage.md explains the choices):
+- `collections`  PK subscription, RK `{resourceGroup}|{collection}` (lower case: ARM names are case-insensitive).
+- `jobs`         PK collection key, RK job name.
+- `history`      PK job key; RK `H|{inverted start ms}|{execution id}|{action}|{retry}` for history rows (newest
+                 first), `D|{due}` for dispatch claims. Claims and history share the job's partition so a claim can
+                 be written in one batch with the history row that precedes it.
+- `due`          PK minute bucket `YYYYMMDDHHMM` of the due time, RK `{due}|{job key}`; row `!`/`watermark` holds
+                 the earliest bucket that may still hold entries. A tick reads only buckets up to its lookahead.
+"""
+
+from __future__ import annotations
+
+import base64
+import json
+from collections.abc import Callable, Sequence
+from dataclasses import replace
+from datetime import UTC, datetime, timedelta
+from typing import Any
+
+from azure.core import MatchConditions
+from azure.core.exceptions import ResourceExistsError, ResourceModifiedError, ResourceNotFoundError
+from azure.data.tables import TableClient, TableServiceClient, UpdateMode
+
+from scheduler_core.domain.errors import ConcurrencyConflict, InvalidInput, JobCollectionNotFound, JobNotFound
+from scheduler_core.domain.job import CollectionRef, JobRef, JobState, JobStatus
+from scheduler_core.ports import HistoryEntry, Page, StoredCollection, StoredJob
+
+COLLECTIONS, JOBS, HISTORY, DUE = "collections", "jobs", "history", "due"
+TABLE_NAMES = (COLLECTIONS, JOBS, HISTORY, DUE)
+
+_MAX_ETAG_RETRIES = 20
+_BATCH = 100  # Table Storage's limit per entity group transaction
+_WATERMARK_SAFETY = timedelta(minutes=5)  # re-read recent buckets: covers clock skew between instances
+
+
+def _iso(value: datetime | None) -> str | None:
+    return value.astimezone(UTC).isoformat(timespec="milliseconds") if value else None
+
+
+def _dt(value: Any) -> datetime | None:
+    if value is None or value == "":
+        return None
+    if isinstance(value, datetime):
+        return value.astimezone(UTC)
+    return datetime.fromisoformat(str(value)).astimezone(UTC)
+
+
+def _encode_token(value: dict[str, Any] | None) -> str | None:
+    return base64.urlsafe_b64encode(json.dumps(value).encode()).decode() if value else None
+
+
+def _decode_token(token: str | None) -> dict[str, Any] | None:
+    if not token:
+        return None
+    try:
+        decoded = json.loads(base64.urlsafe_b64decode(token.encode()))
+    except (ValueError, json.JSONDecodeError):
+        raise InvalidInput("the continuation token is not valid", "$skiptoken") from None
+    return decoded if isinstance(decoded, dict) else None
+
+
+def _quote(value: str) -> str:
+    return value.replace("'", "''")
+
+
+class TableStorage:
+    """Every table-backed port (CollectionStore, JobStore, HistoryStore, DueIndex) on one account.
+
+    Secrets are stored through `seal`/`unseal` (identity by default; `secret_box.SecretBox` encrypts).
+    """
+
+    def __init__(
+        self,
+        service: TableServiceClient,
+        *,
+        seal: Callable[[str], str] = lambda text: text,
+        unseal: Callable[[str], str] = lambda text: text,
+    ) -> None:
+        self._service = service
+        self._seal = seal
+        self._unseal = unseal
+        self._tables: dict[str, TableClient] = {name: service.get_table_client(name) for name in TABLE_NAMES}
+
+    def create_tables(self) -> None:
+        """Create the tables if missing (idempotent; Bicep declares them in Azure)."""
+        for name in TABLE_NAMES:
+            self._service.create_table_if_not_exists(name)
+
+    # ---- collections -------------------------------------------------------------------------------------------
+
+    @staticmethod
+    def _collection_keys(ref: CollectionRef) -> tuple[str, str]:
+        return ref.subscription.lower(), f"{ref.resource_group}|{ref.name}".lower()
+
+    def _collection_from(self, entity: Any) -> StoredCollection:
+        ref = CollectionRef(entity["Subscription"], entity["ResourceGroup"], entity["Name"])
+        return StoredCollection(
+            ref=ref,
+            definition=json.loads(entity["Definition"]),
+            job_count=int(entity.get("JobCount", 0)),
+            etag=entity.metadata["etag"],
+        )
+
+    def _collection_entity(self, collection: StoredCollection) -> dict[str, Any]:
+        pk, rk = self._collection_keys(collection.ref)
+        return {
+            "PartitionKey": pk,
+            "RowKey": rk,
+            "Subscription": collection.ref.subscription,
+            "ResourceGroup": collection.ref.resource_group,
+            "Name": collection.ref.name,
+            "Definition": json.dumps(collection.definition),
+            "JobCount": collection.job_count,
+        }
+
+    def get_collection(self, ref: CollectionRef) -> StoredCollection:
+        pk, rk = self._collection_keys(ref)
+        try:
+            return self._collection_from(self._tables[COLLECTIONS].get_entity(pk, rk))
+        except ResourceNotFoundError as exc:
+            raise JobCollectionNotFound(ref.name) from exc
+
+    def put_collection(self, collection: StoredCollection) -> bool:
+        table = self._tables[COLLECTIONS]
+        entity = self._collection_entity(collection)
+        del entity["JobCount"]  # the count is owned by job create/delete
+        try:
+            table.create_entity({**entity, "JobCount": 0})
+            return True
+        except ResourceExistsError:
+            table.upsert_entity(entity, mode=UpdateMode.MERGE)
+            return False
+
+    def update_collection(
+        self, ref: CollectionRef, update: Callable[[StoredCollection], StoredCollection]
+    ) -> StoredCollection:
+        for _ in range(_MAX_ETAG_RETRIES):
+            current = self.get_collection(ref)
+            new = update(current)
+            try:
+                self._tables[COLLECTIONS].update_entity(
+                    self._collection_entity(new),
+                    mode=UpdateMode.REPLACE,
+                    etag=current.etag,
+                    match_condition=MatchConditions.IfNotModified,
+                )
+                return self.get_collection(ref) if new.etag is None else new
+            except ResourceModifiedError:
+                continue
+            except ResourceNotFoundError as exc:
+                raise JobCollectionNotFound(ref.name) from exc
+        raise ConcurrencyConflict(f"job collection '{ref.name}' kept changing; try again")
+
+    def list_collections(self, subscription: str, resource_group: str | None) -> list[StoredCollection]:
+        query = f"PartitionKey eq '{_quote(subscription.lower())}'"
+        if resource_group:
+            prefix = f"{resource_group.lower()}|"
+            query += f" and RowKey ge '{_quote(prefix)}' and RowKey lt '{_quote(prefix[:-1])}}}'"
+        return [self._collection_from(e) for e in self._tables[COLLECTIONS].query_entities(query)]
+
+    def all_collections(self) -> list[StoredCollection]:
+        return [self._collection_from(e) for e in self._tables[COLLECTIONS].list_entities()]
+
+    def delete_collection(self, ref: CollectionRef) -> None:
+        pk, rk = self._collection_keys(ref)
+        self._tables[COLLECTIONS].delete_entity(pk, rk)
+
+    # ---- jobs --------------------------------------------------------------------------------------------------
+
+    def _job_from(self, entity: Any, collection: CollectionRef) -> StoredJob:
+        sealed = entity.get("Secrets")
+        return StoredJob(
+            ref=JobRef(collection, entity["Name"]),
+            definition=json.loads(entity["Definition"]),
+            state=JobState(entity["State"]),
+            status=JobStatus(
+                execution_count=int(entity.get("ExecutionCount", 0)),
+                failure_count=int(entity.get("FailureCount", 0)),
+                faulted_count=int(entity.get("FaultedCount", 0)),
+                last_execution_time=_dt(entity.get("LastExecutionTime")),
+                next_execution_time=_dt(entity.get("NextExecutionTime")),
+            ),
+            created_at=_dt(entity["CreatedAt"]) or datetime.now(UTC),
+            secrets=json.loads(self._unseal(sealed)) if sealed else {},
+            generation=int(entity.get("Generation", 1)),
+            manual_runs=int(entity.get("ManualRuns", 0)),
+            etag=entity.metadata["etag"],
+        )
+
+    def _job_entity(self, job: StoredJob) -> dict[str, Any]:
+        return {
+            "PartitionKey": job.ref.collection.key,
+            "RowKey": job.ref.name.lower(),
+            "Subscription": job.ref.collection.subscription,
+            "ResourceGroup": job.ref.collection.resource_group,
+            "Collection": job.ref.collection.name,
+            "Name": job.ref.name,
+            "Definition": json.dumps(job.definition),
+            "Secrets": self._seal(json.dumps(job.secrets)) if job.secrets else "",
+            "State": job.state.value,
+            "ExecutionCount": job.status.execution_count,
+            "FailureCount": job.status.failure_count,
+            "FaultedCount": job.status.faulted_count,
+            "LastExecutionTime": _iso(job.status.last_execution_time) or "",
+            "NextExecutionTime": _iso(job.status.next_execution_time) or "",
+            "CreatedAt": _iso(job.created_at),
+            "Generation": job.generation,
+            "ManualRuns": job.manual_runs,
+        }
+
+    def get_job(self, ref: JobRef) -> StoredJob:
+        try:
+            entity = self._tables[JOBS].get_entity(ref.collection.key, ref.name.lower())
+        except ResourceNotFoundError as exc:
+            raise JobNotFound(ref.name) from exc
+        return self._job_from(entity, ref.collection)
+
+    def create_job(self, job: StoredJob) -> StoredJob:
+        try:
+            metadata = self._tables[JOBS].create_entity(self._job_entity(job))
+        except ResourceExistsError as exc:
+            raise ConcurrencyConflict(f"job '{job.ref.name}' exists already") from exc
+        return _with_etag(job, metadata)
+
+    def replace_job(self, job: StoredJob) -> StoredJob:
+        table = self._tables[JOBS]
+        entity = self._job_entity(job)
+        try:
+            if job.etag is None:
+                metadata = table.upsert_entity(entity, mode=UpdateMode.REPLACE)
+            else:
+                metadata = table.update_entity(
+                    entity, mode=UpdateMode.REPLACE, etag=job.etag, match_condition=MatchConditions.IfNotModified
+                )
+        except ResourceModifiedError as exc:
+            raise ConcurrencyConflict(f"job '{job.ref.name}' changed meanwhile") from exc
+        except ResourceNotFoundError as exc:
+            raise JobNotFound(job.ref.name) from exc
+        return _with_etag(job, metadata)
+
+    def update_job(self, ref: JobRef, update: Callable[[StoredJob], StoredJob]) -> StoredJob:
+        for _ in range(_MAX_ETAG_RETRIES):
+            current = self.get_job(ref)
+            new = update(current)
+            if new == current:
+                return current
+            try:
+                return self.replace_job(new if new.etag == current.etag else _replace_etag(new, current.etag))
+            except ConcurrencyConflict:
+                continue
+        raise ConcurrencyConflict(f"job '{ref.name}' kept changing; try again")
+
+    def delete_job(self, ref: JobRef) -> None:
+        self._tables[JOBS].delete_entity(ref.collection.key, ref.name.lower())
+
+    def list_jobs(
+        self, collection: CollectionRef, *, top: int, continuation: str | None, state: JobState | None
+    ) -> Page:
+        query = f"PartitionKey eq '{_quote(collection.key)}'"
+        if state is not None:
+            query += f" and State eq '{state.value}'"
+        pages = self._tables[JOBS].query_entities(query, results_per_page=top).by_page(
+            continuation_token=_decode_token(continuation)
+        )
+        items = [self._job_from(e, collection) for e in next(pages, [])]
+        return Page(items, _encode_token(pages.continuation_token))  # type: ignore[attr-defined]
+
+    def all_jobs(self, collection: CollectionRef) -> list[StoredJob]:
+        query = f"PartitionKey eq '{_quote(collection.key)}'"
+        return [self._job_from(e, collection) for e in self._tables[JOBS].query_entities(query)]
+
+    # ---- history and claims --------------------------------------------------------------------------------------
+
+    @staticmethod
+    def _history_key(entry: HistoryEntry) -> str:
+        inverted = 10**14 - int(entry.start_time.timestamp() * 1000)
+        return f"H|{inverted:014d}|{entry.execution_id}|{entry.action_name}|{entry.retry_count:02d}"
+
+    def add_history(self, entries: Sequence[HistoryEntry]) -> None:
+        by_job: dict[str, list[dict[str, Any]]] = {}
+        for entry in entries:
+            by_job.setdefault(entry.job.key, []).append(
+                {
+                    "PartitionKey": entry.job.key,
+                    "RowKey": self._history_key(entry),
+                    "ExecutionId": entry.execution_id,
+                    "ExpectedExecutionTime": _iso(entry.expected_execution_time),
+                    "StartTime": _iso(entry.start_time),
+                    "EndTime": _iso(entry.end_time),
+                    "ActionName": entry.action_name,
+                    "Status": entry.status,
+                    "Message": entry.message,
+                    "RetryCount": entry.retry_count,
+                    "RepeatCount": entry.repeat_count,
+                }
+            )
+        for rows in by_job.values():
+            for i in range(0, len(rows), _BATCH):
+                self._tables[HISTORY].submit_transaction([("upsert", row) for row in rows[i : i + _BATCH]])
+
+    def list_history(self, job: JobRef, *, top: int, continuation: str | None, status: str | None) -> Page:
+        query = f"PartitionKey eq '{_quote(job.key)}' and RowKey ge 'H|' and RowKey lt 'H}}'"
+        if status:
+            query += f" and Status eq '{_quote(status)}'"
+        pages = self._tables[HISTORY].query_entities(query, results_per_page=top).by_page(
+            continuation_token=_decode_token(continuation)
+        )
+        items = [_history_from(e, job) for e in next(pages, [])]
+        return Page(items, _encode_token(pages.continuation_token))  # type: ignore[attr-defined]
+
+    def claim(self, job: JobRef, key: str, token: str) -> bool:
+        table = self._tables[HISTORY]
+        row = {"PartitionKey": job.key, "RowKey": f"D|{key}", "Token": token}
+        try:
+            table.create_entity(row)
+            return True
+        except ResourceExistsError:
+            # A redelivery of the message that won the claim (same token) may go on: at least once across crashes.
+            return bool(table.get_entity(job.key, f"D|{key}").get("Token") == token)
+
+    def delete_history(self, job: JobRef) -> None:
+        table = self._tables[HISTORY]
+        rows = list(table.query_entities(f"PartitionKey eq '{_quote(job.key)}'", select=["PartitionKey", "RowKey"]))
+        for i in range(0, len(rows), _BATCH):
+            table.submit_transaction([("delete", row) for row in rows[i : i + _BATCH]])
+
+    def prune_history(self, job: JobRef, *, older_than: datetime, keep_last: int) -> int:
+        table = self._tables[HISTORY]
+        rows = list(
+            table.query_entities(
+                f"PartitionKey eq '{_quote(job.key)}'", select=["PartitionKey", "RowKey", "StartTime"]
+            )
+        )
+        history = [r for r in rows if r["RowKey"].startswith("H|")]  # newest first by key
+        doomed = [r for i, r in enumerate(history) if i >= keep_last or (_dt(r.get("StartTime")) or older_than) < older_than]
+        # Claims older than the retention window can no longer be raced for.
+        doomed += [r for r in rows if r["RowKey"].startswith("D|") and r["RowKey"][2:26] < _iso(older_than)[:24]]
+        for i in range(0, len(doomed), _BATCH):
+            table.submit_transaction([("delete", {"PartitionKey": r["PartitionKey"], "RowKey": r["RowKey"]}) for r in doomed[i : i + _BATCH]])
+        return len(doomed)
+
+    # ---- due index ---------------------------------------------------------------------------------------------
+
+    @staticmethod
+    def _bucket(when: datetime) -> str:
+        return when.astimezone(UTC).strftime("%Y%m%d%H%M")
+
+    def _due_keys(self, job: JobRef, due: datetime) -> tuple[str, str]:
+        return self._bucket(due), f"{_iso(due)}|{job.key}"
+
+    def add_due(self, job: JobRef, due: datetime) -> None:
+        pk, rk = self._due_keys(job, due)
+        c = job.collection
+        self._tables[DUE].upsert_entity(
+            {
+                "PartitionKey": pk,
+                "RowKey": rk,
+                "Subscription": c.subscription,
+                "ResourceGroup": c.resource_group,
+                "Collection": c.name,
+                "Job": job.name,
+                "Due": _iso(due),
+            }
+        )
+
+    def remove_due(self, job: JobRef, due: datetime) -> None:
+        pk, rk = self._due_keys(job, due)
+        self._tables[DUE].delete_entity(pk, rk)
+
+    def due_until(self, until: datetime) -> list[tuple[JobRef, datetime]]:
+        table = self._tables[DUE]
+        try:
+            watermark_entity = table.get_entity("!", "watermark")
+            start = datetime.strptime(watermark_entity["Bucket"], "%Y%m%d%H%M").replace(tzinfo=UTC)
+        except ResourceNotFoundError:
+            watermark_entity, start = None, until - _WATERMARK_SAFETY
+        found: list[tuple[JobRef, datetime]] = []
+        bucket = start.replace(second=0, microsecond=0)
+        while bucket <= until:
+            for e in table.query_entities(f"PartitionKey eq '{self._bucket(bucket)}'"):
+                due = _dt(e["Due"])
+                if due is not None and due <= until:
+                    ref = JobRef(CollectionRef(e["Subscription"], e["ResourceGroup"], e["Collection"]), e["Job"])
+                    found.append((ref, due))
+            bucket += timedelta(minutes=1)
+        earliest = min([d for _, d in found] + [until - _WATERMARK_SAFETY])
+        new_mark = self._bucket(earliest)
+        if watermark_entity is None or watermark_entity["Bucket"] != new_mark:
+            table.upsert_entity({"PartitionKey": "!", "RowKey": "watermark", "Bucket": new_mark})
+        return sorted(found, key=lambda item: item[1])
+
+
+def _history_from(entity: Any, job: JobRef) -> HistoryEntry:
+    return HistoryEntry(
+        job=job,
+        execution_id=entity["ExecutionId"],
+        expected_execution_time=_dt(entity["ExpectedExecutionTime"]) or datetime.min.replace(tzinfo=UTC),
+        start_time=_dt(entity["StartTime"]) or datetime.min.replace(tzinfo=UTC),
+        end_time=_dt(entity["EndTime"]) or datetime.min.replace(tzinfo=UTC),
+        action_name=entity["ActionName"],
+        status=entity["Status"],
+        message=entity.get("Message", ""),
+        retry_count=int(entity.get("RetryCount", 0)),
+        repeat_count=int(entity.get("RepeatCount", 0)),
+    )
+
+
+def _with_etag(job: StoredJob, metadata: Any) -> StoredJob:
+    return replace(job, etag=(metadata or {}).get("etag"))
+
+
+def _replace_etag(job: StoredJob, etag: str | None) -> StoredJob:
+    return replace(job, etag=etag)

@@ -1,0 +1,63 @@
+"""Errors in the ARM envelope, and `x-ms-request-id` on every response.
+
+`{"error": {"code", "message", "details": [{"code", "target", "message"}]}}`: 400 BadRequest (with the JSON path of
+each offending field as `target`), 404 ResourceNotFound, 409 ConflictError, 500 InternalError (details only logged).
+"""
+
+from __future__ import annotations
+
+import logging
+import uuid
+from typing import Any
+
+from fastapi import FastAPI, Request
+from fastapi.exceptions import RequestValidationError
+from fastapi.responses import JSONResponse
+from starlette.exceptions import HTTPException as StarletteHTTPException
+
+from scheduler_core.domain.errors import Conflict, InvalidInput, NotFound, Problem
+
+log = logging.getLogger(__name__)
+
+
+def envelope(status: int, code: str, message: str, problems: tuple[Problem, ...] = ()) -> JSONResponse:
+    error: dict[str, Any] = {"code": code, "message": message}
+    if problems:
+        error["details"] = [{"code": code, "target": p.path, "message": p.message} for p in problems]
+    return JSONResponse({"error": error}, status_code=status)
+
+
+def install_error_handlers(app: FastAPI) -> None:
+    @app.middleware("http")
+    async def request_id(request: Request, call_next: Any) -> Any:
+        rid = str(uuid.uuid4())
+        try:
+            response = await call_next(request)
+        except Exception:  # anything unmapped: never leak internals (they may quote secrets)
+            log.exception("request %s failed", rid)
+            response = envelope(500, "InternalError", "The server encountered an internal error. Please retry.")
+        response.headers["x-ms-request-id"] = rid
+        response.headers["x-ms-correlation-request-id"] = request.headers.get("x-ms-correlation-request-id", rid)
+        return response
+
+    @app.exception_handler(InvalidInput)
+    async def bad_request(_: Request, exc: InvalidInput) -> JSONResponse:
+        return envelope(400, "BadRequest", str(exc), exc.problems)
+
+    @app.exception_handler(NotFound)
+    async def not_found(_: Request, exc: NotFound) -> JSONResponse:
+        return envelope(404, "ResourceNotFound", str(exc))
+
+    @app.exception_handler(Conflict)
+    async def conflict(_: Request, exc: Conflict) -> JSONResponse:
+        return envelope(409, "ConflictError", str(exc))
+
+    @app.exception_handler(RequestValidationError)
+    async def bad_query(_: Request, exc: RequestValidationError) -> JSONResponse:
+        problems = tuple(Problem(".".join(str(p) for p in e["loc"][1:]), e["msg"]) for e in exc.errors())
+        return envelope(400, "BadRequest", "; ".join(str(p) for p in problems), problems)
+
+    @app.exception_handler(StarletteHTTPException)
+    async def http_error(_: Request, exc: StarletteHTTPException) -> JSONResponse:
+        code = {404: "ResourceNotFound", 405: "InvalidHttpVerb"}.get(exc.status_code, "BadRequest")
+        return envelope(exc.status_code, code, str(exc.detail))

@@ -1,0 +1,350 @@
+"""The Azure Scheduler 2016-03-01 wire models, field names exactly as on the wire (reference section (b)).
+
+Attribute names are the wire names on purpose: a reader can hold this file next to the swagger. Our extensions are
+marked as such; old clients never send them and ignore them in responses.
+"""
+
+from __future__ import annotations
+
+from enum import Enum
+from typing import Annotated, Any, Literal
+
+from pydantic import AliasChoices, BaseModel, ConfigDict, Discriminator, Field, Tag
+
+from scheduler_core.api.types import Duration, UtcDateTime, canonical_literal, case_insensitive
+from scheduler_core.domain.job import JobState
+from scheduler_core.domain.recurrence import Frequency, WeekDay
+from scheduler_core.domain.retry import RetryType
+
+
+class Wire(BaseModel):
+    """Base of every wire model: unknown fields are an error (a typo must not be silently dropped)."""
+
+    model_config = ConfigDict(extra="forbid", populate_by_name=True, use_enum_values=False)
+
+
+# ---- enums that exist only on the wire -------------------------------------------------------------------------
+
+
+class SkuDefinition(str, Enum):
+    STANDARD = "Standard"
+    FREE = "Free"
+    P10_PREMIUM = "P10Premium"
+    P20_PREMIUM = "P20Premium"
+
+
+class JobCollectionState(str, Enum):
+    ENABLED = "Enabled"
+    DISABLED = "Disabled"
+    SUSPENDED = "Suspended"
+    DELETED = "Deleted"
+
+
+class JobActionType(str, Enum):
+    HTTP = "Http"
+    HTTPS = "Https"
+    STORAGE_QUEUE = "StorageQueue"
+    SERVICE_BUS_QUEUE = "ServiceBusQueue"
+    SERVICE_BUS_TOPIC = "ServiceBusTopic"
+
+
+class ServiceBusTransportType(str, Enum):
+    NOT_SPECIFIED = "NotSpecified"
+    NET_MESSAGING = "NetMessaging"
+    AMQP = "AMQP"
+
+
+class ServiceBusAuthenticationType(str, Enum):
+    NOT_SPECIFIED = "NotSpecified"
+    SHARED_ACCESS_KEY = "SharedAccessKey"
+
+
+class StorageQueueMessageFormat(str, Enum):
+    """Extension: what a StorageQueue action posts (reference (h))."""
+
+    ENVELOPE = "StorageQueueMessage"
+    RAW = "Raw"
+
+
+class JobExecutionStatus(str, Enum):
+    COMPLETED = "Completed"
+    FAILED = "Failed"
+    POSTPONED = "Postponed"
+
+
+class JobHistoryActionName(str, Enum):
+    MAIN_ACTION = "MainAction"
+    ERROR_ACTION = "ErrorAction"
+
+
+def _enum(enum: type[Enum]) -> Any:
+    return Annotated[enum, case_insensitive(enum)]
+
+
+# ---- job collections -----------------------------------------------------------------------------------------
+
+
+class Sku(Wire):
+    name: _enum(SkuDefinition) | None = None  # type: ignore[valid-type]
+
+
+class JobMaxRecurrence(Wire):
+    frequency: _enum(Frequency) | None = None  # type: ignore[valid-type]
+    interval: int | None = Field(default=None, ge=1)
+
+
+class JobCollectionQuota(Wire):
+    maxJobCount: int | None = Field(default=None, ge=1)
+    maxJobOccurrence: int | None = Field(default=None, ge=1)
+    maxRecurrence: JobMaxRecurrence | None = None
+
+
+class JobCollectionProperties(Wire):
+    sku: Sku | None = None
+    state: _enum(JobCollectionState) | None = None  # type: ignore[valid-type]
+    quota: JobCollectionQuota | None = None
+
+
+class JobCollectionDefinition(Wire):
+    id: str | None = None
+    type: str | None = None
+    name: str | None = None
+    location: str | None = None
+    tags: dict[str, str] | None = None
+    properties: JobCollectionProperties | None = None
+
+
+class JobCollectionListResult(Wire):
+    value: list[JobCollectionDefinition] = []
+    nextLink: str | None = None
+
+
+# ---- retry ---------------------------------------------------------------------------------------------------
+
+
+class RetryPolicyModel(Wire):
+    """Wire `RetryPolicy`. `maxRetryInterval`, `multiplier` and `jitter` are extensions for `Exponential`."""
+
+    model_config = ConfigDict(title="RetryPolicy")
+
+    retryType: _enum(RetryType) | None = None  # type: ignore[valid-type]
+    retryInterval: Duration | None = None
+    retryCount: int | None = None
+    maxRetryInterval: Duration | None = None
+    multiplier: float | None = None
+    jitter: float | None = None
+
+
+# ---- outbound authentication ---------------------------------------------------------------------------------
+
+
+class ClientCertAuthentication(Wire):
+    type: Annotated[Literal["ClientCertificate"], canonical_literal("ClientCertificate")]
+    password: str | None = None
+    pfx: str | None = None
+    certificateThumbprint: str | None = None
+    certificateExpirationDate: UtcDateTime | None = None
+    certificateSubjectName: str | None = None
+
+
+class BasicAuthentication(Wire):
+    type: Annotated[Literal["Basic"], canonical_literal("Basic")]
+    username: str | None = None
+    password: str | None = None
+
+
+class OAuthAuthentication(Wire):
+    type: Annotated[Literal["ActiveDirectoryOAuth"], canonical_literal("ActiveDirectoryOAuth")]
+    secret: str | None = None
+    tenant: str | None = None
+    audience: str | None = None
+    clientId: str | None = None
+
+
+class ManagedIdentityAuthentication(Wire):
+    """Extension: a token from the function app's own identity, so no secret is stored."""
+
+    type: Annotated[Literal["ManagedIdentity"], canonical_literal("ManagedIdentity")]
+    audience: str | None = None
+    clientId: str | None = None
+
+
+class NoAuthentication(Wire):
+    type: Annotated[Literal["NotSpecified"], canonical_literal("NotSpecified")]
+
+
+_AUTH_TAGS = {
+    tag.lower(): tag for tag in ("ClientCertificate", "Basic", "ActiveDirectoryOAuth", "ManagedIdentity", "NotSpecified")
+}
+
+
+def _auth_tag(value: Any) -> str | None:
+    raw = value.get("type") if isinstance(value, dict) else getattr(value, "type", None)
+    return _AUTH_TAGS.get(raw.lower()) if isinstance(raw, str) else None
+
+
+HttpAuthentication = Annotated[
+    Annotated[ClientCertAuthentication, Tag("ClientCertificate")]
+    | Annotated[BasicAuthentication, Tag("Basic")]
+    | Annotated[OAuthAuthentication, Tag("ActiveDirectoryOAuth")]
+    | Annotated[ManagedIdentityAuthentication, Tag("ManagedIdentity")]
+    | Annotated[NoAuthentication, Tag("NotSpecified")],
+    Discriminator(
+        _auth_tag,
+        custom_error_type="invalid_authentication_type",
+        custom_error_message="authentication.type must be one of " + ", ".join(_AUTH_TAGS.values()),
+    ),
+]
+
+
+# ---- actions -------------------------------------------------------------------------------------------------
+
+
+class HttpRequest(Wire):
+    authentication: HttpAuthentication | None = None
+    uri: str | None = None
+    method: str | None = None
+    body: str | None = None
+    headers: dict[str, str] | None = None
+
+
+class StorageQueueMessage(Wire):
+    storageAccount: str | None = None
+    queueName: str | None = None
+    sasToken: str | None = None
+    message: str | None = None
+    messageFormat: _enum(StorageQueueMessageFormat) | None = None  # type: ignore[valid-type]  # extension
+
+
+class ServiceBusAuthentication(Wire):
+    sasKey: str | None = None
+    sasKeyName: str | None = None
+    type: _enum(ServiceBusAuthenticationType) | None = None  # type: ignore[valid-type]
+
+
+class ServiceBusBrokeredMessageProperties(Wire):
+    contentType: str | None = None
+    correlationId: str | None = None
+    forcePersistence: bool | None = None
+    label: str | None = None
+    messageId: str | None = None
+    partitionKey: str | None = None
+    replyTo: str | None = None
+    replyToSessionId: str | None = None
+    scheduledEnqueueTimeUtc: UtcDateTime | None = None
+    sessionId: str | None = None
+    timeToLive: Duration | None = None
+    to: str | None = None
+    viaPartitionKey: str | None = None
+
+
+class ServiceBusMessage(Wire):
+    authentication: ServiceBusAuthentication | None = None
+    brokeredMessageProperties: ServiceBusBrokeredMessageProperties | None = None
+    customMessageProperties: dict[str, str] | None = None
+    message: str | None = None
+    namespace: str | None = None
+    transportType: _enum(ServiceBusTransportType) | None = None  # type: ignore[valid-type]
+
+
+class ServiceBusQueueMessage(ServiceBusMessage):
+    queueName: str | None = None
+
+
+class ServiceBusTopicMessage(ServiceBusMessage):
+    topicPath: str | None = None
+
+
+class JobErrorAction(Wire):
+    type: _enum(JobActionType) | None = None  # type: ignore[valid-type]
+    request: HttpRequest | None = None
+    queueMessage: StorageQueueMessage | None = None
+    serviceBusQueueMessage: ServiceBusQueueMessage | None = None
+    serviceBusTopicMessage: ServiceBusTopicMessage | None = None
+    retryPolicy: RetryPolicyModel | None = None
+
+
+class JobAction(JobErrorAction):
+    errorAction: JobErrorAction | None = None
+
+
+# ---- recurrence ----------------------------------------------------------------------------------------------
+
+
+class JobRecurrenceScheduleMonthlyOccurrence(Wire):
+    day: _enum(WeekDay) | None = None  # type: ignore[valid-type]
+    # Capital O on the wire (swagger and SDK); the docs' samples write lowercase, so both are accepted.
+    Occurrence: int | None = Field(default=None, validation_alias=AliasChoices("Occurrence", "occurrence"))
+
+
+class JobRecurrenceSchedule(Wire):
+    weekDays: list[_enum(WeekDay)] | None = None  # type: ignore[valid-type]
+    hours: list[int] | None = None
+    minutes: list[int] | None = None
+    monthDays: list[int] | None = None
+    monthlyOccurrences: list[JobRecurrenceScheduleMonthlyOccurrence] | None = None
+
+
+class JobRecurrence(Wire):
+    frequency: _enum(Frequency) | None = None  # type: ignore[valid-type]
+    interval: int | None = None
+    count: int | None = None
+    endTime: UtcDateTime | None = None
+    schedule: JobRecurrenceSchedule | None = None
+    timeZone: str | None = None  # extension: IANA zone for schedule hours and minutes
+    cron: str | None = None  # extension: 5-field cron (6 with seconds first), instead of frequency and schedule
+
+
+# ---- jobs ----------------------------------------------------------------------------------------------------
+
+
+class JobStatus(Wire):
+    executionCount: int | None = None
+    failureCount: int | None = None
+    faultedCount: int | None = None
+    lastExecutionTime: UtcDateTime | None = None
+    nextExecutionTime: UtcDateTime | None = None
+
+
+class JobProperties(Wire):
+    startTime: UtcDateTime | None = None
+    action: JobAction | None = None
+    recurrence: JobRecurrence | None = None
+    state: _enum(JobState) | None = None  # type: ignore[valid-type]
+    status: JobStatus | None = None  # read-only: accepted on input (saved job JSON carries it) and ignored
+    catchUpWindow: Duration | None = None  # extension: how late a missed occurrence may still fire
+
+
+class JobDefinition(Wire):
+    id: str | None = None
+    type: str | None = None
+    name: str | None = None
+    properties: JobProperties | None = None
+
+
+class JobListResult(Wire):
+    value: list[JobDefinition] = []
+    nextLink: str | None = None
+
+
+class JobHistoryDefinitionProperties(Wire):
+    startTime: UtcDateTime | None = None
+    endTime: UtcDateTime | None = None
+    expectedExecutionTime: UtcDateTime | None = None
+    actionName: JobHistoryActionName | None = None
+    status: JobExecutionStatus | None = None
+    message: str | None = None
+    retryCount: int | None = None
+    repeatCount: int | None = None
+
+
+class JobHistoryDefinition(Wire):
+    id: str | None = None
+    type: str | None = None
+    name: str | None = None
+    properties: JobHistoryDefinitionProperties | None = None
+
+
+class JobHistoryListResult(Wire):
+    value: list[JobHistoryDefinition] = []
+    nextLink: str | None = None

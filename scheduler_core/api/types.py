@@ -1,0 +1,101 @@
+"""Wire scalar types: case-insensitive enums, lenient datetimes, ISO 8601 / .NET TimeSpan durations.
+
+Azure Scheduler accepted enum values in any case and emitted canonical case; datetimes without an offset are UTC and
+a date alone is midnight UTC; `retryInterval` came as ISO 8601 (`PT30S`) or .NET TimeSpan (`00:00:30`). Everything
+is emitted canonically: enums as declared, datetimes in UTC with `Z`, durations in ISO 8601.
+"""
+
+from __future__ import annotations
+
+import re
+from datetime import UTC, datetime, timedelta
+from enum import Enum
+from typing import Annotated, Any, TypeVar
+
+import isodate
+from pydantic import BeforeValidator, PlainSerializer, WithJsonSchema
+
+from scheduler_core.wire import format_datetime
+
+E = TypeVar("E", bound=Enum)
+
+
+def case_insensitive(enum: type[E]) -> BeforeValidator:
+    """A validator that maps any casing of an enum value to the member (unknown values fail enum validation)."""
+    lookup = {str(member.value).lower(): member for member in enum}
+
+    def parse(value: Any) -> Any:
+        return lookup.get(value.lower(), value) if isinstance(value, str) else value
+
+    return BeforeValidator(parse)
+
+
+def canonical_literal(value: str) -> BeforeValidator:
+    """A validator for a discriminator literal that accepts any casing of `value`."""
+
+    def parse(raw: Any) -> Any:
+        return value if isinstance(raw, str) and raw.lower() == value.lower() else raw
+
+    return BeforeValidator(parse)
+
+
+def parse_datetime(value: Any) -> Any:
+    """ISO 8601 date or date-time; no offset means UTC. Returns an aware UTC datetime (other types pass through)."""
+    if isinstance(value, datetime):
+        parsed = value
+    elif isinstance(value, str):
+        try:
+            parsed = datetime.fromisoformat(value.strip())
+        except ValueError:
+            raise ValueError(f"'{value}' is not an ISO 8601 date-time") from None
+    else:
+        return value
+    if parsed.tzinfo is None:
+        parsed = parsed.replace(tzinfo=UTC)
+    return parsed.astimezone(UTC)
+
+
+_TIMESPAN = re.compile(r"^(?:(?P<days>\d+)\.)?(?P<h>\d{1,2}):(?P<m>\d{2}):(?P<s>\d{2})(?:\.(?P<frac>\d{1,7}))?$")
+
+
+def parse_duration(value: Any) -> Any:
+    """ISO 8601 duration (`PT30S`, `P1D`) or .NET TimeSpan (`00:00:30`, `1.00:00:00`) -> timedelta."""
+    if not isinstance(value, str):
+        return value
+    text = value.strip()
+    match = _TIMESPAN.match(text)
+    if match:
+        fraction = float(f"0.{match['frac']}") if match["frac"] else 0.0
+        return timedelta(
+            days=int(match["days"] or 0),
+            hours=int(match["h"]),
+            minutes=int(match["m"]),
+            seconds=int(match["s"]) + fraction,
+        )
+    try:
+        parsed = isodate.parse_duration(text)
+    except (isodate.ISO8601Error, ValueError):
+        raise ValueError(f"'{value}' is not an ISO 8601 duration (PT30S) or a TimeSpan (00:00:30)") from None
+    if not isinstance(parsed, timedelta):
+        # Years and months have no fixed length; the old service's maximum (18 months) is stated in days here.
+        raise ValueError(f"'{value}': use days, hours, minutes or seconds, not years or months")
+    return parsed
+
+
+def format_duration(value: timedelta) -> str:
+    return str(isodate.duration_isoformat(value))
+
+
+UtcDateTime = Annotated[
+    datetime,
+    BeforeValidator(parse_datetime),
+    PlainSerializer(format_datetime, return_type=str),
+    WithJsonSchema({"type": "string", "format": "date-time"}),
+]
+
+Duration = Annotated[
+    timedelta,
+    BeforeValidator(parse_duration),
+    PlainSerializer(format_duration, return_type=str),
+    WithJsonSchema({"type": "string", "format": "duration", "example": "PT30S"}),
+]

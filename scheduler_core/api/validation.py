@@ -1,0 +1,174 @@
+"""Request bodies -> canonical wire JSON, with every problem named by its JSON path.
+
+Pydantic checks shapes and types; this module adds what the wire models cannot say alone (an action's payload must
+match its type, limits of reference (e)) and asks the domain to build recurrence and retry values, which validate
+themselves. A rejected request changes nothing: validation happens before any write.
+"""
+
+from __future__ import annotations
+
+import json
+from collections.abc import Mapping, Sequence
+from datetime import UTC, datetime, timedelta
+from typing import Any
+from urllib.parse import urlsplit
+
+from pydantic import BaseModel, ValidationError
+
+from scheduler_core.api.models import JobCollectionDefinition, JobDefinition
+from scheduler_core.domain.errors import InvalidInput, Problem, QuotaExceeded
+from scheduler_core.domain.recurrence import check_fires, occurrences
+from scheduler_core.ports import StoredCollection
+from scheduler_core.settings import Settings
+from scheduler_core.wire import parse_instant, recurrence_from_wire, retry_policy_from_wire
+
+_TAGS = {"ClientCertificate", "Basic", "ActiveDirectoryOAuth", "ManagedIdentity", "NotSpecified"}
+_PAYLOAD = {
+    "Http": "request",
+    "Https": "request",
+    "StorageQueue": "queueMessage",
+    "ServiceBusQueue": "serviceBusQueueMessage",
+    "ServiceBusTopic": "serviceBusTopicMessage",
+}
+_REQUIRED = {
+    "request": ("uri",),
+    "queueMessage": ("storageAccount", "queueName", "sasToken", "message"),
+    "serviceBusQueueMessage": ("namespace", "queueName", "message"),
+    "serviceBusTopicMessage": ("namespace", "topicPath", "message"),
+}
+_PERIOD = {"Minute": 60, "Hour": 3600, "Day": 86400, "Week": 7 * 86400, "Month": 28 * 86400}
+
+
+def parse_json(body: bytes) -> Any:
+    try:
+        return json.loads(body or b"null")
+    except (json.JSONDecodeError, UnicodeDecodeError) as exc:
+        raise InvalidInput(f"The request body is not valid JSON: {exc}", "") from None
+
+
+def _path(loc: Sequence[Any]) -> str:
+    path = ""
+    for part in loc:
+        if isinstance(part, int):
+            path += f"[{part}]"
+        elif part in _TAGS or str(part).startswith("function-"):
+            continue  # discriminator tags and validator names are not part of the JSON path
+        else:
+            path += f".{part}" if path else str(part)
+    return path
+
+
+def _validate(model: type[BaseModel], raw: Any) -> BaseModel:
+    try:
+        return model.model_validate(raw)
+    except ValidationError as exc:
+        problems = [Problem(_path(e["loc"]), e["msg"]) for e in exc.errors(include_url=False)]
+        raise InvalidInput(problems) from None
+
+
+def parse_collection(raw: Any, *, partial: bool = False) -> dict[str, Any]:
+    """Canonical job collection JSON (`location`, `tags`, `properties`); `partial` for PATCH bodies."""
+    model = _validate(JobCollectionDefinition, raw)
+    return model.model_dump(mode="json", exclude_none=True, exclude={"id", "type", "name"})
+
+
+def parse_job(raw: Any, settings: Settings, now: datetime) -> dict[str, Any]:
+    """Canonical job `properties` (secrets included, `status` dropped) from a whole JobDefinition body.
+
+    Raises:
+        InvalidInput: every offending field, by JSON path.
+    """
+    if not isinstance(raw, Mapping):
+        raise InvalidInput("The request body must be a JSON object (a JobDefinition).", "")
+    size = len(json.dumps(raw, separators=(",", ":")))
+    if size > settings.max_job_chars:
+        raise InvalidInput(f"The job is {size} characters; the maximum job size is {settings.max_job_chars}.", "")
+    model = _validate(JobDefinition, raw)
+    properties = model.model_dump(mode="json", exclude_none=True).get("properties")
+    if not properties:
+        raise InvalidInput("is required", "properties")
+    properties.pop("status", None)
+    problems = _action_problems(properties.get("action"), "properties.action", settings)
+    if problems:
+        raise InvalidInput(problems)
+    _check_timing(properties, now)
+    return properties
+
+
+def _action_problems(action: Mapping[str, Any] | None, path: str, settings: Settings) -> list[Problem]:
+    if not action:
+        return [Problem(path, "is required")]
+    if not action.get("type"):
+        return [Problem(f"{path}.type", "is required")]
+    problems: list[Problem] = []
+    payload_name = _PAYLOAD[action["type"]]
+    payload = action.get(payload_name)
+    if not payload:
+        problems.append(Problem(f"{path}.{payload_name}", f"is required for an action of type {action['type']}"))
+    else:
+        problems += [
+            Problem(f"{path}.{payload_name}.{field}", "is required")
+            for field in _REQUIRED[payload_name]
+            if not payload.get(field)
+        ]
+    for other in set(_PAYLOAD.values()) - {payload_name}:
+        if action.get(other):
+            problems.append(Problem(f"{path}.{other}", f"does not belong to an action of type {action['type']}"))
+    if payload_name == "request" and payload:
+        problems += _request_problems(action["type"], payload, f"{path}.request", settings)
+    try:
+        retry_policy_from_wire(action.get("retryPolicy"))
+    except InvalidInput as exc:
+        problems += [Problem(p.path.replace("properties.action", path, 1), p.message) for p in exc.problems]
+    if action.get("errorAction"):
+        problems += _action_problems(action["errorAction"], f"{path}.errorAction", settings)
+    return problems
+
+
+def _request_problems(action_type: str, request: Mapping[str, Any], path: str, settings: Settings) -> list[Problem]:
+    problems: list[Problem] = []
+    uri = request.get("uri") or ""
+    parts = urlsplit(uri)
+    if parts.scheme.lower() not in ("http", "https") or not parts.netloc:
+        problems.append(Problem(f"{path}.uri", "must be an absolute http or https URL"))
+    elif action_type == "Https" and parts.scheme.lower() != "https":
+        problems.append(Problem(f"{path}.uri", "an Https action needs an https URL"))
+    if len(uri) > settings.max_uri_chars:
+        problems.append(Problem(f"{path}.uri", f"is longer than {settings.max_uri_chars} characters"))
+    if len(request.get("body") or "") > settings.max_request_body_chars:
+        problems.append(Problem(f"{path}.body", f"is longer than {settings.max_request_body_chars} characters"))
+    headers = request.get("headers") or {}
+    if len(headers) > settings.max_headers:
+        problems.append(Problem(f"{path}.headers", f"has more than {settings.max_headers} headers"))
+    if sum(len(k) + len(v) for k, v in headers.items()) > settings.max_header_chars:
+        problems.append(Problem(f"{path}.headers", f"are longer than {settings.max_header_chars} characters in all"))
+    return problems
+
+
+def _check_timing(properties: Mapping[str, Any], now: datetime) -> None:
+    recurrence = recurrence_from_wire(properties.get("recurrence"))
+    if recurrence is None:
+        return
+    start = parse_instant(properties.get("startTime")) or now
+    if recurrence.end_time is not None and recurrence.end_time < start:
+        raise InvalidInput("must not be before startTime", "properties.recurrence.endTime")
+    check_fires(start, recurrence)
+
+
+def check_quota(definition: Mapping[str, Any], collection: StoredCollection, now: datetime | None = None) -> None:
+    """409 when the job would recur more often than the collection's `maxRecurrence` allows."""
+    quota = ((collection.definition.get("properties") or {}).get("quota") or {}).get("maxRecurrence")
+    recurrence = recurrence_from_wire(definition.get("recurrence"))
+    if not quota or recurrence is None:
+        return
+    allowed = timedelta(seconds=_PERIOD[quota["frequency"]] * (quota.get("interval") or 1))
+    now = now or datetime.now(UTC)
+    start = parse_instant(definition.get("startTime")) or now
+    upcoming = occurrences(start, recurrence, after=max(start, now), limit=50)
+    gaps = [b - a for a, b in zip(upcoming, upcoming[1:], strict=False)]
+    if gaps and min(gaps) < allowed:
+        raise QuotaExceeded(
+            "maxRecurrence",
+            f"The job recurs every {min(gaps)}, more often than the job collection's quota maxRecurrence "
+            f"({quota.get('interval') or 1} {quota['frequency']}) allows.",
+        )

@@ -1,0 +1,108 @@
+"""Occurrences: what an execution message carries, when a job is next due, and how an occurrence gets queued.
+
+An occurrence due within the planner's lookahead is enqueued at once with a visibility delay equal to the time left;
+a later one goes into the due index, where the planner's tick finds it. The same occurrence may be enqueued twice
+(an API write racing a tick, two hosts); the executor's claim makes exactly one of the messages act.
+"""
+
+from __future__ import annotations
+
+import uuid
+from collections.abc import Mapping
+from dataclasses import dataclass
+from datetime import datetime, timedelta
+from typing import Any
+
+from scheduler_core.domain.job import CollectionRef, JobRef
+from scheduler_core.domain.recurrence import Recurrence, next_occurrence
+from scheduler_core.ports import StoredJob
+from scheduler_core.service.context import Services
+from scheduler_core.wire import parse_instant, recurrence_from_wire
+
+MAIN_ACTION, ERROR_ACTION = "MainAction", "ErrorAction"
+_NAMESPACE = uuid.UUID("6f1c1c55-5d1a-4c39-9f0e-6a4b1d6f7a01")
+
+
+def execution_id(job: JobRef, due: datetime) -> str:
+    """Stable per occurrence, whoever dispatches it: targets de-duplicate on it (`x-ms-scheduler-execution-id`)."""
+    return str(uuid.uuid5(_NAMESPACE, f"{job.key}|{due.isoformat()}"))
+
+
+@dataclass(frozen=True)
+class Occurrence:
+    """One attempt of one occurrence of a job, as carried by an execution message.
+
+    `retry` is ours (0 = first attempt), never the queue's dequeue count. `manual` marks a run-now.
+    """
+
+    job: JobRef
+    due: datetime
+    execution_id: str
+    action_name: str = MAIN_ACTION
+    retry: int = 0
+    manual: bool = False
+    not_before: datetime | None = None  # a retry's time; the nominal `due` stays what history shows
+
+    @property
+    def act_at(self) -> datetime:
+        return self.not_before or self.due
+
+    @property
+    def claim_key(self) -> str:
+        return f"{self.due.isoformat(timespec='milliseconds')}|{self.action_name}|{self.retry}"
+
+    @property
+    def first_attempt(self) -> bool:
+        return self.action_name == MAIN_ACTION and self.retry == 0
+
+    def to_message(self) -> dict[str, Any]:
+        c = self.job.collection
+        return {
+            "v": 1,
+            "job": [c.subscription, c.resource_group, c.name, self.job.name],
+            "due": self.due.isoformat(),
+            "id": self.execution_id,
+            "action": self.action_name,
+            "retry": self.retry,
+            "manual": self.manual,
+            "at": self.act_at.isoformat(),
+        }
+
+    @classmethod
+    def from_message(cls, message: Mapping[str, Any]) -> Occurrence:
+        subscription, resource_group, collection, job = message["job"]
+        return cls(
+            job=JobRef(CollectionRef(subscription, resource_group, collection), job),
+            due=datetime.fromisoformat(message["due"]),
+            execution_id=message["id"],
+            action_name=message.get("action", MAIN_ACTION),
+            retry=int(message.get("retry", 0)),
+            manual=bool(message.get("manual", False)),
+            not_before=datetime.fromisoformat(message["at"]) if message.get("at") else None,
+        )
+
+
+def timing(job: StoredJob) -> tuple[datetime, Recurrence | None]:
+    """The job's anchor (startTime, or its creation time when absent) and its recurrence."""
+    start = parse_instant(job.definition.get("startTime")) or job.created_at
+    return start, recurrence_from_wire(job.definition.get("recurrence"))
+
+
+def next_due(job: StoredJob, *, after: datetime, strictly_after: bool = False) -> datetime | None:
+    """The job's next occurrence at (or strictly after) `after`, given the executions so far."""
+    start, recurrence = timing(job)
+    return next_occurrence(
+        start, recurrence, after=after, executed=job.scheduled_runs, strictly_after=strictly_after
+    )
+
+
+def enqueue(services: Services, occurrence: Occurrence, now: datetime) -> None:
+    services.queue.send(occurrence.to_message(), delay_seconds=(occurrence.act_at - now).total_seconds())
+
+
+def schedule(services: Services, job: JobRef, due: datetime, now: datetime) -> None:
+    """Make sure the occurrence (job, due) will be dispatched: now if within the lookahead, else via the index."""
+    if due - now <= timedelta(seconds=services.settings.lookahead_seconds):
+        enqueue(services, Occurrence(job, due, execution_id(job, due)), now)
+    else:
+        services.storage.add_due(job, due)
