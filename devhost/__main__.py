@@ -11,6 +11,8 @@ import sys
 from pathlib import Path
 from types import FrameType
 
+from azure.core.exceptions import AzureError
+
 from devhost.azurite import DEFAULT_PORTS, Azurite, AzuriteError, port_in_use
 from devhost.config import ConfigError, apply_local_settings, load_host_config
 from devhost.host import serve
@@ -49,7 +51,7 @@ def main(argv: list[str] | None = None) -> int:
     """Runs devhost until SIGINT or SIGTERM.
 
     Returns:
-        0 after a clean stop, 1 when the app or its configuration cannot start.
+        0 after a clean stop, 1 when the app, its configuration or its storage cannot start.
     """
     # Until the event loop takes over the signals, SIGTERM must still unwind through the finally below.
     signal.signal(signal.SIGTERM, _interrupt)
@@ -68,8 +70,8 @@ def main(argv: list[str] | None = None) -> int:
         asyncio.run(serve(loaded, config, args.host, args.port))
     except KeyboardInterrupt:
         pass
-    except (ConfigError, AzuriteError, OSError) as exc:
-        logger.error("devhost: %s", exc)
+    except (ConfigError, AzuriteError, OSError, AzureError) as exc:
+        logger.error("cannot start: %s", exc)
         return 1
     finally:
         if azurite is not None:
