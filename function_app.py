@@ -2,7 +2,7 @@
 
 - HTTP: the FastAPI app (Azure Scheduler 2016-03-01 REST API) through `func.AsgiFunctionApp`, routePrefix "".
 - Timer `planner`: every tick moves occurrences due within the lookahead from the due index onto the queue.
-- Queue `executor`: runs one attempt of one occurrence.
+- Queue `executor`: runs one attempt of one occurrence; `executor_poisoned` records what reached the poison queue.
 - Timer `maintenance`: prunes history beyond the retention settings.
 """
 
@@ -51,6 +51,11 @@ def planner_tick(timer: func.TimerRequest) -> None:
 @app.queue_trigger(arg_name="message", queue_name=EXECUTIONS_QUEUE, connection=STORAGE_CONNECTION)
 def executor_run(message: func.QueueMessage) -> None:
     executor.execute(services(), json.loads(message.get_body()), token=message.id)
+
+
+@app.queue_trigger(arg_name="message", queue_name=f"{EXECUTIONS_QUEUE}-poison", connection=STORAGE_CONNECTION)
+def executor_poisoned(message: func.QueueMessage) -> None:
+    executor.record_poisoned(services(), json.loads(message.get_body()))
 
 
 @app.timer_trigger(arg_name="timer", schedule=f"%{MAINTENANCE_SCHEDULE_SETTING}%", run_on_startup=False)

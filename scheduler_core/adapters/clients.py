@@ -50,7 +50,7 @@ def table_service(connection: StorageConnection, *policies: SansIOHTTPPolicy) ->
     Raises:
         ValueError: neither a connection string nor a table service URI is configured.
     """
-    extra = {"per_call_policies": list(policies)} if policies else {}
+    extra: dict[str, Any] = {"per_call_policies": list(policies)} if policies else {}
     conn_str = _connection_string(connection)
     if conn_str:
         return TableServiceClient.from_connection_string(conn_str, **extra)

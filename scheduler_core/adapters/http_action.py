@@ -37,7 +37,8 @@ class HttpActionRunner:
         except requests.RequestException as exc:
             return Outcome(False, redact(f"Http request failed: {type(exc).__name__}: {exc}", secrets))
         snippet = response.content[: self._snippet_bytes].decode("utf-8", errors="replace")
-        summary = f"Http Action - Response from host '{response.url.split('/')[2]}': '{response.status_code}' '{response.reason}'"
+        host = response.url.split("/")[2]
+        summary = f"Http Action - Response from host '{host}': '{response.status_code}' '{response.reason}'"
         if 300 <= response.status_code < 400:
             summary += f" (redirect to '{response.headers.get('Location', '')}' not followed)"
         return Outcome(200 <= response.status_code < 300, f"{summary}. Body: {snippet}")

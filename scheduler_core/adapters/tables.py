@@ -261,8 +261,10 @@ class TableStorage:
         query = f"PartitionKey eq '{_quote(collection.key)}'"
         if state is not None:
             query += f" and State eq '{state.value}'"
-        pages = self._tables[JOBS].query_entities(query, results_per_page=top).by_page(
-            continuation_token=_decode_token(continuation)
+        pages = (
+            self._tables[JOBS]
+            .query_entities(query, results_per_page=top)
+            .by_page(continuation_token=_decode_token(continuation))
         )
         items = [self._job_from(e, collection) for e in next(pages, [])]
         return Page(items, _encode_token(pages.continuation_token))  # type: ignore[attr-defined]
@@ -304,8 +306,10 @@ class TableStorage:
         query = f"PartitionKey eq '{_quote(job.key)}' and RowKey ge 'H|' and RowKey lt 'H}}'"
         if status:
             query += f" and Status eq '{_quote(status)}'"
-        pages = self._tables[HISTORY].query_entities(query, results_per_page=top).by_page(
-            continuation_token=_decode_token(continuation)
+        pages = (
+            self._tables[HISTORY]
+            .query_entities(query, results_per_page=top)
+            .by_page(continuation_token=_decode_token(continuation))
         )
         items = [_history_from(e, job) for e in next(pages, [])]
         return Page(items, _encode_token(pages.continuation_token))  # type: ignore[attr-defined]
@@ -329,16 +333,19 @@ class TableStorage:
     def prune_history(self, job: JobRef, *, older_than: datetime, keep_last: int) -> int:
         table = self._tables[HISTORY]
         rows = list(
-            table.query_entities(
-                f"PartitionKey eq '{_quote(job.key)}'", select=["PartitionKey", "RowKey", "StartTime"]
-            )
+            table.query_entities(f"PartitionKey eq '{_quote(job.key)}'", select=["PartitionKey", "RowKey", "StartTime"])
         )
         history = [r for r in rows if r["RowKey"].startswith("H|")]  # newest first by key
-        doomed = [r for i, r in enumerate(history) if i >= keep_last or (_dt(r.get("StartTime")) or older_than) < older_than]
+        doomed = [
+            r for i, r in enumerate(history) if i >= keep_last or (_dt(r.get("StartTime")) or older_than) < older_than
+        ]
         # Claims older than the retention window can no longer be raced for.
-        doomed += [r for r in rows if r["RowKey"].startswith("D|") and r["RowKey"][2:26] < _iso(older_than)[:24]]
+        cutoff = older_than.astimezone(UTC).isoformat(timespec="milliseconds")[:23]  # claim keys: D|{due}|...
+        doomed += [r for r in rows if r["RowKey"].startswith("D|") and r["RowKey"][2:25] < cutoff]
         for i in range(0, len(doomed), _BATCH):
-            table.submit_transaction([("delete", {"PartitionKey": r["PartitionKey"], "RowKey": r["RowKey"]}) for r in doomed[i : i + _BATCH]])
+            table.submit_transaction(
+                [("delete", {"PartitionKey": r["PartitionKey"], "RowKey": r["RowKey"]}) for r in doomed[i : i + _BATCH]]
+            )
         return len(doomed)
 
     # ---- due index ---------------------------------------------------------------------------------------------

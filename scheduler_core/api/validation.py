@@ -117,7 +117,14 @@ def _action_problems(action: Mapping[str, Any] | None, path: str, settings: Sett
     if payload_name == "request" and payload:
         problems += _request_problems(action["type"], payload, f"{path}.request", settings)
     try:
-        retry_policy_from_wire(action.get("retryPolicy"))
+        policy = retry_policy_from_wire(action.get("retryPolicy"))
+        if policy.retries and policy.interval.total_seconds() < settings.min_retry_interval_seconds:
+            problems.append(
+                Problem(
+                    f"{path}.retryPolicy.retryInterval",
+                    f"must be at least {settings.min_retry_interval_seconds:g} seconds",
+                )
+            )
     except InvalidInput as exc:
         problems += [Problem(p.path.replace("properties.action", path, 1), p.message) for p in exc.problems]
     if action.get("errorAction"):

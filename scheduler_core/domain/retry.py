@@ -22,7 +22,7 @@ class RetryType(str, Enum):
     EXPONENTIAL = "Exponential"
 
 
-MIN_INTERVAL = timedelta(seconds=15)
+MIN_INTERVAL = timedelta(seconds=1)  # the old service's 15 s floor is an app setting, enforced by the API
 MAX_INTERVAL = timedelta(days=548)  # 18 months, the old service's maximum
 MAX_RETRY_COUNT = 20
 
@@ -46,7 +46,7 @@ class RetryPolicy:
         problems: list[Problem] = []
         if self.retry_type is not RetryType.NONE:
             if not MIN_INTERVAL <= self.interval <= MAX_INTERVAL:
-                problems.append(Problem(f"{base}.retryInterval", "must be between 15 seconds and 18 months"))
+                problems.append(Problem(f"{base}.retryInterval", "must be between 1 second and 18 months"))
             if not 0 <= self.count <= MAX_RETRY_COUNT:
                 problems.append(Problem(f"{base}.retryCount", f"must be between 0 and {MAX_RETRY_COUNT}"))
         if self.max_interval is not None and self.max_interval < self.interval:
@@ -68,7 +68,9 @@ NO_RETRY = RetryPolicy(RetryType.NONE, count=0)
 DEFAULT_RETRY = RetryPolicy()
 
 
-def retry_delay(policy: RetryPolicy, retry: int, uniform: Callable[[float, float], float] = random.uniform) -> timedelta:
+def retry_delay(
+    policy: RetryPolicy, retry: int, uniform: Callable[[float, float], float] = random.uniform
+) -> timedelta:
     """The delay before retry number `retry` (1 for the first retry).
 
     Args:

@@ -91,9 +91,7 @@ def timing(job: StoredJob) -> tuple[datetime, Recurrence | None]:
 def next_due(job: StoredJob, *, after: datetime, strictly_after: bool = False) -> datetime | None:
     """The job's next occurrence at (or strictly after) `after`, given the executions so far."""
     start, recurrence = timing(job)
-    return next_occurrence(
-        start, recurrence, after=after, executed=job.scheduled_runs, strictly_after=strictly_after
-    )
+    return next_occurrence(start, recurrence, after=after, executed=job.scheduled_runs, strictly_after=strictly_after)
 
 
 def enqueue(services: Services, occurrence: Occurrence, now: datetime) -> None:

@@ -9,25 +9,37 @@ advanced and the next occurrence queued before the action runs, so a slow target
 from __future__ import annotations
 
 import logging
-from collections.abc import Mapping
+from collections.abc import Iterator, Mapping
 from dataclasses import replace
-from datetime import datetime
+from datetime import datetime, timedelta
 from typing import Any
 
+from scheduler_core.domain.catchup import MISFIRE_GRACE, plan_catch_up
 from scheduler_core.domain.errors import JobCollectionNotFound, JobNotFound
 from scheduler_core.domain.job import JobEvent, JobState, apply_event
+from scheduler_core.domain.recurrence import Recurrence, occurrences
 from scheduler_core.domain.retry import retry_delay
 from scheduler_core.ports import HistoryEntry, Outcome, StoredJob
 from scheduler_core.secrets import merge_secrets
 from scheduler_core.service.context import Services
-from scheduler_core.service.dispatch import ERROR_ACTION, MAIN_ACTION, Occurrence, enqueue, next_due, schedule
-from scheduler_core.wire import retry_policy_from_wire
+from scheduler_core.service.dispatch import (
+    ERROR_ACTION,
+    MAIN_ACTION,
+    Occurrence,
+    enqueue,
+    execution_id,
+    next_due,
+    schedule,
+    timing,
+)
+from scheduler_core.wire import parse_timespan, retry_policy_from_wire
 
 log = logging.getLogger(__name__)
 
 # A message visible up to this early is waited out in place (sub-second rounding of visibility delays); an earlier
 # one goes back on the queue for the time that is left.
 _MAX_WAIT_SECONDS = 2.0
+_MAX_MISSED_CHUNKS = 1000
 
 
 class _Rescheduled(Exception):
@@ -54,17 +66,82 @@ def execute(services: Services, message: Mapping[str, Any], token: str) -> None:
         log.info("occurrence %s attempt already claimed by another message", occurrence.execution_id)
         return
     if occurrence.first_attempt and not occurrence.manual:
-        reason = _postpone_reason(services, job, occurrence)
-        if reason is None or job.state is JobState.DISABLED:
-            # A disabled job's schedule moves on, each occurrence recorded as Postponed (not counted).
-            try:
-                job = _advance(services, job, occurrence, now, count=reason is None)
-            except (_Rescheduled, JobNotFound):
-                reason = reason or "The job was changed or deleted after this occurrence was scheduled."
-        if reason is not None:
-            _record(services, occurrence, now, now, "Postponed", reason)
+        chosen = _scheduled_attempt(services, job, occurrence, now)
+        if chosen is None:
             return
+        job, occurrence = chosen
     _attempt(services, job, occurrence, now)
+
+
+def _scheduled_attempt(
+    services: Services, job: StoredJob, occurrence: Occurrence, now: datetime
+) -> tuple[StoredJob, Occurrence] | None:
+    """Re-check a scheduled occurrence against the job, apply catch-up, and move the schedule on.
+
+    Returns the job and the occurrence to run, or None when it is not run (recorded as Postponed, with the reason).
+    """
+    scheduled = occurrence.due
+    run: Occurrence | None = occurrence
+    reason = _postpone_reason(services, job, occurrence)
+    if reason is None and now - scheduled > MISFIRE_GRACE and timing(job)[1] is not None:
+        run = _catch_up(services, job, occurrence, now)  # None: every missed one is recorded as Postponed
+    if reason is None or run is None or job.state is JobState.DISABLED:
+        # The schedule moves on past a missed occurrence and past a disabled job's (recorded as Postponed, not
+        # counted); it stays put only when the job no longer expects this occurrence.
+        try:
+            job = _advance(services, job, scheduled, now, count=reason is None and run is not None)
+        except (_Rescheduled, JobNotFound):
+            reason = reason or "The job was changed or deleted after this occurrence was scheduled."
+    if reason is not None or run is None:
+        if run is not None:
+            _record(services, occurrence, now, now, "Postponed", reason or "")
+        return None
+    return job, run
+
+
+def _catch_up(services: Services, job: StoredJob, occurrence: Occurrence, now: datetime) -> Occurrence | None:
+    """The occurrence to run in place of a late one (the most recent missed within the catch-up window), after
+    recording every other missed occurrence as Postponed; None when none is recent enough."""
+    start, recurrence = timing(job)
+    window = parse_timespan(job.definition.get("catchUpWindow")) or timedelta(
+        seconds=services.settings.catch_up_window_seconds
+    )
+    missed = _due_between(start, recurrence, occurrence.due, now, executed=job.scheduled_runs)
+    plan = plan_catch_up(missed, now, window)
+    because = (
+        f"the more recent occurrence {plan.fire.isoformat()} ran instead."
+        if plan.fire
+        else f"it is beyond the catch-up window of {window}."
+    )
+    rows = [
+        _entry(
+            replace(occurrence, due=instant, execution_id=execution_id(job.ref, instant)),
+            now,
+            now,
+            "Postponed",
+            f"Missed while the scheduler was not running; {because}",
+        )
+        for instant in plan.postponed
+    ]
+    if plan.more:
+        rows.append(_entry(occurrence, now, now, "Postponed", f"{plan.more} further occurrences were missed."))
+    services.storage.add_history(rows)
+    if plan.fire is None:
+        return None
+    return replace(occurrence, due=plan.fire, execution_id=execution_id(job.ref, plan.fire))
+
+
+def _due_between(
+    start: datetime, recurrence: Recurrence | None, first: datetime, now: datetime, *, executed: int
+) -> Iterator[datetime]:
+    """Occurrences from `first` up to `now`, in chunks (a week of missed per-second occurrences stays bounded)."""
+    after, strictly = first, False
+    for _ in range(_MAX_MISSED_CHUNKS):
+        chunk = occurrences(start, recurrence, after=after, limit=1000, executed=executed, strictly_after=strictly)
+        yield from (instant for instant in chunk if instant <= now)
+        if not chunk or chunk[-1] > now:
+            return
+        after, strictly = chunk[-1], True
 
 
 def _postpone_reason(services: Services, job: StoredJob, occurrence: Occurrence) -> str | None:
@@ -84,17 +161,17 @@ def _postpone_reason(services: Services, job: StoredJob, occurrence: Occurrence)
     return None
 
 
-def _advance(services: Services, job: StoredJob, occurrence: Occurrence, now: datetime, *, count: bool) -> StoredJob:
-    """Move the schedule on (counting the execution if it runs) and queue the next occurrence."""
+def _advance(services: Services, job: StoredJob, scheduled: datetime, now: datetime, *, count: bool) -> StoredJob:
+    """Move the schedule on from `scheduled` (counting the execution if it runs) and queue the next occurrence."""
 
     def update(current: StoredJob) -> StoredJob:
-        if current.status.next_execution_time != occurrence.due or current.state is not job.state:
+        if current.status.next_execution_time != scheduled or current.state is not job.state:
             raise _Rescheduled()
         status = current.status
         if count:
             status = replace(status, execution_count=status.execution_count + 1, last_execution_time=now)
         counted = replace(current, status=status)
-        following = next_due(counted, after=max(occurrence.due, now), strictly_after=True)
+        following = next_due(counted, after=max(scheduled, now), strictly_after=True)
         return replace(counted, status=replace(status, next_execution_time=following))
 
     advanced = services.storage.update_job(job.ref, update)
@@ -125,9 +202,7 @@ def _attempt(services: Services, job: StoredJob, occurrence: Occurrence, started
         services.storage.update_job(job.ref, lambda current: _settle(current, occurrence, outcome, exhausted, ended))
 
 
-def _settle(
-    job: StoredJob, occurrence: Occurrence, outcome: Outcome, exhausted: bool, now: datetime
-) -> StoredJob:
+def _settle(job: StoredJob, occurrence: Occurrence, outcome: Outcome, exhausted: bool, now: datetime) -> StoredJob:
     """Counters and final state after an attempt of the main action (pure)."""
     status = job.status
     if occurrence.manual and occurrence.first_attempt:
@@ -163,21 +238,52 @@ def _run(services: Services, job: StoredJob, occurrence: Occurrence, action: Map
         return Outcome(False, f"The action could not be performed: {type(exc).__name__}.")
 
 
+def _entry(occurrence: Occurrence, started: datetime, ended: datetime, status: str, message: str) -> HistoryEntry:
+    return HistoryEntry(
+        job=occurrence.job,
+        execution_id=occurrence.execution_id,
+        expected_execution_time=occurrence.due,
+        start_time=started,
+        end_time=ended,
+        action_name=occurrence.action_name,
+        status=status,
+        message=message,
+        retry_count=occurrence.retry,
+    )
+
+
 def _record(
     services: Services, occurrence: Occurrence, started: datetime, ended: datetime, status: str, message: str
 ) -> None:
-    services.storage.add_history(
-        [
-            HistoryEntry(
-                job=occurrence.job,
-                execution_id=occurrence.execution_id,
-                expected_execution_time=occurrence.due,
-                start_time=started,
-                end_time=ended,
-                action_name=occurrence.action_name,
-                status=status,
-                message=message,
-                retry_count=occurrence.retry,
-            )
-        ]
+    services.storage.add_history([_entry(occurrence, started, ended, status, message)])
+
+
+def record_poisoned(services: Services, message: Mapping[str, Any]) -> None:
+    """A message that reached the poison queue: its occurrence is recorded as faulted, and the job's schedule moves
+    on if the failure stopped it, so one broken occurrence never silently ends a recurring job."""
+    occurrence = Occurrence.from_message(message)
+    now = services.clock()
+    try:
+        job = services.storage.get_job(occurrence.job)
+    except JobNotFound:
+        return
+    _record(
+        services,
+        occurrence,
+        now,
+        now,
+        "Failed",
+        "Faulted: the execution could not be processed (the scheduler failed repeatedly) and was moved to the "
+        "poison queue.",
     )
+
+    def faulted(current: StoredJob) -> StoredJob:
+        status = current.status
+        return replace(current, status=replace(status, faulted_count=status.faulted_count + 1))
+
+    services.storage.update_job(job.ref, faulted)
+    if occurrence.first_attempt and not occurrence.manual and job.status.next_execution_time == occurrence.due:
+        try:
+            _advance(services, job, occurrence.due, now, count=False)
+        except _Rescheduled:
+            pass

@@ -68,6 +68,8 @@ OPTIONAL_SETTINGS = frozenset(
         "SCHEDULER_MAX_URI_CHARS",
         "SCHEDULER_MAX_HEADERS",
         "SCHEDULER_MAX_HEADER_CHARS",
+        # The shortest retry interval a job may ask for: the old service's 15 s is the default; tests lower it.
+        "SCHEDULER_MIN_RETRY_INTERVAL_SECONDS",
         # Per-account queue endpoint overrides for storage-queue actions: for Azurite and sovereign clouds only.
         "SCHEDULER_STORAGE_QUEUE_ENDPOINTS",
         # Entra authority for outbound ActiveDirectoryOAuth: the default is the public cloud's.
