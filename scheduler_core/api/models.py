@@ -88,8 +88,19 @@ class Sku(Wire):
     name: _enum(SkuDefinition) | None = None  # type: ignore[valid-type]
 
 
+class QuotaFrequency(str, Enum):
+    """`RecurrenceFrequency` plus `Second` (extension: cron schedules can fire every few seconds)."""
+
+    SECOND = "Second"
+    MINUTE = "Minute"
+    HOUR = "Hour"
+    DAY = "Day"
+    WEEK = "Week"
+    MONTH = "Month"
+
+
 class JobMaxRecurrence(Wire):
-    frequency: _enum(Frequency) | None = None  # type: ignore[valid-type]
+    frequency: _enum(QuotaFrequency) | None = None  # type: ignore[valid-type]
     interval: int | None = Field(default=None, ge=1)
 
 

@@ -36,7 +36,7 @@ _REQUIRED = {
     "serviceBusQueueMessage": ("namespace", "queueName", "message"),
     "serviceBusTopicMessage": ("namespace", "topicPath", "message"),
 }
-_PERIOD = {"Minute": 60, "Hour": 3600, "Day": 86400, "Week": 7 * 86400, "Month": 28 * 86400}
+_PERIOD = {"Second": 1, "Minute": 60, "Hour": 3600, "Day": 86400, "Week": 7 * 86400, "Month": 28 * 86400}
 
 
 def parse_json(body: bytes) -> Any:
