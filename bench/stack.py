@@ -1,0 +1,265 @@
+"""What the scheduler benchmarks share: the local stack, storage request counting, and printing.
+
+- `local_stack()` starts a private in-memory Azurite, a recording HTTP target on 127.0.0.1 and, on request, the local
+  Functions host (`python -m devhost`) serving the repository's function_app.py against that Azurite.
+- `RequestCounter` is an azure-core policy that counts storage requests per service, table or queue, and operation;
+  `counted_services()` builds `Services` the way function_app.services() does, but with counting clients, so the
+  scheduler's own storage cost can be measured in the benchmark's process.
+- `print_table()` prints a compact aligned table; `command()` the command line that produced it.
+"""
+
+from __future__ import annotations
+
+import os
+import re
+import shlex
+import sys
+import tempfile
+import threading
+from collections import Counter
+from collections.abc import Callable, Iterator, Sequence
+from contextlib import contextmanager
+from dataclasses import dataclass, replace
+from datetime import UTC, datetime, timedelta
+from pathlib import Path
+from typing import Any
+from urllib.parse import unquote, urlsplit
+
+from azure.core.pipeline import PipelineRequest
+from azure.data.tables import TableServiceClient
+from azure.storage.queue import QueueClient, TextBase64DecodePolicy, TextBase64EncodePolicy
+
+from devhost.azurite import Azurite, free_port
+from devhost.tests.running import Devhost
+from scheduler_core.adapters.actions import ActionDispatcher
+from scheduler_core.adapters.queues import StorageExecutionQueue
+from scheduler_core.adapters.tables import TableStorage
+from scheduler_core.service.context import Services
+from scheduler_core.settings import EXECUTIONS_QUEUE, Settings, StorageConnection
+from tests.support.target import Target
+
+REPO = Path(__file__).resolve().parents[1]
+API_VERSION = "2016-03-01"
+
+# ---- counting storage requests -----------------------------------------------------------------------------------
+
+_ENTITY = re.compile(r"^/[^/]+/([^/(]+)\((.*)\)$")  # /account/table(PartitionKey='..',RowKey='..') or /table()
+
+
+class RequestCounter:
+    """Counts storage requests by (service, resource, operation), e.g. ("table", "jobs", "get").
+
+    Operations: table get / query / insert / update (If-Match) / upsert / merge / delete / batch / create-table;
+    queue send / receive / peek / delete / update / clear / create. `hook("table")` and `hook("queue")` are
+    `raw_request_hook`s for the clients; the storage SDKs call them after their retry policy, so every request
+    sent is counted, retries included. Counting is thread-safe.
+    """
+
+    def __init__(self) -> None:
+        self._lock = threading.Lock()
+        self.counts: Counter[tuple[str, str, str]] = Counter()
+
+    def hook(self, service: str) -> Callable[[PipelineRequest], None]:
+        """A `raw_request_hook` for a storage client of `service` ("table" or "queue")."""
+
+        def count(request: PipelineRequest) -> None:
+            http = request.http_request
+            key = classify(service, http.method, http.url, http.headers)
+            with self._lock:
+                self.counts[key] += 1
+
+        return count
+
+    def snapshot(self) -> Counter[tuple[str, str, str]]:
+        with self._lock:
+            return Counter(self.counts)
+
+    def reset(self) -> None:
+        with self._lock:
+            self.counts.clear()
+
+
+def classify(service: str, method: str, url: str, headers: Any) -> tuple[str, str, str]:
+    """(service, table or queue, operation) of one storage REST request."""
+    path = unquote(urlsplit(url).path)
+    parts = [p for p in path.split("/") if p]
+    if service == "queue":
+        queue = parts[1] if len(parts) > 1 else "?"
+        if "messages" not in parts:
+            return "queue", queue, {"PUT": "create", "DELETE": "delete-queue"}.get(method, method.lower())
+        by_id = parts[-1] != "messages"
+        if method == "POST":
+            return "queue", queue, "send"
+        if method == "GET":
+            return "queue", queue, "peek" if "peekonly=true" in url.lower() else "receive"
+        if method == "DELETE":
+            return "queue", queue, "delete" if by_id else "clear"
+        return "queue", queue, "update"
+    if len(parts) >= 2 and parts[1] == "$batch":
+        return "table", "*", "batch"
+    if len(parts) >= 2 and parts[1].startswith("Tables"):
+        return "table", "*", "create-table" if method == "POST" else "tables"
+    match = _ENTITY.match(path)
+    table = match.group(1) if match else (parts[1] if len(parts) > 1 else "?")
+    keys = match.group(2) if match else ""
+    if method == "GET":
+        return "table", table, "get" if keys else "query"
+    if method == "POST":
+        return "table", table, "insert"
+    if method == "PUT":
+        return "table", table, "update" if headers.get("If-Match") not in (None, "*") else "upsert"
+    if method in ("PATCH", "MERGE"):
+        return "table", table, "merge"
+    if method == "DELETE":
+        return "table", table, "delete"
+    return "table", table, method.lower()
+
+
+def by_operation(counts: Counter[tuple[str, str, str]]) -> Counter[str]:
+    """Counts keyed "service table.operation" (e.g. "table jobs.get", "queue scheduler-executions.send")."""
+    out: Counter[str] = Counter()
+    for (service, resource, operation), n in counts.items():
+        out[f"{service} {resource}.{operation}"] += n
+    return out
+
+
+def counted_services(
+    connection_string: str,
+    counter: RequestCounter,
+    *,
+    clock: Callable[[], datetime] | None = None,
+    **settings: Any,
+) -> Services:
+    """`Services` as function_app.services() builds them, with every storage request counted by `counter`.
+
+    The clients are built here with the same options as `adapters.clients` (base64 queue codec) plus a
+    `raw_request_hook`: the policies `table_service(conn, *policies)` / `queue_client(conn, name, *policies)` take
+    go in as `per_call_policies`, which the storage SDKs' own pipelines ignore (azure-data-tables 12.7,
+    azure-storage-queue 12.18), so they never see a request.
+    """
+    base = Settings(storage=StorageConnection(connection_string=connection_string), allow_loopback_targets=True)
+    chosen = replace(base, **settings)
+    tables = TableServiceClient.from_connection_string(connection_string, raw_request_hook=counter.hook("table"))
+    queue_client = QueueClient.from_connection_string(
+        connection_string,
+        EXECUTIONS_QUEUE,
+        message_encode_policy=TextBase64EncodePolicy(),
+        message_decode_policy=TextBase64DecodePolicy(),
+        raw_request_hook=counter.hook("queue"),
+    )
+    storage = TableStorage(tables)
+    queue = StorageExecutionQueue(queue_client)
+    storage.create_tables()
+    queue.create_queue()
+    extra = {"clock": clock} if clock else {}
+    return Services(storage=storage, queue=queue, actions=ActionDispatcher(chosen), settings=chosen, **extra)
+
+
+class ShiftedClock:
+    """The real clock moved forward by `offset`: lets a benchmark make far-future occurrences due without waiting."""
+
+    def __init__(self) -> None:
+        self.offset = timedelta(0)
+
+    def __call__(self) -> datetime:
+        return datetime.now(UTC) + self.offset
+
+
+# ---- the local stack ---------------------------------------------------------------------------------------------
+
+
+@dataclass
+class Stack:
+    azurite: Azurite
+    target: Target
+    host_url: str | None = None
+    host: Devhost | None = None
+
+
+def host_environment(connection_string: str, **extra: str) -> dict[str, str]:
+    """The host's environment: a deployment's defaults (tick every minute, 90 s lookahead), loopback allowed."""
+    env = {k: v for k, v in os.environ.items() if not k.startswith("AzureWebJobs")}
+    env.update(
+        AzureWebJobsStorage=connection_string,
+        SCHEDULER_ALLOW_LOOPBACK_TARGETS="true",
+        SCHEDULER_TICK_SCHEDULE="0 * * * * *",
+        SCHEDULER_MAINTENANCE_SCHEDULE="0 30 3 * * *",
+        SCHEDULER_LOOKAHEAD_SECONDS="90",
+    )
+    env.update(extra)
+    return env
+
+
+@contextmanager
+def local_stack(*, with_host: bool = True, **host_settings: str) -> Iterator[Stack]:
+    """Azurite (in memory, free ports) + a recording target + optionally `python -m devhost` on function_app.py."""
+    with Azurite.start(repo_root=REPO) as azurite:
+        target = Target()
+        stack = Stack(azurite, target)
+        log_dir = Path(tempfile.mkdtemp(prefix="bench-host-"))
+        try:
+            if with_host:
+                port = free_port()
+                stack.host = Devhost(
+                    ["--app-dir", str(REPO), "--port", str(port)],
+                    host_environment(azurite.connection_string, **host_settings),
+                    log_dir / "host.log",
+                )
+                stack.host.wait_ready()
+                stack.host_url = f"http://127.0.0.1:{port}"
+            yield stack
+        finally:
+            if stack.host is not None:
+                stack.host.terminate()
+            target.close()
+
+
+def collection_path(collection: str, subscription: str = "bench", group: str = "bench") -> str:
+    return f"/subscriptions/{subscription}/resourceGroups/{group}/providers/Microsoft.Scheduler/jobCollections/{collection}"
+
+
+def http_job(uri: str, start: datetime, recurrence: dict[str, Any] | None = None) -> dict[str, Any]:
+    """A JobDefinition body: a GET of `uri` at `start` (one-time unless `recurrence`), no retries."""
+    properties: dict[str, Any] = {
+        "startTime": start.astimezone(UTC).isoformat(timespec="milliseconds").replace("+00:00", "Z"),
+        "action": {"type": "Http", "request": {"uri": uri, "method": "GET"}, "retryPolicy": {"retryType": "None"}},
+    }
+    if recurrence:
+        properties["recurrence"] = recurrence
+    return {"properties": properties}
+
+
+# ---- printing ----------------------------------------------------------------------------------------------------
+
+
+def command() -> str:
+    """The command line that produced this output."""
+    module = sys.modules["__main__"].__spec__
+    name = module.name if module else sys.argv[0]
+    return " ".join(["python -m", name.removesuffix(".__main__"), *map(shlex.quote, sys.argv[1:])])
+
+
+def print_table(title: str, header: Sequence[str], rows: Sequence[Sequence[Any]]) -> None:
+    cells = [list(map(str, header))] + [[_fmt(c) for c in row] for row in rows]
+    widths = [max(len(r[i]) for r in cells) for i in range(len(header))]
+    print(f"\n{title}")
+    for i, row in enumerate(cells):
+        print("  " + "  ".join(c.ljust(w) if j == 0 else c.rjust(w) for j, (c, w) in enumerate(zip(row, widths))))
+        if i == 0:
+            print("  " + "  ".join("-" * w for w in widths))
+
+
+def _fmt(value: Any) -> str:
+    if isinstance(value, float):
+        return f"{value:,.3f}" if abs(value) < 10 else f"{value:,.1f}"
+    if isinstance(value, int):
+        return f"{value:,}"
+    return str(value)
+
+
+def ratio(value: float, baseline: float) -> str:
+    return f"{value / baseline:.2f}x" if baseline else "n/a"
+
+
+def goal(met: bool) -> str:
+    return "met" if met else "NOT met"
