@@ -18,6 +18,7 @@ from dataclasses import dataclass, replace
 from datetime import UTC, datetime, timedelta
 from enum import Enum
 from functools import lru_cache
+from itertools import chain
 from math import gcd
 from typing import Any
 
@@ -390,7 +391,12 @@ def _instants(start: datetime, recurrence: Recurrence, low: datetime) -> Iterato
     else:
         walls = _rule_walls(to_wall(start, tz).replace(microsecond=0), recurrence, wall_floor(low, tz))
         micro = start.microsecond
-    return _to_instants(walls, tz, micro)
+    instants = _to_instants(walls, tz, micro)
+    if recurrence.schedule is None and recurrence.cron is None and start >= low:
+        # "For basic schedules, startTime is the first occurrence", even when its wall reading is the second pass
+        # of a repeated hour (which the stream maps to the first pass, before start).
+        return _increasing(chain([start], instants))
+    return instants
 
 
 def _duration_grid(start: datetime, recurrence: Recurrence, low: datetime) -> Iterator[datetime]:
@@ -404,10 +410,14 @@ def _duration_grid(start: datetime, recurrence: Recurrence, low: datetime) -> It
 
 
 def _to_instants(walls: Iterable[datetime], tz: Any, microsecond: int) -> Iterator[datetime]:
+    # Wall times in a DST gap collapse onto one instant (and rules united by heapq.merge may repeat one): fire once.
+    return _increasing(to_utc(wall.replace(microsecond=microsecond), tz) for wall in walls)
+
+
+def _increasing(instants: Iterable[datetime]) -> Iterator[datetime]:
     last: datetime | None = None
-    for wall in walls:
-        instant = to_utc(wall.replace(microsecond=microsecond), tz)
-        if last is None or instant > last:  # wall times in a DST gap collapse onto one instant: fire once
+    for instant in instants:
+        if last is None or instant > last:
             last = instant
             yield instant
 

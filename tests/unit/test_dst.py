@@ -93,6 +93,12 @@ def test_daily_job_in_the_overlap_fires_once_at_the_first_instance() -> None:
     assert iso(found) == ["2026-10-24T00:30", "2026-10-25T00:30", "2026-10-26T01:30"]
 
 
+def test_start_in_the_repeated_hour_is_still_the_first_occurrence() -> None:
+    start = utc("2026-10-25T01:30")  # 02:30 CET, the second pass of 02:30 in Berlin
+    found = occurrences(start, daily(BERLIN), after=start, limit=3)
+    assert iso(found) == ["2026-10-25T01:30", "2026-10-26T01:30", "2026-10-27T01:30"]
+
+
 def test_weekly_and_monthly_rules_use_local_days() -> None:
     # Monday 00:30 in Berlin is Sunday 23:30 UTC: the day selection is local.
     weekly = Recurrence(Frequency.WEEK, time_zone=BERLIN,
