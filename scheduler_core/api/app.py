@@ -18,7 +18,7 @@ from starlette.concurrency import run_in_threadpool
 from scheduler_core.api import models
 from scheduler_core.api.errors import install_error_handlers
 from scheduler_core.api.types import parse_datetime
-from scheduler_core.api.validation import check_quota, parse_collection, parse_job, parse_json
+from scheduler_core.api.validation import parse_collection, parse_job, parse_json
 from scheduler_core.domain.errors import InvalidInput
 from scheduler_core.domain.job import CollectionRef, JobRef, JobState
 from scheduler_core.domain.recurrence import occurrences
@@ -123,9 +123,7 @@ def create_app(services_factory: Callable[[], Services]) -> FastAPI:
     ) -> Any:
         check_version(api_version)
         ref = CollectionRef(subscriptionId, resourceGroupName, jobCollectionName)
-        raw = parse_json(await request.body())
-        parse_collection(raw)  # shape check of the patch itself; nulls mean "remove"
-        patch = {k: v for k, v in (raw or {}).items() if k not in ("id", "type", "name")}
+        patch = parse_collection(parse_json(await request.body()), partial=True)
         return await call(collections.patch_collection, ref, patch)
 
     @app.delete(JC, operation_id="JobCollections_Delete")
@@ -159,10 +157,6 @@ def create_app(services_factory: Callable[[], Services]) -> FastAPI:
     def job_ref(subscriptionId: str, resourceGroupName: str, jobCollectionName: str, jobName: str) -> JobRef:
         return JobRef(CollectionRef(subscriptionId, resourceGroupName, jobCollectionName), jobName)
 
-    def put_with_quota(services: Services, ref: JobRef, properties: dict[str, Any]) -> Any:
-        now = services.clock()
-        return jobs.put_job(services, ref, properties, check=lambda d, c: check_quota(d, c, now))
-
     @app.put(JOB, response_model=models.JobDefinition, response_model_exclude_none=True, status_code=200,
              responses={201: {"model": models.JobDefinition}}, operation_id="Jobs_CreateOrUpdate",
              openapi_extra=_body_schema("JobDefinition"))
@@ -173,7 +167,7 @@ def create_app(services_factory: Callable[[], Services]) -> FastAPI:
         check_version(api_version)
         ref = job_ref(subscriptionId, resourceGroupName, jobCollectionName, jobName)
         properties = parse_job(parse_json(await request.body()), svc().settings, svc().clock())
-        rendered, created = await call(put_with_quota, ref, properties)
+        rendered, created = await call(jobs.put_job, ref, properties)
         return JSONResponse(rendered, status_code=201 if created else 200)
 
     @app.patch(JOB, response_model=models.JobDefinition, response_model_exclude_none=True,
@@ -188,11 +182,13 @@ def create_app(services_factory: Callable[[], Services]) -> FastAPI:
         if not isinstance(raw, dict):
             raise InvalidInput("The request body must be a JSON object (a JobDefinition).", "")
         current = await call(jobs.current_definition, ref)
-        merged = merge_patch({"properties": current}, {"properties": raw.get("properties") or {}})
-        properties = parse_job(merged, svc().settings, svc().clock())
-        if "state" not in ((raw.get("properties") or {})):
-            properties.pop("state", None)
-        return await call(put_with_quota, ref, properties)
+        # Read-only fields are ignored, as in a PUT; anything else merges (RFC 7386) and the result must be a valid job.
+        patch = {k: v for k, v in raw.items() if k not in ("id", "type", "name")}
+        properties = parse_job(merge_patch({"properties": current}, patch), svc().settings, svc().clock())
+        if "state" not in (raw.get("properties") or {}):
+            properties.pop("state", None)  # keep whatever state the job reaches meanwhile
+        rendered, _ = await call(jobs.put_job, ref, properties)
+        return rendered
 
     @app.get(JOB, response_model=models.JobDefinition, response_model_exclude_none=True, operation_id="Jobs_Get")
     async def get_job(

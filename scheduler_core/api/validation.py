@@ -9,16 +9,15 @@ from __future__ import annotations
 
 import json
 from collections.abc import Mapping, Sequence
-from datetime import UTC, datetime, timedelta
+from datetime import datetime
 from typing import Any
 from urllib.parse import urlsplit
 
 from pydantic import BaseModel, ValidationError
 
 from scheduler_core.api.models import JobCollectionDefinition, JobDefinition
-from scheduler_core.domain.errors import InvalidInput, Problem, QuotaExceeded
-from scheduler_core.domain.recurrence import check_fires, occurrences
-from scheduler_core.ports import StoredCollection
+from scheduler_core.domain.errors import InvalidInput, Problem
+from scheduler_core.domain.recurrence import check_fires
 from scheduler_core.settings import Settings
 from scheduler_core.wire import parse_instant, recurrence_from_wire, retry_policy_from_wire
 
@@ -36,7 +35,6 @@ _REQUIRED = {
     "serviceBusQueueMessage": ("namespace", "queueName", "message"),
     "serviceBusTopicMessage": ("namespace", "topicPath", "message"),
 }
-_PERIOD = {"Second": 1, "Minute": 60, "Hour": 3600, "Day": 86400, "Week": 7 * 86400, "Month": 28 * 86400}
 
 
 def parse_json(body: bytes) -> Any:
@@ -67,9 +65,17 @@ def _validate(model: type[BaseModel], raw: Any) -> BaseModel:
 
 
 def parse_collection(raw: Any, *, partial: bool = False) -> dict[str, Any]:
-    """Canonical job collection JSON (`location`, `tags`, `properties`); `partial` for PATCH bodies."""
+    """Canonical job collection JSON (`location`, `tags`, `properties`; `id`, `type`, `name` are read-only).
+
+    `partial` for a PATCH body: the fields it sets, an explicit `null` kept (it removes the field on merge).
+    """
+    if not isinstance(raw, Mapping):
+        raise InvalidInput("The request body must be a JSON object (a JobCollectionDefinition).", "")
     model = _validate(JobCollectionDefinition, raw)
-    return model.model_dump(mode="json", exclude_none=True, exclude={"id", "type", "name"})
+    read_only = {"id", "type", "name"}
+    if partial:
+        return model.model_dump(mode="json", exclude_unset=True, exclude=read_only)
+    return model.model_dump(mode="json", exclude_none=True, exclude=read_only)
 
 
 def parse_job(raw: Any, settings: Settings, now: datetime) -> dict[str, Any]:
@@ -160,22 +166,3 @@ def _check_timing(properties: Mapping[str, Any], now: datetime) -> None:
     if recurrence.end_time is not None and recurrence.end_time < start:
         raise InvalidInput("must not be before startTime", "properties.recurrence.endTime")
     check_fires(start, recurrence)
-
-
-def check_quota(definition: Mapping[str, Any], collection: StoredCollection, now: datetime | None = None) -> None:
-    """409 when the job would recur more often than the collection's `maxRecurrence` allows."""
-    quota = ((collection.definition.get("properties") or {}).get("quota") or {}).get("maxRecurrence")
-    recurrence = recurrence_from_wire(definition.get("recurrence"))
-    if not quota or recurrence is None:
-        return
-    allowed = timedelta(seconds=_PERIOD[quota["frequency"]] * (quota.get("interval") or 1))
-    now = now or datetime.now(UTC)
-    start = parse_instant(definition.get("startTime")) or now
-    upcoming = occurrences(start, recurrence, after=max(start, now), limit=50)
-    gaps = [b - a for a, b in zip(upcoming, upcoming[1:], strict=False)]
-    if gaps and min(gaps) < allowed:
-        raise QuotaExceeded(
-            "maxRecurrence",
-            f"The job recurs every {min(gaps)}, more often than the job collection's quota maxRecurrence "
-            f"({quota.get('interval') or 1} {quota['frequency']}) allows.",
-        )

@@ -1,4 +1,8 @@
-"""Job collection use cases: create or replace, patch, get, list, delete, enable and disable all jobs."""
+"""Job collection use cases: create or replace, patch, get, list, delete, enable and disable all jobs.
+
+A collection stores its definition as its owner wrote it (canonical wire JSON); defaults (`sku` Standard, `state`
+Enabled, the plan's quota) are filled in when it is rendered, see `quota.effective_quota`.
+"""
 
 from __future__ import annotations
 
@@ -6,78 +10,76 @@ from collections.abc import Mapping
 from dataclasses import replace
 from typing import Any
 
-from scheduler_core.domain.errors import ConcurrencyConflict, JobCollectionNotFound, QuotaExceeded
+from scheduler_core.domain.errors import ConcurrencyConflict, JobCollectionNotFound, StateConflict
 from scheduler_core.domain.job import CollectionRef, JobState
 from scheduler_core.ports import StoredCollection
 from scheduler_core.service import jobs as job_use_cases
 from scheduler_core.service.context import Services
 from scheduler_core.service.merge import merge_patch
+from scheduler_core.service.quota import DEFAULT_SKU, check_job_count, check_jobs_fit, effective_quota
 
-# Reference (e), quotas per plan: jobs per collection and the shortest recurrence.
-SKU_QUOTAS: dict[str, dict[str, Any]] = {
-    "Free": {"maxJobCount": 5, "maxRecurrence": {"frequency": "Hour", "interval": 1}},
-    "Standard": {"maxJobCount": 50, "maxRecurrence": {"frequency": "Minute", "interval": 1}},
-    "P10Premium": {"maxJobCount": 50, "maxRecurrence": {"frequency": "Minute", "interval": 1}},
-    "P20Premium": {"maxJobCount": 1000, "maxRecurrence": {"frequency": "Minute", "interval": 1}},
-}
-
-
-def effective(definition: Mapping[str, Any]) -> dict[str, Any]:
-    """The definition with its defaults filled in: sku Standard, state Enabled, the sku's quota where unset."""
-    properties = dict(definition.get("properties") or {})
-    sku = (properties.get("sku") or {}).get("name") or "Standard"
-    quota = {**SKU_QUOTAS[sku], **{k: v for k, v in (properties.get("quota") or {}).items() if v is not None}}
-    properties.update(sku={"name": sku}, state=properties.get("state") or "Enabled", quota=quota)
-    return {**definition, "properties": properties}
+_CREATE_ATTEMPTS = 5
 
 
 def render(collection: StoredCollection) -> dict[str, Any]:
+    properties = dict(collection.definition.get("properties") or {})
+    properties.update(
+        sku={"name": (properties.get("sku") or {}).get("name") or DEFAULT_SKU},
+        state=properties.get("state") or "Enabled",
+        quota=effective_quota(collection.definition),
+    )
     return {
         "id": collection.ref.arm_id,
         "type": "Microsoft.Scheduler/jobCollections",
         "name": collection.ref.name,
-        **effective(collection.definition),
+        **collection.definition,
+        "properties": properties,
     }
 
 
-def _check_quota(definition: Mapping[str, Any], job_count: int) -> None:
-    max_jobs = effective(definition)["properties"]["quota"]["maxJobCount"]
-    if max_jobs < job_count:
-        raise QuotaExceeded(
-            "maxJobCount", f"The job collection holds {job_count} jobs; quota maxJobCount {max_jobs} is below that."
-        )
+def _checked(services: Services, current: StoredCollection, definition: Mapping[str, Any]) -> StoredCollection:
+    """`current` with its new definition, if every job it holds still fits the new quota (else QuotaExceeded)."""
+    check_job_count(definition, current.job_count)
+    live = [
+        job.definition
+        for job in services.storage.all_jobs(current.ref)
+        if job.state in (JobState.ENABLED, JobState.DISABLED)
+    ]
+    check_jobs_fit(definition, live, services.clock())
+    return replace(current, definition=definition)
 
 
 def put_collection(services: Services, ref: CollectionRef, definition: Mapping[str, Any]) -> tuple[dict, bool]:
-    """Create or replace; returns (rendered collection, created)."""
-    stored = effective(definition)
-    try:
-        current = services.storage.get_collection(ref)
-    except JobCollectionNotFound:
-        current = None
-    if current is not None:
-        _check_quota(stored, current.job_count)
-    created = services.storage.put_collection(StoredCollection(ref, stored))
-    _apply_state_to_jobs(services, ref, previous=current, now_enabled=stored["properties"]["state"] == "Enabled")
-    return render(services.storage.get_collection(ref)), created
+    """Create or fully replace; returns (rendered collection, created). A replacement must fit the jobs it holds."""
+    for _ in range(_CREATE_ATTEMPTS):
+        try:
+            previous = services.storage.get_collection(ref)
+        except JobCollectionNotFound:
+            previous = None
+        if previous is None:
+            if services.storage.put_collection(StoredCollection(ref, definition)):
+                return render(services.storage.get_collection(ref)), True
+            continue  # created meanwhile by someone else: replace it under the ETag guard instead
+        updated = services.storage.update_collection(ref, lambda current: _checked(services, current, definition))
+        _apply_state_to_jobs(services, ref, previous=previous, now_enabled=updated.enabled)
+        return render(updated), False
+    raise ConcurrencyConflict(f"job collection '{ref.name}' kept changing; try again")
 
 
 def patch_collection(services: Services, ref: CollectionRef, patch: Mapping[str, Any]) -> dict:
-    def update(current: StoredCollection) -> StoredCollection:
-        merged = effective(merge_patch(current.definition, patch))
-        _check_quota(merged, current.job_count)
-        return replace(current, definition=merged)
-
+    """Merge `patch` (canonical wire JSON, `null` removes a field) into the stored definition (RFC 7386)."""
     previous = services.storage.get_collection(ref)
-    updated = services.storage.update_collection(ref, update)
+    updated = services.storage.update_collection(
+        ref, lambda current: _checked(services, current, merge_patch(current.definition, patch))
+    )
     _apply_state_to_jobs(services, ref, previous=previous, now_enabled=updated.enabled)
     return render(updated)
 
 
 def _apply_state_to_jobs(
-    services: Services, ref: CollectionRef, *, previous: StoredCollection | None, now_enabled: bool
+    services: Services, ref: CollectionRef, *, previous: StoredCollection, now_enabled: bool
 ) -> None:
-    if previous is not None and previous.enabled != now_enabled:
+    if previous.enabled != now_enabled:
         set_jobs_state(services, ref, JobState.ENABLED if now_enabled else JobState.DISABLED)
 
 
@@ -90,10 +92,12 @@ def list_collections(services: Services, subscription: str, resource_group: str 
 
 
 def delete_collection(services: Services, ref: CollectionRef) -> None:
-    """Delete the collection, its jobs and their history (404 when it does not exist)."""
+    """Delete the collection, its jobs, their pending occurrences and their history (404 when it does not exist)."""
     services.storage.get_collection(ref)
     for job in services.storage.all_jobs(ref):
         services.storage.delete_job(job.ref)
+        if job.status.next_execution_time:
+            services.storage.remove_due(job.ref, job.status.next_execution_time)
         services.storage.delete_history(job.ref)
     services.storage.delete_collection(ref)
 
@@ -115,5 +119,5 @@ def set_jobs_state(services: Services, ref: CollectionRef, state: JobState) -> N
         if job.state in (JobState.ENABLED, JobState.DISABLED) and job.state is not state:
             try:
                 job_use_cases.set_state(services, job.ref, state)
-            except ConcurrencyConflict:
-                continue
+            except (ConcurrencyConflict, StateConflict):
+                continue  # changed meanwhile (it may have completed); the user's later read shows where it is

@@ -12,13 +12,14 @@ from dataclasses import replace
 from datetime import datetime
 from typing import Any
 
-from scheduler_core.domain.errors import ConcurrencyConflict, InvalidInput, JobNotFound, QuotaExceeded
+from scheduler_core.domain.errors import ConcurrencyConflict, InvalidInput, JobNotFound
 from scheduler_core.domain.job import CollectionRef, JobEvent, JobRef, JobState, JobStatus, apply_event
 from scheduler_core.domain.recurrence import occurrences
 from scheduler_core.ports import HistoryEntry, Page, StoredCollection, StoredJob
 from scheduler_core.secrets import merge_secrets, split_secrets
 from scheduler_core.service.context import Services
 from scheduler_core.service.dispatch import Occurrence, enqueue, next_due, schedule, timing
+from scheduler_core.service.quota import check_new_job_fits, check_recurrence
 from scheduler_core.wire import format_datetime
 
 MAX_PREVIEW = 1000
@@ -67,22 +68,23 @@ def render_history(entry: HistoryEntry) -> dict[str, Any]:
 # ---- writes ------------------------------------------------------------------------------------------------------
 
 
-def put_job(
-    services: Services, ref: JobRef, properties: Mapping[str, Any], *, check: Any = None
-) -> tuple[dict[str, Any], bool]:
+def put_job(services: Services, ref: JobRef, properties: Mapping[str, Any]) -> tuple[dict[str, Any], bool]:
     """Create (201) or fully replace (200) a job; returns (rendered job, created).
 
     `properties` is canonical wire JSON, secrets included, `status` excluded; `state` absent means keep the
-    current state (Enabled for a new job). `check(definition, collection)` validates against the collection's
-    quota (raises QuotaExceeded).
+    current state (Enabled for a new job).
+
+    Raises:
+        JobCollectionNotFound: no implicit creation of the collection.
+        QuotaExceeded: the job recurs more often than `maxRecurrence`, or a new job finds no `maxJobCount` slot.
+        StateConflict: a state change of a Completed or Faulted job.
     """
     collection = services.storage.get_collection(ref.collection)
+    now = services.clock()
     requested = properties.get("state")
     definition = {k: v for k, v in properties.items() if k not in ("state", "status")}
-    if check is not None:
-        check(definition, collection)
+    check_recurrence(definition, collection.definition, now)
     public, secrets = split_secrets(definition)
-    now = services.clock()
     for _ in range(10):
         try:
             current = services.storage.get_job(ref)
@@ -107,13 +109,6 @@ def put_job(
     raise ConcurrencyConflict(f"job '{ref.name}' kept changing; try again")
 
 
-def patch_job(services: Services, ref: JobRef, merged: Mapping[str, Any]) -> dict[str, Any]:
-    """Apply an already merged and validated definition (see api) to an existing job."""
-    services.storage.get_job(ref)
-    rendered, _ = put_job(services, ref, merged)
-    return rendered
-
-
 def current_definition(services: Services, ref: JobRef) -> dict[str, Any]:
     """The stored `properties` (secrets included, status excluded): the base a PATCH merges into."""
     job = services.storage.get_job(ref)
@@ -133,11 +128,7 @@ def _create(services: Services, job: StoredJob, now: datetime) -> StoredJob:
     """Take a slot in the collection's job quota, then insert; give the slot back if the insert loses a race."""
 
     def take_slot(current: StoredCollection) -> StoredCollection:
-        max_jobs = (current.definition.get("properties") or {}).get("quota", {}).get("maxJobCount")
-        if max_jobs is not None and current.job_count >= max_jobs:
-            raise QuotaExceeded(
-                "maxJobCount", f"The job collection '{current.ref.name}' already holds its quota of {max_jobs} jobs."
-            )
+        check_new_job_fits(current.definition, current.job_count, current.ref.name)
         return replace(current, job_count=current.job_count + 1, etag=None)
 
     services.storage.update_collection(job.ref.collection, take_slot)
