@@ -3,6 +3,7 @@ function_app.py against it, real HTTP targets, and an API client. Nothing touche
 
 from __future__ import annotations
 
+import base64
 import os
 from collections.abc import Iterator
 from pathlib import Path
@@ -15,6 +16,8 @@ from tests.support.api import SchedulerApi
 from tests.support.target import Target
 
 REPO = Path(__file__).resolve().parents[1]
+# One key per test session, shared by every host it starts, so any host can open the secrets another one stored.
+SECRET_KEYS = f"test={base64.b64encode(os.urandom(32)).decode()}"
 
 
 @pytest.fixture(scope="session")
@@ -31,6 +34,9 @@ def host_env(azurite: Azurite, **extra: str) -> dict[str, str]:
         SCHEDULER_TICK_SCHEDULE="*/5 * * * * *",
         SCHEDULER_MAINTENANCE_SCHEDULE="0 30 3 * * *",
         SCHEDULER_LOOKAHEAD_SECONDS="20",
+        SCHEDULER_SECRET_KEYS=SECRET_KEYS,
+        SCHEDULER_STORAGE_QUEUE_ENDPOINTS=f"devstoreaccount1=http://127.0.0.1:{azurite.queue_port}/devstoreaccount1",
+        SCHEDULER_MIN_RETRY_INTERVAL_SECONDS="1",
     )
     env.update(extra)
     return env

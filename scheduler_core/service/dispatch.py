@@ -91,7 +91,14 @@ def timing(job: StoredJob) -> tuple[datetime, Recurrence | None]:
 def next_due(job: StoredJob, *, after: datetime, strictly_after: bool = False) -> datetime | None:
     """The job's next occurrence at (or strictly after) `after`, given the executions so far."""
     start, recurrence = timing(job)
-    return next_occurrence(start, recurrence, after=after, executed=job.scheduled_runs, strictly_after=strictly_after)
+    due = next_occurrence(start, recurrence, after=after, executed=job.scheduled_runs, strictly_after=strictly_after)
+    return None if due is None else _whole_milliseconds(due)
+
+
+def _whole_milliseconds(instant: datetime) -> datetime:
+    """Storage keeps milliseconds; a finer due time would never match the stored one. Rounded up: never early."""
+    extra = instant.microsecond % 1000
+    return instant + timedelta(microseconds=1000 - extra) if extra else instant
 
 
 def enqueue(services: Services, occurrence: Occurrence, now: datetime) -> None:

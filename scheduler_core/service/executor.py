@@ -83,7 +83,7 @@ def _scheduled_attempt(
     scheduled = occurrence.due
     run: Occurrence | None = occurrence
     reason = _postpone_reason(services, job, occurrence)
-    if reason is None and now - scheduled > MISFIRE_GRACE and timing(job)[1] is not None:
+    if reason is None and now - scheduled > min(MISFIRE_GRACE, _window(services, job)) and timing(job)[1]:
         run = _catch_up(services, job, occurrence, now)  # None: every missed one is recorded as Postponed
     if reason is None or run is None or job.state is JobState.DISABLED:
         # The schedule moves on past a missed occurrence and past a disabled job's (recorded as Postponed, not
@@ -103,9 +103,7 @@ def _catch_up(services: Services, job: StoredJob, occurrence: Occurrence, now: d
     """The occurrence to run in place of a late one (the most recent missed within the catch-up window), after
     recording every other missed occurrence as Postponed; None when none is recent enough."""
     start, recurrence = timing(job)
-    window = parse_timespan(job.definition.get("catchUpWindow")) or timedelta(
-        seconds=services.settings.catch_up_window_seconds
-    )
+    window = _window(services, job)
     missed = _due_between(start, recurrence, occurrence.due, now, executed=job.scheduled_runs)
     plan = plan_catch_up(missed, now, window)
     because = (
@@ -129,6 +127,12 @@ def _catch_up(services: Services, job: StoredJob, occurrence: Occurrence, now: d
     if plan.fire is None:
         return None
     return replace(occurrence, due=plan.fire, execution_id=execution_id(job.ref, plan.fire))
+
+
+def _window(services: Services, job: StoredJob) -> timedelta:
+    """How late a missed occurrence may still fire: the job's `catchUpWindow`, else the app setting."""
+    configured = parse_timespan(job.definition.get("catchUpWindow"))
+    return configured or timedelta(seconds=services.settings.catch_up_window_seconds)
 
 
 def _due_between(
@@ -198,7 +202,7 @@ def _attempt(services: Services, job: StoredJob, occurrence: Occurrence, started
     elif exhausted and occurrence.action_name == MAIN_ACTION and (definition.get("action") or {}).get("errorAction"):
         enqueue(services, replace(occurrence, action_name=ERROR_ACTION, retry=0, not_before=ended), ended)
 
-    if occurrence.action_name == MAIN_ACTION and (occurrence.first_attempt or not outcome.succeeded or exhausted):
+    if occurrence.action_name == MAIN_ACTION:  # (an unchanged job is not written: see update_job)
         services.storage.update_job(job.ref, lambda current: _settle(current, occurrence, outcome, exhausted, ended))
 
 

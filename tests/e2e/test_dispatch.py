@@ -1,0 +1,142 @@
+"""Issue 5 on the shared local host: retries, errorAction, recurring jobs, disabling and deleting.
+
+Sub-minute schedules use the cron extension with seconds, in a collection whose quota allows them.
+"""
+
+from __future__ import annotations
+
+import time
+from datetime import UTC, datetime, timedelta
+from typing import Any
+
+from devhost.tests.running import wait_for
+from tests.support.api import SchedulerApi, unique
+from tests.support.target import Target
+
+FAST_QUOTA = {"quota": {"maxJobCount": 50, "maxRecurrence": {"frequency": "Second", "interval": 1}}}
+
+
+def iso(when: datetime) -> str:
+    return when.astimezone(UTC).isoformat().replace("+00:00", "Z")
+
+
+def http(target: Target, path: str, **extra: Any) -> dict[str, Any]:
+    return {"type": "Http", "request": {"uri": f"{target.url}{path}", "method": "POST", "body": path}, **extra}
+
+
+def put_job(api: SchedulerApi, collection: str, properties: dict[str, Any]) -> str:
+    job = unique("job")
+    response = api.call("PUT", api.job_path(collection, job), {"properties": properties})
+    assert response.status_code == 201, response.text
+    return job
+
+
+def job_of(api: SchedulerApi, collection: str, job: str) -> dict[str, Any]:
+    return api.call("GET", api.job_path(collection, job)).json()["properties"]
+
+
+def history_of(api: SchedulerApi, collection: str, job: str) -> list[dict[str, Any]]:
+    return [h["properties"] for h in api.call("GET", api.job_path(collection, job) + "/history").json()["value"]]
+
+
+def test_retries_against_a_flaky_target_use_the_policy_and_one_execution_id(api: SchedulerApi) -> None:
+    calls: list[str] = []
+
+    def flaky(path: str) -> int:
+        calls.append(path)
+        return 503 if len(calls) <= 2 else 200
+
+    target = Target(respond=flaky)
+    try:
+        collection = api.new_collection()
+        policy = {"retryType": "Fixed", "retryInterval": "PT2S", "retryCount": 3}
+        job = put_job(api, collection, {"action": http(target, "/flaky", retryPolicy=policy)})
+
+        wait_for(lambda: job_of(api, collection, job)["state"] == "Completed", "the job to complete", deadline=40)
+        received = target.requests_to("/flaky")
+        assert len(received) == 3
+        assert [r.headers["x-ms-scheduler-retry-count"] for r in received] == ["0", "1", "2"]
+        assert len({r.headers["x-ms-scheduler-execution-id"] for r in received}) == 1
+        for earlier, later in zip(received, received[1:], strict=False):
+            assert later.at - earlier.at >= timedelta(seconds=2)
+        status = job_of(api, collection, job)["status"]
+        assert (status["executionCount"], status["failureCount"], status["faultedCount"]) == (1, 2, 0)
+        rows = sorted(history_of(api, collection, job), key=lambda h: h["retryCount"])
+        assert [(h["status"], h["retryCount"]) for h in rows] == [("Failed", 0), ("Failed", 1), ("Completed", 2)]
+        assert "503" in rows[0]["message"]
+    finally:
+        target.close()
+
+
+def test_error_action_runs_once_after_the_main_action_exhausts_its_retries(api: SchedulerApi) -> None:
+    target = Target(respond=lambda path: 500 if path == "/main" else 200)
+    try:
+        collection = api.new_collection()
+        main = http(target, "/main", retryPolicy={"retryType": "Fixed", "retryInterval": "PT1S", "retryCount": 1})
+        main["errorAction"] = http(target, "/error", retryPolicy={"retryType": "None"})
+        job = put_job(api, collection, {"action": main})
+
+        wait_for(lambda: job_of(api, collection, job)["state"] == "Faulted", "the job to fault", deadline=40)
+        wait_for(lambda: target.requests_to("/error"), "the error action", deadline=20)
+        time.sleep(2)  # room for a wrongful second error action to show up
+        assert len(target.requests_to("/main")) == 2
+        assert len(target.requests_to("/error")) == 1
+        assert target.requests_to("/error")[0].headers["x-ms-scheduler-action"] == "ErrorAction"
+        rows = history_of(api, collection, job)
+        assert sorted((h["actionName"], h["status"]) for h in rows) == [
+            ("ErrorAction", "Completed"),
+            ("MainAction", "Failed"),
+            ("MainAction", "Failed"),
+        ]
+        assert job_of(api, collection, job)["status"]["faultedCount"] == 1
+    finally:
+        target.close()
+
+
+def test_recurring_job_fires_on_schedule_never_early_and_completes_after_count(
+    api: SchedulerApi, target: Target
+) -> None:
+    collection = api.new_collection(**FAST_QUOTA)
+    job = put_job(api, collection, {"action": http(target, "/tick"), "recurrence": {"cron": "*/2 * * * * *", "count": 3}})
+
+    wait_for(lambda: job_of(api, collection, job)["state"] == "Completed", "the job to complete", deadline=40)
+    time.sleep(3)  # a fourth occurrence would be due by now
+    received = target.requests_to("/tick")
+    assert len(received) == 3
+    due = [datetime.fromisoformat(r.headers["x-ms-scheduler-expected-execution-time"]) for r in received]
+    assert all(d.second % 2 == 0 and d.microsecond == 0 for d in due)
+    assert due == sorted(set(due))
+    assert all(r.at >= d for r, d in zip(received, due, strict=True)), "a call arrived before its due time"
+    status = job_of(api, collection, job)["status"]
+    assert status["executionCount"] == 3 and "nextExecutionTime" not in status
+
+
+def test_disabling_a_job_stops_its_calls_and_postpones_its_occurrences(api: SchedulerApi, target: Target) -> None:
+    collection = api.new_collection(**FAST_QUOTA)
+    job = put_job(api, collection, {"action": http(target, "/pause"), "recurrence": {"cron": "*/2 * * * * *"}})
+    wait_for(lambda: target.requests_to("/pause"), "the first call", deadline=20)
+
+    patched = api.call("PATCH", api.job_path(collection, job), {"properties": {"state": "Disabled"}})
+    assert patched.status_code == 200, patched.text
+    disabled_at = datetime.now(UTC)
+    wait_for(
+        lambda: any(h["status"] == "Postponed" for h in history_of(api, collection, job)),
+        "an occurrence to be postponed",
+        deadline=20,
+    )
+    late_calls = [r for r in target.requests_to("/pause") if r.at > disabled_at + timedelta(seconds=1)]
+    assert late_calls == []
+    postponed = [h for h in history_of(api, collection, job) if h["status"] == "Postponed"]
+    assert "disabled" in postponed[0]["message"]
+
+
+def test_deleting_a_job_stops_its_calls(api: SchedulerApi, target: Target) -> None:
+    collection = api.new_collection(**FAST_QUOTA)
+    job = put_job(api, collection, {"action": http(target, "/gone"), "recurrence": {"cron": "*/2 * * * * *"}})
+    wait_for(lambda: target.requests_to("/gone"), "the first call", deadline=20)
+
+    assert api.call("DELETE", api.job_path(collection, job)).status_code == 200
+    deleted_at = datetime.now(UTC)
+    time.sleep(5)  # two more occurrences would have fired
+    assert [r for r in target.requests_to("/gone") if r.at > deleted_at + timedelta(seconds=1)] == []
+    assert api.call("GET", api.job_path(collection, job)).status_code == 404
