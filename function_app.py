@@ -17,6 +17,7 @@ import azure.functions as func
 from scheduler_core.adapters.actions import ActionDispatcher
 from scheduler_core.adapters.clients import queue_client, table_service
 from scheduler_core.adapters.queues import StorageExecutionQueue
+from scheduler_core.adapters.secret_box import SecretBox
 from scheduler_core.adapters.tables import TableStorage
 from scheduler_core.api.app import create_app
 from scheduler_core.service import executor, maintenance, planner
@@ -33,7 +34,10 @@ from scheduler_core.settings import (
 @cache
 def services() -> Services:
     settings = Settings.from_env()
-    storage = TableStorage(table_service(settings.storage))
+    box = SecretBox(settings.secret_keys, settings.active_secret_key_id)
+    if box.problem:  # jobs without secrets still run; jobs with secrets fail with this reason in their history
+        logging.getLogger(__name__).error("job secrets unavailable: %s", box.problem)
+    storage = TableStorage(table_service(settings.storage), seal=box.seal_for_storage, unseal=box.unseal_for_storage)
     queue = StorageExecutionQueue(queue_client(settings.storage, EXECUTIONS_QUEUE))
     storage.create_tables()
     queue.create_queue()

@@ -1,0 +1,284 @@
+"""Outbound authentication of Http(s) actions (reference (g)): Basic, ClientCertificate, ActiveDirectoryOAuth and the
+`ManagedIdentity` extension.
+
+`OutboundAuth.prepare(authentication)` turns the action's `authentication` object (secrets merged in) into what the
+request needs: headers (Basic, Bearer) and/or a TLS context that presents a client certificate. Failures raise
+`AuthenticationFailed` with a message fit for job history: it never quotes a secret.
+"""
+
+from __future__ import annotations
+
+import base64
+import hashlib
+import os
+import ssl
+import tempfile
+import threading
+import time
+from collections.abc import Callable, Mapping
+from dataclasses import dataclass, field
+from datetime import UTC, datetime
+from typing import Any, Protocol
+
+import requests
+from cryptography import x509
+from cryptography.hazmat.primitives import hashes, serialization
+from cryptography.hazmat.primitives.serialization import pkcs12
+
+# A token is used until this long before it expires, so a request never arrives with one that just lapsed.
+_TOKEN_MARGIN_SECONDS = 300.0
+DEFAULT_MANAGED_IDENTITY_AUDIENCE = "https://management.azure.com/"
+
+
+class AuthenticationFailed(Exception):
+    """Credentials could not be turned into a request (bad pfx, token endpoint refused, ...); safe for history."""
+
+
+# ---- client certificates -----------------------------------------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class CertificateInfo:
+    """What the API reports about a ClientCertificate instead of the pfx (reference (g))."""
+
+    thumbprint: str  # SHA-1 of the DER certificate, upper-case hex, as Windows and the old service showed it
+    subject_name: str
+    expiration: datetime
+
+
+def _load_pfx(pfx: str | None, password: str | None) -> tuple[Any, x509.Certificate, list[x509.Certificate]]:
+    if not pfx:
+        raise ValueError("the pfx is missing")
+    try:
+        data = base64.b64decode(pfx, validate=True)
+    except ValueError:
+        raise ValueError("the pfx is not valid base64") from None
+    try:
+        key, cert, extra = pkcs12.load_key_and_certificates(data, password.encode("utf-8") if password else None)
+    except ValueError:
+        raise ValueError("the pfx cannot be read: it is damaged or the password is wrong") from None
+    if key is None or cert is None:
+        raise ValueError("the pfx must hold a certificate and its private key")
+    return key, cert, list(extra)
+
+
+def describe_certificate(pfx: str | None, password: str | None) -> CertificateInfo:
+    """Thumbprint, subject and expiry of the certificate in a base64 pfx.
+
+    Raises:
+        ValueError: the pfx is not base64, cannot be opened with the password, or holds no certificate and key.
+    """
+    _, cert, _ = _load_pfx(pfx, password)
+    return CertificateInfo(
+        thumbprint=cert.fingerprint(hashes.SHA1()).hex().upper(),  # noqa: S303 - a name, not a security check
+        subject_name=cert.subject.rfc4514_string(),
+        expiration=cert.not_valid_after_utc,
+    )
+
+
+def client_certificate_context(pfx: str | None, password: str | None, cafile: str | None = None) -> ssl.SSLContext:
+    """A client TLS context that verifies servers as usual and presents the pfx's certificate.
+
+    `ssl` loads certificates only from files: the chain is written to a private temporary directory with the key
+    encrypted under a one-time password, loaded, and deleted at once, so no usable key stays on disk.
+
+    Raises:
+        ValueError: see `describe_certificate`.
+    """
+    key, cert, chain = _load_pfx(pfx, password)
+    one_time = base64.b64encode(os.urandom(24))
+    pem = key.private_bytes(
+        serialization.Encoding.PEM,
+        serialization.PrivateFormat.PKCS8,
+        serialization.BestAvailableEncryption(one_time),
+    ) + b"".join(c.public_bytes(serialization.Encoding.PEM) for c in [cert, *chain])
+    context = ssl.create_default_context(cafile=cafile or requests.utils.DEFAULT_CA_BUNDLE_PATH)
+    with tempfile.TemporaryDirectory(prefix="scheduler-cert-") as folder:  # mode 0700
+        path = os.path.join(folder, "client.pem")
+        descriptor = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600)
+        with os.fdopen(descriptor, "wb") as handle:
+            handle.write(pem)
+        context.load_cert_chain(path, password=one_time)
+    return context
+
+
+# ---- tokens ------------------------------------------------------------------------------------------------------
+
+
+class TokenCredential(Protocol):
+    """What azure-identity credentials offer (`ManagedIdentityCredential`)."""
+
+    def get_token(self, *scopes: str) -> Any:  # azure.core.credentials.AccessToken: .token, .expires_on (epoch s)
+        ...
+
+
+def managed_identity_credential(client_id: str | None) -> TokenCredential:
+    """The function app's system-assigned identity, or the user-assigned one with `client_id`."""
+    from azure.identity import ManagedIdentityCredential
+
+    return ManagedIdentityCredential(client_id=client_id) if client_id else ManagedIdentityCredential()
+
+
+@dataclass
+class _TokenCache:
+    """Tokens by a key that includes a hash of the credential, valid until shortly before they expire."""
+
+    clock: Callable[[], float] = time.time
+    _tokens: dict[str, tuple[str, float]] = field(default_factory=dict)
+    _lock: threading.Lock = field(default_factory=threading.Lock)
+
+    def get(self, key: str, fetch: Callable[[], tuple[str, float]]) -> str:
+        """The cached token for `key`, or a new one from `fetch() -> (token, expires at epoch seconds)`."""
+        with self._lock:
+            cached = self._tokens.get(key)
+        if cached and cached[1] - _TOKEN_MARGIN_SECONDS > self.clock():
+            return cached[0]
+        token, expires_at = fetch()
+        with self._lock:
+            if len(self._tokens) > 1000:  # bound memory: drop what has expired
+                now = self.clock()
+                self._tokens = {k: v for k, v in self._tokens.items() if v[1] > now}
+            self._tokens[key] = (token, expires_at)
+        return token
+
+
+def _digest(*parts: str | None) -> str:
+    return hashlib.sha256("\x00".join(p or "" for p in parts).encode("utf-8")).hexdigest()
+
+
+# ---- the whole ---------------------------------------------------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class Prepared:
+    """What an authenticated request carries: extra headers and, for a client certificate, a TLS context."""
+
+    headers: Mapping[str, str] = field(default_factory=dict)
+    ssl_context: ssl.SSLContext | None = None
+
+
+class OutboundAuth:
+    """Prepares the authentication of Http(s) actions.
+
+    Args:
+        authority_host: Entra ID authority (`SCHEDULER_OAUTH_AUTHORITY_HOST`); tests point it at a local server.
+        timeout_seconds: for token requests.
+        credential_factory: builds a managed identity credential from an optional client id (tests inject a fake).
+        clock: epoch seconds, for the token cache.
+    """
+
+    def __init__(
+        self,
+        *,
+        authority_host: str = "https://login.microsoftonline.com",
+        timeout_seconds: float = 60.0,
+        credential_factory: Callable[[str | None], TokenCredential] = managed_identity_credential,
+        clock: Callable[[], float] = time.time,
+        session: requests.Session | None = None,
+    ) -> None:
+        self._authority = authority_host.rstrip("/")
+        self._timeout = timeout_seconds
+        self._credential_factory = credential_factory
+        self._credentials: dict[str | None, TokenCredential] = {}
+        self._cache = _TokenCache(clock=clock)
+        self._clock = clock
+        self._session = session or requests.Session()
+
+    def prepare(self, authentication: Mapping[str, Any] | None) -> Prepared:
+        """Headers and TLS context for `authentication` (None or `NotSpecified`: nothing).
+
+        Raises:
+            AuthenticationFailed: the credentials cannot be used; the message names the field, never its value.
+        """
+        kind = (authentication or {}).get("type") or "NotSpecified"
+        auth = authentication or {}
+        if kind == "NotSpecified":
+            return Prepared()
+        if kind == "Basic":
+            return Prepared(headers={"Authorization": _basic(auth)})
+        if kind == "ClientCertificate":
+            try:
+                return Prepared(ssl_context=client_certificate_context(auth.get("pfx"), auth.get("password")))
+            except (ValueError, ssl.SSLError) as exc:
+                raise AuthenticationFailed(f"ClientCertificate authentication failed: {exc}.") from None
+        if kind == "ActiveDirectoryOAuth":
+            return Prepared(headers={"Authorization": f"Bearer {self._oauth_token(auth)}"})
+        if kind == "ManagedIdentity":
+            return Prepared(headers={"Authorization": f"Bearer {self._managed_identity_token(auth)}"})
+        raise AuthenticationFailed(f"Authentication of type {kind} is not supported.")
+
+    def _oauth_token(self, auth: Mapping[str, Any]) -> str:
+        missing = [name for name in ("tenant", "audience", "clientId", "secret") if not auth.get(name)]
+        if missing:
+            raise AuthenticationFailed(f"ActiveDirectoryOAuth authentication lacks {', '.join(missing)}.")
+        tenant, audience, client_id, secret = auth["tenant"], auth["audience"], auth["clientId"], auth["secret"]
+        # The v1 endpoint takes the audience as `resource`, exactly as the old service's jobs state it.
+        url = f"{self._authority}/{tenant}/oauth2/token"
+
+        def fetch() -> tuple[str, float]:
+            try:
+                response = self._session.post(
+                    url,
+                    data={
+                        "grant_type": "client_credentials",
+                        "client_id": client_id,
+                        "client_secret": secret,
+                        "resource": audience,
+                    },
+                    timeout=self._timeout,
+                    allow_redirects=False,
+                )
+            except requests.RequestException as exc:
+                raise AuthenticationFailed(
+                    f"ActiveDirectoryOAuth: the token request to {url} failed: {type(exc).__name__}."
+                ) from None
+            try:
+                body = response.json()
+            except ValueError:
+                body = {}
+            if response.status_code != 200 or not body.get("access_token"):
+                error = body.get("error") or f"HTTP {response.status_code}"
+                raise AuthenticationFailed(f"ActiveDirectoryOAuth: the token endpoint {url} refused: {error}.")
+            return body["access_token"], _expires_at(body, self._clock())
+
+        return self._cache.get(_digest("oauth", url, client_id, audience, secret), fetch)
+
+    def _managed_identity_token(self, auth: Mapping[str, Any]) -> str:
+        client_id = auth.get("clientId") or None
+        # azure-identity turns a scope back into a resource by removing "/.default": the audience arrives unchanged.
+        scope = f"{auth.get('audience') or DEFAULT_MANAGED_IDENTITY_AUDIENCE}/.default"
+
+        def fetch() -> tuple[str, float]:
+            try:
+                credential = self._credentials.get(client_id)
+                if credential is None:
+                    credential = self._credentials[client_id] = self._credential_factory(client_id)
+                token = credential.get_token(scope)
+            except Exception as exc:  # azure-identity raises several types; the class name is enough for history
+                raise AuthenticationFailed(
+                    f"ManagedIdentity: no token for {scope}: {type(exc).__name__}."
+                ) from None
+            return token.token, float(token.expires_on)
+
+        return self._cache.get(_digest("mi", client_id, scope), fetch)
+
+
+def _basic(auth: Mapping[str, Any]) -> str:
+    if auth.get("username") is None:
+        raise AuthenticationFailed("Basic authentication lacks username.")
+    pair = f"{auth.get('username')}:{auth.get('password') or ''}".encode()
+    return "Basic " + base64.b64encode(pair).decode("ascii")
+
+
+def _expires_at(body: Mapping[str, Any], now: float) -> float:
+    """Expiry from a token response: `expires_on` (v1, epoch seconds) or `expires_in` (seconds; strings in v1)."""
+    try:
+        if body.get("expires_on"):
+            return float(body["expires_on"])
+        return now + float(body.get("expires_in") or 0)
+    except (TypeError, ValueError):
+        return now  # unknown lifetime: use the token once
+
+
+def certificate_expiry_text(info: CertificateInfo) -> str:
+    return info.expiration.astimezone(UTC).isoformat().replace("+00:00", "Z")

@@ -1,0 +1,141 @@
+"""The `StorageQueue` action: one message on an Azure Storage queue, authorised by the job's SAS token.
+
+Message format (reference (h)): by default the `<StorageQueueMessage>` XML envelope the old service posted, with the
+job's `message` as its `Message` element; `messageFormat: "Raw"` (extension) posts the bare message. The text is put
+on the queue as is, not base64-encoded, as the old service did: a consumer written for it keeps working; a Functions
+queue trigger reading this queue needs `extensions.queues.messageEncoding: "none"` in its host.json (docs/actions.md).
+
+The account resolves to `https://{account}.queue.core.windows.net`, unless `SCHEDULER_STORAGE_QUEUE_ENDPOINTS`
+maps it to another endpoint (Azurite locally, sovereign clouds).
+"""
+
+from __future__ import annotations
+
+import re
+import uuid
+from collections.abc import Mapping
+from typing import Any
+from urllib.parse import parse_qs, quote, urlsplit
+from xml.sax.saxutils import escape
+
+from azure.core.credentials import AzureSasCredential
+from azure.core.exceptions import AzureError, HttpResponseError
+from azure.storage.queue import QueueClient
+
+from scheduler_core.adapters.target_guard import TargetGuard, TargetRefused
+from scheduler_core.ports import Outcome
+from scheduler_core.secrets import redact
+
+_ACCOUNT = re.compile(r"^[a-z0-9]{3,24}$")
+# XML 1.0 cannot carry most control characters, even escaped.
+_NOT_XML = re.compile("[\x00-\x08\x0b\x0c\x0e-\x1f\ufffe\uffff]")
+_REPLACEMENT = "\ufffd"
+
+
+def storage_queue_envelope(message: str, headers: Mapping[str, str], *, client_request_id: str, region: str) -> str:
+    """The `<StorageQueueMessage>` document of reference (h) for one attempt (pure).
+
+    Args:
+        message: the job's `message`, escaped into the `Message` element.
+        headers: the scheduler headers of the occurrence (`x-ms-scheduler-*`).
+        client_request_id: identifies this attempt.
+        region: the deployment's region (`REGION_NAME`).
+    """
+    fields = (
+        ("ExecutionTag", headers.get("x-ms-scheduler-execution-id", "")),
+        ("ClientRequestId", client_request_id),
+        ("ExpectedExecutionTime", headers.get("x-ms-scheduler-expected-execution-time", "")),
+        ("SchedulerJobId", headers.get("x-ms-scheduler-jobid", "")),
+        ("SchedulerJobCollectionId", headers.get("x-ms-scheduler-jobcollectionid", "")),
+        ("Region", region),
+        ("Message", message),
+    )
+    body = "".join(f"  <{name}>{escape(_NOT_XML.sub(_REPLACEMENT, value))}</{name}>\n" for name, value in fields)
+    return (
+        '<?xml version="1.0" encoding="utf-8"?>\n'
+        '<StorageQueueMessage xmlns:xsd="http://www.w3.org/2001/XMLSchema" '
+        'xmlns:xsi="http://www.w3.org/2001/XMLSchema-instance">\n'
+        f"{body}</StorageQueueMessage>"
+    )
+
+
+def queue_endpoint(account: str, endpoints: Mapping[str, str]) -> str:
+    """The queue service URL of a storage account (pure).
+
+    Raises:
+        ValueError: the name is neither mapped nor a valid storage account name.
+    """
+    if account in endpoints:
+        return endpoints[account].rstrip("/")
+    if not _ACCOUNT.match(account):
+        raise ValueError(f"'{account}' is not a storage account name (3-24 lower-case letters and digits)")
+    return f"https://{account}.queue.core.windows.net"
+
+
+def sas_secrets(sas_token: str) -> dict[str, str]:
+    """The SAS token and the forms of its signature an error text might quote, for `redact` (pure)."""
+    token = sas_token.lstrip("?")
+    hidden = {"sasToken": token}
+    for i, sig in enumerate(parse_qs(token).get("sig", [])):
+        hidden[f"sig{i}"] = sig
+        hidden[f"sig{i}.quoted"] = quote(sig, safe="")
+    return hidden
+
+
+class StorageQueueActionRunner:
+    """Posts the `queueMessage` of a StorageQueue action."""
+
+    def __init__(
+        self,
+        *,
+        endpoints: Mapping[str, str] | None = None,
+        region: str = "local",
+        timeout_seconds: float = 60.0,
+        guard: TargetGuard | None = None,
+    ) -> None:
+        self._endpoints = dict(endpoints or {})
+        self._region = region
+        self._timeout = timeout_seconds
+        self._guard = guard or TargetGuard()
+
+    def run(self, action: Mapping[str, Any], secrets: Mapping[str, str], headers: Mapping[str, str]) -> Outcome:
+        payload = action.get("queueMessage") or {}
+        account, queue = payload.get("storageAccount") or "", payload.get("queueName") or ""
+        sas_token = (payload.get("sasToken") or "").lstrip("?")
+        hidden = {**secrets, **sas_secrets(sas_token)}
+        if not sas_token:
+            return Outcome(False, "StorageQueue Action - The job has no sasToken.")
+        message = payload.get("message") or ""
+        if payload.get("messageFormat") != "Raw":
+            message = storage_queue_envelope(
+                message, headers, client_request_id=str(uuid.uuid4()), region=self._region
+            )
+        try:
+            endpoint = queue_endpoint(account, self._endpoints)
+            self._guard.check_url(endpoint)
+            client = QueueClient(
+                account_url=endpoint,
+                queue_name=queue,
+                credential=AzureSasCredential(sas_token),
+                retry_total=0,  # the job's retry policy decides about retries
+                connection_timeout=self._timeout,
+                read_timeout=self._timeout,
+            )
+            with client:
+                sent = client.send_message(message)
+        except (ValueError, TargetRefused) as exc:
+            return Outcome(False, redact(f"StorageQueue Action - {exc}", hidden))
+        except HttpResponseError as exc:
+            code = exc.error_code or getattr(exc, "reason", None) or "error"
+            return Outcome(
+                False,
+                redact(f"StorageQueue Action - Queue '{queue}' of account '{account}' refused the message: "
+                       f"{exc.status_code} {code}.", hidden),
+            )
+        except AzureError as exc:
+            text = str(exc).splitlines()[0] if str(exc) else ""
+            return Outcome(False, redact(f"StorageQueue Action - Sending failed: {type(exc).__name__}: {text}", hidden))
+        host = urlsplit(endpoint).netloc
+        return Outcome(
+            True, f"StorageQueue Action - Message {sent.id} sent to queue '{queue}' of account '{account}' ({host})."
+        )

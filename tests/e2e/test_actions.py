@@ -1,0 +1,270 @@
+"""Issue 6 end to end: every action type and outbound authentication, through the API on the local host.
+
+This module runs its own Azurite and host: the host gets a token endpoint (`SCHEDULER_OAUTH_AUTHORITY_HOST`) and a
+test CA (`REQUESTS_CA_BUNDLE`) that the session host must not share, and a host of its own keeps other tests' hosts
+from executing these jobs. Each job is created Disabled with no retries and started with `run`, so it runs once.
+After each test the secret values are searched for in every API response, the host log, the history and the raw
+table entities: none may appear.
+"""
+
+from __future__ import annotations
+
+import base64
+import json
+import ssl
+import threading
+import xml.etree.ElementTree as ET
+from collections.abc import Iterator
+from dataclasses import dataclass, field
+from datetime import UTC, datetime, timedelta
+from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+from pathlib import Path
+from typing import Any
+from urllib.parse import parse_qs
+
+import pytest
+from azure.data.tables import TableServiceClient
+from azure.storage.queue import QueueClient, QueueSasPermissions, generate_queue_sas
+
+from devhost.azurite import ACCOUNT_KEY, ACCOUNT_NAME, Azurite
+from devhost.tests.running import Devhost, wait_for
+from tests.conftest import REPO, start_host
+from tests.support.api import SchedulerApi, unique
+from tests.support.certs import Issued, issue, make_ca
+from tests.support.target import Target
+
+
+
+# ---- local servers -------------------------------------------------------------------------------------------------
+
+
+class _Server:
+    """A ThreadingHTTPServer on 127.0.0.1 whose handler calls `self.handle(handler) -> (status, body)`."""
+
+    def __init__(self, context: ssl.SSLContext | None = None) -> None:
+        owner = self
+
+        class Handler(BaseHTTPRequestHandler):
+            def _any(self) -> None:
+                status, body = owner.handle(self)
+                self.send_response(status)
+                self.send_header("Content-Type", "application/json")
+                self.send_header("Content-Length", str(len(body)))
+                self.end_headers()
+                self.wfile.write(body)
+
+            do_GET = do_POST = do_PUT = _any
+
+            def log_message(self, *args: object) -> None:
+                pass
+
+        self.server = ThreadingHTTPServer(("127.0.0.1", 0), Handler)
+        if context is not None:
+            self.server.socket = context.wrap_socket(self.server.socket, server_side=True)
+        self.lock = threading.Lock()
+        threading.Thread(target=self.server.serve_forever, daemon=True).start()
+
+    def handle(self, handler: BaseHTTPRequestHandler) -> tuple[int, bytes]:
+        raise NotImplementedError
+
+    def close(self) -> None:
+        self.server.shutdown()
+        self.server.server_close()
+
+
+class TokenEndpoint(_Server):
+    """Issues client-credentials tokens at `/{tenant}/oauth2/token` and records each request's form."""
+
+    def __init__(self) -> None:
+        self.requests: list[tuple[str, dict[str, str]]] = []
+        super().__init__()
+        self.url = f"http://127.0.0.1:{self.server.server_address[1]}"
+
+    def handle(self, handler: BaseHTTPRequestHandler) -> tuple[int, bytes]:
+        length = int(handler.headers.get("Content-Length") or 0)
+        form = {k: v[0] for k, v in parse_qs(handler.rfile.read(length).decode()).items()}
+        with self.lock:
+            self.requests.append((handler.path, form))
+            number = len(self.requests)
+        if form.get("client_secret") != "oauth-client-secret-42":
+            return 401, b'{"error": "invalid_client"}'
+        token = {"access_token": f"token-{number}", "token_type": "Bearer", "expires_in": "3599"}
+        return 200, json.dumps(token).encode()
+
+
+class TlsTarget(_Server):
+    """An https target that requires a client certificate from `ca` and records the subjects it saw."""
+
+    def __init__(self, server_cert: tuple[Path, Path], ca_file: Path) -> None:
+        context = ssl.SSLContext(ssl.PROTOCOL_TLS_SERVER)
+        context.load_cert_chain(*server_cert)
+        context.verify_mode = ssl.CERT_REQUIRED
+        context.load_verify_locations(cafile=str(ca_file))
+        self.subjects: list[str] = []
+        super().__init__(context)
+        self.url = f"https://127.0.0.1:{self.server.server_address[1]}"
+
+    def handle(self, handler: BaseHTTPRequestHandler) -> tuple[int, bytes]:
+        peer = handler.connection.getpeercert() or {}  # type: ignore[attr-defined]
+        subject = ",".join(f"{k}={v}" for rdn in peer.get("subject", ()) for k, v in rdn)
+        with self.lock:
+            self.subjects.append(subject)
+        return 200, b'{"seen": "client certificate"}'
+
+
+@dataclass
+class Stack:
+    azurite: Azurite
+    host: Devhost
+    api: SchedulerApi
+    log_path: Path
+    tokens: TokenEndpoint
+    ca: Issued
+    tls: TlsTarget
+    secrets: list[str] = field(default_factory=list)
+
+
+@pytest.fixture(scope="module")
+def stack(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Stack]:
+    folder = tmp_path_factory.mktemp("actions")
+    ca = make_ca()
+    ca_file = folder / "ca.pem"
+    ca_file.write_bytes(ca.pem())
+    tls = TlsTarget(issue(ca, "127.0.0.1", server=True).write(folder, "server"), ca_file)
+    tokens = TokenEndpoint()
+    with Azurite.start(repo_root=REPO) as azurite:
+        log_path = folder / "host.log"
+        # REQUESTS_CA_BUNDLE: how an operator makes the executor trust a private CA (docs/actions.md).
+        host, url = start_host(
+            azurite, log_path, SCHEDULER_OAUTH_AUTHORITY_HOST=tokens.url, REQUESTS_CA_BUNDLE=str(ca_file)
+        )
+        try:
+            yield Stack(azurite, host, SchedulerApi(url), log_path, tokens, ca, tls)
+        finally:
+            host.terminate()
+            tls.close()
+            tokens.close()
+
+
+# ---- helpers -------------------------------------------------------------------------------------------------------
+
+
+def run_once(stack: Stack, action: dict[str, Any]) -> tuple[str, str, dict[str, Any]]:
+    """Create a Disabled job with `action` (no retries), run it now, wait for its history row.
+
+    Returns:
+        (collection, job, the PUT response body).
+    """
+    api = stack.api
+    collection, job = api.new_collection(), unique("job")
+    start = (datetime.now(UTC) + timedelta(days=1)).replace(microsecond=0).isoformat().replace("+00:00", "Z")
+    body = {"properties": {"startTime": start, "state": "Disabled",
+                           "action": {**action, "retryPolicy": {"retryType": "None"}}}}
+    created = api.call("PUT", api.job_path(collection, job), body)
+    assert created.status_code == 201, created.text
+    assert api.call("POST", api.job_path(collection, job) + "/run").status_code == 200
+    wait_for(lambda: history(stack, collection, job), "the run to be recorded", deadline=60)
+    return collection, job, created.json()
+
+
+def history(stack: Stack, collection: str, job: str) -> list[dict[str, Any]]:
+    response = stack.api.call("GET", stack.api.job_path(collection, job) + "/history")
+    return [h["properties"] for h in response.json()["value"]]
+
+
+def assert_secrets_nowhere(stack: Stack, collection: str, job: str, *secrets: str) -> None:
+    """No secret in any API response about the job, the host log, or the raw table entities."""
+    api = stack.api
+    texts = {
+        "GET job": api.call("GET", api.job_path(collection, job)).text,
+        "list jobs": api.call("GET", api.collection_path(collection) + "/jobs").text,
+        "history": api.call("GET", api.job_path(collection, job) + "/history").text,
+        "host log": stack.log_path.read_text(errors="replace"),
+    }
+    tables = TableServiceClient.from_connection_string(stack.azurite.connection_string)
+    for table in tables.list_tables():
+        texts[f"table {table.name}"] = "\n".join(
+            json.dumps({k: str(v) for k, v in e.items()}) for e in tables.get_table_client(table.name).list_entities()
+        )
+    for secret in secrets:
+        for where, text in texts.items():
+            assert secret not in text, f"a secret appears in {where}"
+
+
+# ---- tests ---------------------------------------------------------------------------------------------------------
+
+
+def test_basic_authentication_reaches_the_target_with_the_right_header(stack: Stack, target: Target) -> None:
+    password = "basic-pass-7f3a9c"
+    collection, job, created = run_once(stack, {
+        "type": "Http",
+        "request": {"uri": f"{target.url}/basic", "method": "POST", "body": "hi",
+                    "authentication": {"type": "basic", "username": "scheduler", "password": password}},
+    })
+
+    calls = target.requests_to("/basic")
+    assert len(calls) == 1
+    expected = base64.b64encode(f"scheduler:{password}".encode()).decode()
+    assert calls[0].headers["authorization"] == f"Basic {expected}"
+    assert created["properties"]["action"]["request"]["authentication"] == {"type": "Basic", "username": "scheduler"}
+    assert [h["status"] for h in history(stack, collection, job)] == ["Completed"]
+    assert_secrets_nowhere(stack, collection, job, password, expected)
+
+
+def make_queue(stack: Stack) -> tuple[QueueClient, str]:
+    name = unique("q")
+    queue = QueueClient.from_connection_string(stack.azurite.connection_string, name)
+    queue.create_queue()
+    sas = generate_queue_sas(
+        ACCOUNT_NAME, name, ACCOUNT_KEY, permission=QueueSasPermissions(add=True),
+        expiry=datetime.now(UTC) + timedelta(hours=1),
+    )
+    return queue, sas
+
+
+def test_storage_queue_job_posts_the_xml_envelope_through_a_sas_token(stack: Stack) -> None:
+    queue, sas = make_queue(stack)
+    collection, job, created = run_once(stack, {
+        "type": "StorageQueue",
+        "queueMessage": {"storageAccount": ACCOUNT_NAME, "queueName": queue.queue_name, "sasToken": sas,
+                         "message": "Wake up & <work>"},
+    })
+
+    assert [h["status"] for h in history(stack, collection, job)] == ["Completed"], history(stack, collection, job)
+    messages = list(queue.receive_messages())
+    assert len(messages) == 1
+    root = ET.fromstring(messages[0].content.encode("utf-8"))
+    fields = {child.tag: child.text for child in root}
+    assert root.tag == "StorageQueueMessage"
+    assert fields["Message"] == "Wake up & <work>"
+    assert fields["SchedulerJobId"] == job and fields["SchedulerJobCollectionId"] == collection
+    assert fields["ExecutionTag"] and fields["ClientRequestId"] and fields["ExpectedExecutionTime"]
+    assert fields["Region"]
+    assert "sasToken" not in json.dumps(created)
+    signature = parse_qs(sas)["sig"][0]
+    assert_secrets_nowhere(stack, collection, job, sas, signature)
+
+
+def test_storage_queue_raw_format_posts_the_bare_message(stack: Stack) -> None:
+    queue, sas = make_queue(stack)
+    collection, job, _ = run_once(stack, {
+        "type": "StorageQueue",
+        "queueMessage": {"storageAccount": ACCOUNT_NAME, "queueName": queue.queue_name, "sasToken": sas,
+                         "message": '{"raw": true}', "messageFormat": "raw"},
+    })
+    assert [h["status"] for h in history(stack, collection, job)] == ["Completed"]
+    assert [m.content for m in queue.receive_messages()] == ['{"raw": true}']
+
+
+def test_storage_queue_with_a_wrong_sas_token_fails_without_quoting_it(stack: Stack) -> None:
+    queue, sas = make_queue(stack)
+    forged = sas.replace("sig=", "sig=AAAA")
+    collection, job, _ = run_once(stack, {
+        "type": "StorageQueue",
+        "queueMessage": {"storageAccount": ACCOUNT_NAME, "queueName": queue.queue_name, "sasToken": forged,
+                         "message": "never"},
+    })
+    rows = history(stack, collection, job)
+    assert [h["status"] for h in rows] == ["Failed"]
+    assert "403" in rows[0]["message"]
+    assert_secrets_nowhere(stack, collection, job, forged, parse_qs(forged)["sig"][0])
