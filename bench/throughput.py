@@ -1,0 +1,242 @@
+"""Benchmark 2 of issue 5: sustained occurrences per second, and storage transactions per occurrence.
+
+Three measurements on one private in-memory Azurite, in one run:
+
+1. In process, counted (the scheduler's own cost). `planner.tick` and `executor.execute` run in this process with
+   `Services` built as function_app.services() builds them, every storage request counted per table or queue and
+   operation. Jobs are stored with their next occurrence in the due index (bench.seed), then the clock the services
+   see is moved forward so they are due: one tick thread enqueues them while worker threads receive messages in
+   batches of 16 (as the host does), execute them against a recording HTTP target on 127.0.0.1 and delete them.
+   Scenarios: `one-time` (N one-time jobs due at once) and `recurring` (M jobs every minute, R rounds: each round
+   the clock moves a minute on, so the next occurrence goes through the index, as with a 1-minute tick).
+2. End to end through the host: N one-time jobs created through the REST API, all due at the same instant, served by
+   `python -m devhost` on function_app.py; occurrences per second from the due instant to the last call received.
+   The host's storage requests are counted by a counting proxy between the host and Azurite, including the queue
+   listener's polling, and split into "while draining" and "idle" (polls per second with nothing to do).
+3. The baseline: Azurite's raw queue-send rate, a loop of `send_message` on one thread, for the same number of
+   messages.
+
+Goal of the issue: at most 4 storage transactions per occurrence, amortized.
+
+    python -m bench.throughput              # 2,000 one-time, 500 x 3 recurring in process; 1,000 through the host
+    python -m bench.throughput --quick      # 300; 100 x 2; 200: under a minute
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import threading
+import time
+from collections import Counter
+from collections.abc import Callable
+from concurrent.futures import ThreadPoolExecutor
+from datetime import UTC, datetime, timedelta
+from typing import Any
+
+import requests
+from azure.storage.queue import QueueClient, TextBase64DecodePolicy
+
+from bench.seed import job_entities, job_ref, submit
+from bench.stack import (
+    API_VERSION,
+    RequestCounter,
+    ShiftedClock,
+    by_operation,
+    collection_path,
+    command,
+    counted_services,
+    goal,
+    http_job,
+    local_stack,
+    print_table,
+    ratio,
+)
+from devhost.azurite import Azurite
+from scheduler_core.adapters.clients import table_service
+from scheduler_core.domain.job import CollectionRef
+from scheduler_core.ports import StoredCollection
+from scheduler_core.service import executor, planner
+from scheduler_core.service.context import Services
+from scheduler_core.settings import EXECUTIONS_QUEUE, StorageConnection
+from tests.support.target import Target
+
+GOAL_PER_OCCURRENCE = 4.0
+_BATCH_SIZE = 16  # host.json extensions.queues.batchSize
+_NEW_BATCH_THRESHOLD = 8  # host.json extensions.queues.newBatchThreshold
+_MIN_POLL, _MAX_POLL = 0.1, 0.2  # the host's first back-off step; host.json maxPollingInterval
+_WORKERS = 6  # the Python worker's default thread pool on 2 cores: min(32, cpu + 4)
+_LOOKAHEAD = 30.0  # shorter than the 1-minute recurrence, so each next occurrence goes through the due index
+
+
+# ---- 1. in process -----------------------------------------------------------------------------------------------
+
+
+class _Run:
+    """Seeded jobs, counted services on a shifted clock, a recording target; `drain` plays planner + executors."""
+
+    def __init__(self, azurite: Azurite, target: Target) -> None:
+        self.counter = RequestCounter()
+        self.clock = ShiftedClock()
+        self.services = counted_services(
+            azurite.connection_string, self.counter, clock=self.clock, lookahead_seconds=_LOOKAHEAD
+        )
+        self.worker_queue = QueueClient.from_connection_string(
+            azurite.connection_string,
+            EXECUTIONS_QUEUE,
+            message_decode_policy=TextBase64DecodePolicy(),
+            raw_request_hook=self.counter.hook("queue"),
+        )
+        self.connection = StorageConnection(connection_string=azurite.connection_string)
+        self.target = target
+
+    def seed(self, first: int, count: int, due: datetime, recurrence: dict[str, Any] | None, path: str) -> None:
+        definition = http_job(f"{self.target.url}{path}", due, recurrence)["properties"]
+        refs = [job_ref(i) for i in range(first, first + count)]
+        for collection in {ref.collection for ref in refs}:
+            self.services.storage.put_collection(StoredCollection(collection, {"properties": {"state": "Enabled"}}))
+        entities = job_entities([(ref, due) for ref in refs], definition, due - timedelta(hours=1))
+        submit(table_service(self.connection), entities)
+
+    def drain(self, expected: int) -> float:
+        """One tick, in its own thread, while a listener handles `expected` messages as the host's queue trigger
+        does: receive batches of 16 while at most 8 are in flight, run each on a pool of 6 threads, delete it on
+        success; back off from 100 ms to host.json's maxPollingInterval (200 ms) while the queue is empty.
+        Returns the seconds from the tick's start until the last message is deleted."""
+        handled = threading.Semaphore(0)
+        in_flight = threading.BoundedSemaphore(_BATCH_SIZE + _NEW_BATCH_THRESHOLD)
+
+        def run(message: Any) -> None:
+            try:
+                executor.execute(self.services, json.loads(message.content), token=message.id)
+                self.worker_queue.delete_message(message.id, message.pop_receipt)
+            finally:
+                in_flight.release()
+                handled.release()
+
+        began = time.perf_counter()
+        with ThreadPoolExecutor(1) as planner_thread, ThreadPoolExecutor(_WORKERS) as pool:
+            tick = planner_thread.submit(planner.tick, self.services)
+            received, interval = 0, _MIN_POLL
+            while received < expected:
+                pages = self.worker_queue.receive_messages(messages_per_page=_BATCH_SIZE, visibility_timeout=600)
+                batch = list(next(pages.by_page(), []))
+                for message in batch:
+                    in_flight.acquire()  # never more than batchSize + newBatchThreshold in flight
+                    pool.submit(run, message)
+                received += len(batch)
+                if batch:
+                    interval = _MIN_POLL
+                else:
+                    time.sleep(interval)
+                    interval = min(interval * 2, _MAX_POLL)
+            for _ in range(expected):
+                handled.acquire()
+            tick.result()
+        return time.perf_counter() - began
+
+
+def _in_process(azurite: Azurite, target: Target, one_time: int, recurring: int, rounds: int) -> list[dict[str, Any]]:
+    run = _Run(azurite, target)
+    base = (datetime.now(UTC) + timedelta(hours=2)).replace(second=0, microsecond=0)
+    results = []
+
+    run.seed(0, one_time, base, None, "/one-time")
+    run.counter.reset()
+    run.clock.offset = base - datetime.now(UTC) + timedelta(seconds=1)
+    seconds = run.drain(one_time)
+    results.append(_result("one-time", one_time, seconds, run.counter.snapshot(), target, "/one-time"))
+
+    start = base + timedelta(minutes=10)
+    run.seed(one_time, recurring, start, {"frequency": "Minute", "interval": 1}, "/recurring")
+    run.counter.reset()
+    seconds = 0.0
+    for r in range(rounds):
+        run.clock.offset = start + timedelta(minutes=r) - datetime.now(UTC) + timedelta(seconds=1)
+        seconds += run.drain(recurring)
+    results.append(
+        _result(f"recurring x{rounds}", recurring * rounds, seconds, run.counter.snapshot(), target, "/recurring")
+    )
+    return results
+
+
+def _result(name: str, occurrences: int, seconds: float, counts: Counter[Any], target: Target, path: str) -> dict[str, Any]:
+    calls = target.requests_to(path)
+    ids = Counter(c.headers.get("x-ms-scheduler-execution-id") for c in calls)
+    return {
+        "name": name,
+        "occurrences": occurrences,
+        "seconds": seconds,
+        "ops": by_operation(counts),
+        "received": len(calls),
+        "duplicates": sum(n - 1 for n in ids.values()),
+    }
+
+
+# ---- 3. the baseline ---------------------------------------------------------------------------------------------
+
+
+def _raw_sends(azurite: Azurite, count: int) -> float:
+    queue = QueueClient.from_connection_string(azurite.connection_string, "bench-raw-sends")
+    queue.create_queue()
+    body = json.dumps({"v": 1, "job": ["bench", "bench", "jc0000", "job0000000"], "due": datetime.now(UTC).isoformat()})
+    began = time.perf_counter()
+    for _ in range(count):
+        queue.send_message(body)
+    return count / (time.perf_counter() - began)
+
+
+# ---- report ------------------------------------------------------------------------------------------------------
+
+
+def _report(results: list[dict[str, Any]], raw_rate: float, raw_count: int) -> None:
+    print(f"\n$ {command()}")
+    rows = []
+    for r in results:
+        total = sum(r["ops"].values())
+        rate = r["occurrences"] / r["seconds"]
+        rows.append([
+            r["name"], r["occurrences"], rate, ratio(rate, raw_rate), total / r["occurrences"],
+            r["received"], r["duplicates"],
+        ])
+    print_table(
+        f"occurrences per second and storage transactions per occurrence ({_WORKERS} worker threads, batches of "
+        f"{_BATCH_SIZE}); baseline: Azurite raw queue send, 1 thread, {raw_count:,} messages = {raw_rate:,.0f}/s",
+        ["scenario", "occurrences", "occ/s", "vs raw send/s", "transactions/occ", "target calls", "duplicates"],
+        rows,
+    )
+    names = sorted({op for r in results for op in r["ops"]})
+    print_table(
+        "storage transactions per occurrence, by table/queue and operation",
+        ["operation", *[r["name"] for r in results]],
+        [[op, *[r["ops"].get(op, 0) / r["occurrences"] for r in results]] for op in names],
+    )
+    for r in results:
+        per = sum(r["ops"].values()) / r["occurrences"]
+        print(f"{r['name']}: {per:.2f} storage transactions per occurrence (goal <= {GOAL_PER_OCCURRENCE:g}: "
+              f"{goal(per <= GOAL_PER_OCCURRENCE)})")
+
+
+def main(argv: list[str] | None = None) -> None:
+    parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    parser.add_argument("--one-time", type=int, default=2000, help="one-time jobs due at once (in process)")
+    parser.add_argument("--recurring", type=int, default=500, help="jobs recurring every minute (in process)")
+    parser.add_argument("--rounds", type=int, default=3, help="minutes the recurring jobs run")
+    parser.add_argument("--quick", action="store_true", help="small sizes, under a minute")
+    args = parser.parse_args(argv)
+    if args.quick:
+        args.one_time, args.recurring, args.rounds = 300, 100, 2
+
+    target = Target()
+    try:
+        with Azurite.start() as azurite:
+            raw_count = max(args.one_time, 500)
+            raw_rate = _raw_sends(azurite, raw_count)
+            results = _in_process(azurite, target, args.one_time, args.recurring, args.rounds)
+    finally:
+        target.close()
+    _report(results, raw_rate, raw_count)
+
+
+if __name__ == "__main__":
+    main()
