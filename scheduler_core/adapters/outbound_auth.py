@@ -17,13 +17,12 @@ import threading
 import time
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
-from datetime import UTC, datetime
 from typing import Any, Protocol
 
 import requests
-from cryptography import x509
-from cryptography.hazmat.primitives import hashes, serialization
-from cryptography.hazmat.primitives.serialization import pkcs12
+from cryptography.hazmat.primitives import serialization
+
+from scheduler_core.client_certificates import load_pfx
 
 # A token is used until this long before it expires, so a request never arrives with one that just lapsed.
 _TOKEN_MARGIN_SECONDS = 300.0
@@ -37,45 +36,6 @@ class AuthenticationFailed(Exception):
 # ---- client certificates -----------------------------------------------------------------------------------------
 
 
-@dataclass(frozen=True)
-class CertificateInfo:
-    """What the API reports about a ClientCertificate instead of the pfx (reference (g))."""
-
-    thumbprint: str  # SHA-1 of the DER certificate, upper-case hex, as Windows and the old service showed it
-    subject_name: str
-    expiration: datetime
-
-
-def _load_pfx(pfx: str | None, password: str | None) -> tuple[Any, x509.Certificate, list[x509.Certificate]]:
-    if not pfx:
-        raise ValueError("the pfx is missing")
-    try:
-        data = base64.b64decode(pfx, validate=True)
-    except ValueError:
-        raise ValueError("the pfx is not valid base64") from None
-    try:
-        key, cert, extra = pkcs12.load_key_and_certificates(data, password.encode("utf-8") if password else None)
-    except ValueError:
-        raise ValueError("the pfx cannot be read: it is damaged or the password is wrong") from None
-    if key is None or cert is None:
-        raise ValueError("the pfx must hold a certificate and its private key")
-    return key, cert, list(extra)
-
-
-def describe_certificate(pfx: str | None, password: str | None) -> CertificateInfo:
-    """Thumbprint, subject and expiry of the certificate in a base64 pfx.
-
-    Raises:
-        ValueError: the pfx is not base64, cannot be opened with the password, or holds no certificate and key.
-    """
-    _, cert, _ = _load_pfx(pfx, password)
-    return CertificateInfo(
-        thumbprint=cert.fingerprint(hashes.SHA1()).hex().upper(),  # noqa: S303 - a name, not a security check
-        subject_name=cert.subject.rfc4514_string(),
-        expiration=cert.not_valid_after_utc,
-    )
-
-
 def client_certificate_context(pfx: str | None, password: str | None, cafile: str | None = None) -> ssl.SSLContext:
     """A client TLS context that verifies servers as usual and presents the pfx's certificate.
 
@@ -83,9 +43,9 @@ def client_certificate_context(pfx: str | None, password: str | None, cafile: st
     encrypted under a one-time password, loaded, and deleted at once, so no usable key stays on disk.
 
     Raises:
-        ValueError: see `describe_certificate`.
+        ValueError: see `client_certificates.load_pfx`.
     """
-    key, cert, chain = _load_pfx(pfx, password)
+    key, cert, chain = load_pfx(pfx, password)
     one_time = base64.b64encode(os.urandom(24))
     pem = key.private_bytes(
         serialization.Encoding.PEM,
@@ -279,6 +239,3 @@ def _expires_at(body: Mapping[str, Any], now: float) -> float:
     except (TypeError, ValueError):
         return now  # unknown lifetime: use the token once
 
-
-def certificate_expiry_text(info: CertificateInfo) -> str:
-    return info.expiration.astimezone(UTC).isoformat().replace("+00:00", "Z")

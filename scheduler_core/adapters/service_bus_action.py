@@ -105,10 +105,8 @@ Sender = Callable[[ServiceBusConnection, ServiceBusMessage, float], None]
 def send_with_sdk(connection: ServiceBusConnection, message: ServiceBusMessage, timeout: float) -> None:
     """Send one message with azure-servicebus (AMQP over TLS, port 5671)."""
     with ServiceBusClient.from_connection_string(connection.connection_string, retry_total=0) as client:
-        sender = (
-            client.get_topic_sender(connection.entity) if connection.topic else client.get_queue_sender(connection.entity)
-        )
-        with sender:
+        get_sender = client.get_topic_sender if connection.topic else client.get_queue_sender
+        with get_sender(connection.entity) as sender:
             sender.send_messages(message, timeout=timeout)
 
 
@@ -132,7 +130,7 @@ class ServiceBusActionRunner:
             message = service_bus_message(payload, headers)
             self._guard.check_host(connection.host)
         except (ValueError, TargetRefused) as exc:
-            return Outcome(False, redact(f"{kind} Action - {exc}.", hidden).replace("..", "."))
+            return Outcome(False, redact(f"{kind} Action - {str(exc).rstrip('.')}.", hidden))
         where = f"{'topic' if connection.topic else 'queue'} '{connection.entity}' of namespace '{connection.host}'"
         try:
             self._send(connection, message, self._timeout)

@@ -16,6 +16,7 @@ from urllib.parse import urlsplit
 from pydantic import BaseModel, ValidationError
 
 from scheduler_core.api.models import JobCollectionDefinition, JobDefinition
+from scheduler_core.client_certificates import fill_certificate_details
 from scheduler_core.domain.errors import InvalidInput, Problem
 from scheduler_core.domain.recurrence import check_fires
 from scheduler_core.settings import Settings
@@ -95,6 +96,7 @@ def parse_job(raw: Any, settings: Settings, now: datetime) -> dict[str, Any]:
         raise InvalidInput("is required", "properties")
     properties.pop("status", None)
     problems = _action_problems(properties.get("action"), "properties.action", settings)
+    problems += fill_certificate_details(properties)  # reads each pfx; fills certificateThumbprint & co.
     if problems:
         raise InvalidInput(problems)
     _check_timing(properties, now)
