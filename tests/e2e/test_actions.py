@@ -23,17 +23,17 @@ from typing import Any
 from urllib.parse import parse_qs
 
 import pytest
-from azure.data.tables import TableServiceClient
+from azure.data.tables import TableClient, TableServiceClient
 from azure.storage.queue import QueueClient, QueueSasPermissions, generate_queue_sas
+from cryptography.hazmat.primitives import hashes
 
 from devhost.azurite import ACCOUNT_KEY, ACCOUNT_NAME, Azurite
 from devhost.tests.running import Devhost, wait_for
+from scheduler_core.adapters.tables import JOBS
 from tests.conftest import REPO, start_host
 from tests.support.api import SchedulerApi, unique
 from tests.support.certs import Issued, issue, make_ca
 from tests.support.target import Target
-
-
 
 # ---- local servers -------------------------------------------------------------------------------------------------
 
@@ -172,6 +172,10 @@ def history(stack: Stack, collection: str, job: str) -> list[dict[str, Any]]:
     return [h["properties"] for h in response.json()["value"]]
 
 
+def jobs_table(stack: Stack) -> TableClient:
+    return TableServiceClient.from_connection_string(stack.azurite.connection_string).get_table_client(JOBS)
+
+
 def assert_secrets_nowhere(stack: Stack, collection: str, job: str, *secrets: str) -> None:
     """No secret in any API response about the job, the host log, or the raw table entities."""
     api = stack.api
@@ -209,6 +213,8 @@ def test_basic_authentication_reaches_the_target_with_the_right_header(stack: St
     assert created["properties"]["action"]["request"]["authentication"] == {"type": "Basic", "username": "scheduler"}
     assert [h["status"] for h in history(stack, collection, job)] == ["Completed"]
     assert_secrets_nowhere(stack, collection, job, password, expected)
+    sealed = [e["Secrets"] for e in jobs_table(stack).list_entities() if e["Name"] == job]
+    assert len(sealed) == 1 and sealed[0].startswith("v1:test:"), "secrets at rest are sealed with the active key"
 
 
 def make_queue(stack: Stack) -> tuple[QueueClient, str]:
@@ -268,3 +274,90 @@ def test_storage_queue_with_a_wrong_sas_token_fails_without_quoting_it(stack: St
     assert [h["status"] for h in rows] == ["Failed"]
     assert "403" in rows[0]["message"]
     assert_secrets_nowhere(stack, collection, job, forged, parse_qs(forged)["sig"][0])
+
+
+def test_client_certificate_is_presented_to_a_tls_target_that_requires_it(stack: Stack) -> None:
+    password = "pfx-pass-51c0"
+    client = issue(stack.ca, "Scheduler Client", server=False)
+    pfx = client.pfx(password)
+    collection, job, created = run_once(stack, {
+        "type": "Https",
+        "request": {"uri": f"{stack.tls.url}/cert", "method": "GET",
+                    "authentication": {"type": "ClientCertificate", "pfx": pfx, "password": password}},
+    })
+
+    rows = history(stack, collection, job)
+    assert [h["status"] for h in rows] == ["Completed"], rows
+    assert "commonName=Scheduler Client" in stack.tls.subjects
+    auth = created["properties"]["action"]["request"]["authentication"]
+    assert auth["type"] == "ClientCertificate"
+    assert auth["certificateSubjectName"] == "CN=Scheduler Client"
+    assert auth["certificateThumbprint"] == client.cert.fingerprint(hashes.SHA1()).hex().upper()
+    assert auth["certificateExpirationDate"].startswith(client.cert.not_valid_after_utc.strftime("%Y-%m-%dT%H:%M"))
+    assert "pfx" not in auth and "password" not in auth
+    assert_secrets_nowhere(stack, collection, job, password, pfx, pfx[100:160])
+
+
+def test_unreadable_pfx_or_wrong_password_is_a_400_naming_the_field(stack: Stack) -> None:
+    api = stack.api
+    collection = api.new_collection()
+    pfx = issue(stack.ca, "Scheduler Client", server=False).pfx("right-password")
+    for auth in ({"pfx": pfx, "password": "wrong-password"}, {"pfx": "bm90IGEgcGZ4", "password": "x"}):
+        body = {"properties": {"action": {"type": "Https", "request": {
+            "uri": f"{stack.tls.url}/cert", "method": "GET", "authentication": {"type": "ClientCertificate", **auth}}}}}
+        response = api.call("PUT", api.job_path(collection, unique("job")), body)
+        assert response.status_code == 400, response.text
+        targets = [d["target"] for d in response.json()["error"]["details"]]
+        assert targets == ["properties.action.request.authentication.pfx"]
+        assert "wrong-password" not in response.text
+
+
+def test_oauth_token_from_the_authority_is_sent_as_bearer_and_cached(stack: Stack, target: Target) -> None:
+    secret = "oauth-client-secret-42"
+    before = len(stack.tokens.requests)
+    action = {
+        "type": "Http",
+        "request": {"uri": f"{target.url}/oauth", "method": "GET",
+                    "authentication": {"type": "ActiveDirectoryOAuth", "tenant": "contoso.onmicrosoft.com",
+                                       "audience": "https://management.core.windows.net/", "clientId": "app-1",
+                                       "secret": secret}},
+    }
+    collection, job, created = run_once(stack, action)
+    assert stack.api.call("POST", stack.api.job_path(collection, job) + "/run").status_code == 200
+    wait_for(lambda: len(history(stack, collection, job)) == 2, "the second run to be recorded", deadline=60)
+
+    assert [h["status"] for h in history(stack, collection, job)] == ["Completed", "Completed"]
+    calls = target.requests_to("/oauth")
+    assert [c.headers["authorization"] for c in calls] == [f"Bearer token-{before + 1}"] * 2, "one token, cached"
+    token_requests = stack.tokens.requests[before:]
+    assert len(token_requests) == 1
+    path, form = token_requests[0]
+    assert path == "/contoso.onmicrosoft.com/oauth2/token"
+    assert form == {"grant_type": "client_credentials", "client_id": "app-1", "client_secret": secret,
+                    "resource": "https://management.core.windows.net/"}
+    assert created["properties"]["action"]["request"]["authentication"] == {
+        "type": "ActiveDirectoryOAuth", "tenant": "contoso.onmicrosoft.com",
+        "audience": "https://management.core.windows.net/", "clientId": "app-1"}
+    assert_secrets_nowhere(stack, collection, job, secret)
+
+
+def test_oauth_refused_by_the_authority_fails_the_run_with_its_error(stack: Stack, target: Target) -> None:
+    wrong = "not-the-client-secret-99"
+    collection, job, _ = run_once(stack, {
+        "type": "Http",
+        "request": {"uri": f"{target.url}/never", "method": "GET",
+                    "authentication": {"type": "ActiveDirectoryOAuth", "tenant": "t", "audience": "api://x",
+                                       "clientId": "app-2", "secret": wrong}},
+    })
+    rows = history(stack, collection, job)
+    assert [h["status"] for h in rows] == ["Failed"] and "invalid_client" in rows[0]["message"]
+    assert not target.requests_to("/never")
+    assert_secrets_nowhere(stack, collection, job, wrong)
+
+
+def test_metadata_address_is_refused_even_though_loopback_is_allowed(stack: Stack) -> None:
+    collection, job, _ = run_once(stack, {
+        "type": "Http", "request": {"uri": "http://169.254.169.254/metadata/instance", "method": "GET"}})
+    rows = history(stack, collection, job)
+    assert [h["status"] for h in rows] == ["Failed"]
+    assert "SCHEDULER_ALLOW_LINK_LOCAL_TARGETS" in rows[0]["message"]
