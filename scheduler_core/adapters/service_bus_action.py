@@ -81,7 +81,8 @@ def service_bus_message(payload: Mapping[str, Any], headers: Mapping[str, str]) 
         ValueError: a property has a value Service Bus refuses (say, a partition key unlike the session id).
     """
     props = payload.get("brokeredMessageProperties") or {}
-    application: dict[str | bytes, Any] = {**(payload.get("customMessageProperties") or {}), **headers}
+    application: dict[str | bytes, Any] = {**(payload.get("customMessageProperties") or {})}
+    application.update(headers)
     return ServiceBusMessage(
         payload.get("message") or "",
         application_properties=application,

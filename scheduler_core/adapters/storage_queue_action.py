@@ -126,7 +126,7 @@ class StorageQueueActionRunner:
         except (ValueError, TargetRefused) as exc:
             return Outcome(False, redact(f"StorageQueue Action - {exc}", hidden))
         except HttpResponseError as exc:
-            code = exc.error_code or getattr(exc, "reason", None) or "error"
+            code = getattr(exc, "error_code", None) or exc.reason or "error"
             return Outcome(
                 False,
                 redact(f"StorageQueue Action - Queue '{queue}' of account '{account}' refused the message: "
