@@ -45,7 +45,10 @@ def _grow(connection: StorageConnection, start: int, stop: int, far: datetime) -
     began = time.perf_counter()
     step = 20_000  # keep the entity lists small
     for lo in range(start, stop, step):
-        rows = [(job_ref(i), far + timedelta(minutes=i // 100, seconds=(i % 100) * 0.5)) for i in range(lo, min(stop, lo + step))]
+        rows = [
+            (job_ref(i), far + timedelta(minutes=i // 100, seconds=(i % 100) * 0.5))
+            for i in range(lo, min(stop, lo + step))
+        ]
         submit(table_service(connection), job_entities(rows, _DEFINITION, far - timedelta(days=30)))
     return time.perf_counter() - began
 

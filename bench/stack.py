@@ -215,7 +215,10 @@ def local_stack(*, with_host: bool = True, **host_settings: str) -> Iterator[Sta
 
 
 def collection_path(collection: str, subscription: str = "bench", group: str = "bench") -> str:
-    return f"/subscriptions/{subscription}/resourceGroups/{group}/providers/Microsoft.Scheduler/jobCollections/{collection}"
+    return (
+        f"/subscriptions/{subscription}/resourceGroups/{group}"
+        f"/providers/Microsoft.Scheduler/jobCollections/{collection}"
+    )
 
 
 def http_job(uri: str, start: datetime, recurrence: dict[str, Any] | None = None) -> dict[str, Any]:
@@ -244,7 +247,8 @@ def print_table(title: str, header: Sequence[str], rows: Sequence[Sequence[Any]]
     widths = [max(len(r[i]) for r in cells) for i in range(len(header))]
     print(f"\n{title}")
     for i, row in enumerate(cells):
-        print("  " + "  ".join(c.ljust(w) if j == 0 else c.rjust(w) for j, (c, w) in enumerate(zip(row, widths))))
+        padded = [c.ljust(w) if j == 0 else c.rjust(w) for j, (c, w) in enumerate(zip(row, widths, strict=True))]
+        print("  " + "  ".join(padded))
         if i == 0:
             print("  " + "  ".join("-" * w for w in widths))
 

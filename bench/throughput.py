@@ -29,35 +29,28 @@ import json
 import threading
 import time
 from collections import Counter
-from collections.abc import Callable
 from concurrent.futures import ThreadPoolExecutor
 from datetime import UTC, datetime, timedelta
 from typing import Any
 
-import requests
 from azure.storage.queue import QueueClient, TextBase64DecodePolicy
 
 from bench.seed import job_entities, job_ref, submit
 from bench.stack import (
-    API_VERSION,
     RequestCounter,
     ShiftedClock,
     by_operation,
-    collection_path,
     command,
     counted_services,
     goal,
     http_job,
-    local_stack,
     print_table,
     ratio,
 )
 from devhost.azurite import Azurite
 from scheduler_core.adapters.clients import table_service
-from scheduler_core.domain.job import CollectionRef
 from scheduler_core.ports import StoredCollection
 from scheduler_core.service import executor, planner
-from scheduler_core.service.context import Services
 from scheduler_core.settings import EXECUTIONS_QUEUE, StorageConnection
 from tests.support.target import Target
 
@@ -160,7 +153,9 @@ def _in_process(azurite: Azurite, target: Target, one_time: int, recurring: int,
     return results
 
 
-def _result(name: str, occurrences: int, seconds: float, counts: Counter[Any], target: Target, path: str) -> dict[str, Any]:
+def _result(
+    name: str, occurrences: int, seconds: float, counts: Counter[Any], target: Target, path: str
+) -> dict[str, Any]:
     calls = target.requests_to(path)
     ids = Counter(c.headers.get("x-ms-scheduler-execution-id") for c in calls)
     return {
