@@ -67,9 +67,10 @@ def retry_policy_from_wire(policy: Mapping[str, Any] | None) -> RetryPolicy:
     retry_type = RetryType(policy.get("retryType") or "Fixed")
     if retry_type is RetryType.NONE:
         return RetryPolicy(RetryType.NONE, count=0)
+    interval = parse_timespan(policy.get("retryInterval"))
     return RetryPolicy(
         retry_type=retry_type,
-        interval=parse_timespan(policy.get("retryInterval")) or DEFAULT_RETRY.interval,
+        interval=DEFAULT_RETRY.interval if interval is None else interval,
         count=policy["retryCount"] if policy.get("retryCount") is not None else DEFAULT_RETRY.count,
         max_interval=parse_timespan(policy.get("maxRetryInterval")),
         multiplier=policy.get("multiplier") or 2.0,

@@ -133,10 +133,8 @@ class JobCollectionListResult(Wire):
 # ---- retry ---------------------------------------------------------------------------------------------------
 
 
-class RetryPolicyModel(Wire):
-    """Wire `RetryPolicy`. `maxRetryInterval`, `multiplier` and `jitter` are extensions for `Exponential`."""
-
-    model_config = ConfigDict(title="RetryPolicy")
+class RetryPolicy(Wire):
+    """`maxRetryInterval`, `multiplier` and `jitter` are extensions for `Exponential`."""
 
     retryType: _enum(RetryType) | None = None  # type: ignore[valid-type]
     retryInterval: Duration | None = None
@@ -185,7 +183,8 @@ class NoAuthentication(Wire):
 
 
 _AUTH_TAGS = {
-    tag.lower(): tag for tag in ("ClientCertificate", "Basic", "ActiveDirectoryOAuth", "ManagedIdentity", "NotSpecified")
+    tag.lower(): tag
+    for tag in ("ClientCertificate", "Basic", "ActiveDirectoryOAuth", "ManagedIdentity", "NotSpecified")
 }
 
 
@@ -272,7 +271,7 @@ class JobErrorAction(Wire):
     queueMessage: StorageQueueMessage | None = None
     serviceBusQueueMessage: ServiceBusQueueMessage | None = None
     serviceBusTopicMessage: ServiceBusTopicMessage | None = None
-    retryPolicy: RetryPolicyModel | None = None
+    retryPolicy: RetryPolicy | None = None
 
 
 class JobAction(JobErrorAction):
@@ -298,7 +297,7 @@ class JobRecurrenceSchedule(Wire):
 
 class JobRecurrence(Wire):
     frequency: _enum(Frequency) | None = None  # type: ignore[valid-type]
-    interval: int | None = None
+    interval: int | None = Field(default=None, ge=1)  # the upper bound depends on frequency: domain.recurrence
     count: int | None = None
     endTime: UtcDateTime | None = None
     schedule: JobRecurrenceSchedule | None = None

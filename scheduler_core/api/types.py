@@ -73,7 +73,7 @@ def parse_duration(value: Any) -> Any:
             seconds=int(match["s"]) + fraction,
         )
     try:
-        parsed = isodate.parse_duration(text)
+        parsed = isodate.parse_duration(text.upper())  # designators in any case, like the enums
     except (isodate.ISO8601Error, ValueError):
         raise ValueError(f"'{value}' is not an ISO 8601 duration (PT30S) or a TimeSpan (00:00:30)") from None
     if not isinstance(parsed, timedelta):
