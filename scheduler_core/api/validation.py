@@ -87,7 +87,7 @@ def parse_job(raw: Any, settings: Settings, now: datetime) -> dict[str, Any]:
     """
     if not isinstance(raw, Mapping):
         raise InvalidInput("The request body must be a JSON object (a JobDefinition).", "")
-    size = len(json.dumps(raw, separators=(",", ":")))
+    size = len(json.dumps(raw, separators=(",", ":"), ensure_ascii=False))  # characters, not \u escapes
     if size > settings.max_job_chars:
         raise InvalidInput(f"The job is {size} characters; the maximum job size is {settings.max_job_chars}.", "")
     model = _validate(JobDefinition, raw)
