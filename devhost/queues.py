@@ -21,9 +21,10 @@ from devhost.loader import Function
 logger = logging.getLogger("devhost")
 
 MIN_POLLING_INTERVAL = 0.1
-# The host receives with a 10-minute visibility timeout and renews it while the function runs; devhost does not
-# renew, so an invocation running longer than this lets the message reappear.
-PROCESSING_VISIBILITY_SECONDS = 600
+# The host receives with a 10-minute visibility timeout and renews it at half-life while the function runs, so a
+# message of a crashed instance reappears after at most that long. DEVHOST_QUEUE_LEASE_SECONDS shortens it (tests of
+# crash recovery use it to see the redelivery within seconds).
+PROCESSING_VISIBILITY_SECONDS = int(os.environ.get("DEVHOST_QUEUE_LEASE_SECONDS", "600"))
 # How long shutdown waits for running invocations before giving up on them.
 DRAIN_SECONDS = 30.0
 
@@ -124,10 +125,36 @@ class QueueListener:
 
     async def _process(self, message: Any) -> None:
         try:
-            succeeded = await self._invoke(message)
+            done = asyncio.Event()
+            lease = asyncio.create_task(self._keep_leased(message, done))
+            try:
+                succeeded = await self._invoke(message)
+            finally:
+                done.set()
+                await lease  # a renewal under way finishes first: settling needs its new pop receipt
             await asyncio.to_thread(self._settle, message, succeeded)
         except Exception:
             logger.exception("Settling message %s of queue '%s' failed", message.id, self.queue_name)
+
+    async def _keep_leased(self, message: Any, done: asyncio.Event) -> None:
+        """Renews the message's invisibility at half-life until the invocation ends, as the host does."""
+        while True:
+            try:
+                await asyncio.wait_for(done.wait(), timeout=PROCESSING_VISIBILITY_SECONDS / 2)
+                return
+            except TimeoutError:
+                pass
+            try:
+                receipt = await asyncio.to_thread(
+                    self._queue.update_message,
+                    message.id,
+                    pop_receipt=message.pop_receipt,
+                    visibility_timeout=PROCESSING_VISIBILITY_SECONDS,
+                )
+                message.pop_receipt = receipt.pop_receipt
+            except Exception:
+                logger.warning("Renewing message %s of queue '%s' failed", message.id, self.queue_name, exc_info=True)
+                return
 
     async def _invoke(self, message: Any) -> bool:
         if message.dequeue_count > self._options.max_dequeue_count:

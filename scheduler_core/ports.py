@@ -9,9 +9,16 @@ from __future__ import annotations
 from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass, field
 from datetime import datetime
+from enum import Enum
 from typing import Any, Protocol
 
 from scheduler_core.domain.job import CollectionRef, JobRef, JobState, JobStatus
+
+
+class Claim(Enum):
+    WON = "won"
+    REDELIVERED = "redelivered"
+    LOST = "lost"
 
 
 @dataclass(frozen=True)
@@ -128,10 +135,11 @@ class HistoryStore(Protocol):
 
     def list_history(self, job: JobRef, *, top: int, continuation: str | None, status: str | None) -> Page: ...
 
-    def claim(self, job: JobRef, key: str, token: str) -> bool:
+    def claim(self, job: JobRef, key: str, token: str) -> Claim:
         """Claim one attempt of an occurrence (`key`: due time, action, retry) for the message `token`.
 
-        Exactly one token wins a key; the winner may claim again (a redelivery after a crash). False for others."""
+        Exactly one token wins a key (WON); the winner's message may claim again after a crash (REDELIVERED);
+        any other token gets LOST."""
 
     def delete_history(self, job: JobRef) -> None:
         """Remove every history row and claim of a job. Idempotent."""

@@ -37,6 +37,7 @@ def host_env(azurite: Azurite, **extra: str) -> dict[str, str]:
         SCHEDULER_SECRET_KEYS=SECRET_KEYS,
         SCHEDULER_STORAGE_QUEUE_ENDPOINTS=f"devstoreaccount1=http://127.0.0.1:{azurite.queue_port}/devstoreaccount1",
         SCHEDULER_MIN_RETRY_INTERVAL_SECONDS="1",
+        DEVHOST_QUEUE_LEASE_SECONDS="6",
     )
     env.update(extra)
     return env

@@ -25,7 +25,7 @@ from azure.data.tables import TableClient, TableServiceClient, UpdateMode
 
 from scheduler_core.domain.errors import ConcurrencyConflict, InvalidInput, JobCollectionNotFound, JobNotFound
 from scheduler_core.domain.job import CollectionRef, JobRef, JobState, JobStatus
-from scheduler_core.ports import HistoryEntry, Page, StoredCollection, StoredJob
+from scheduler_core.ports import Claim, HistoryEntry, Page, StoredCollection, StoredJob
 
 COLLECTIONS, JOBS, HISTORY, DUE = "collections", "jobs", "history", "due"
 TABLE_NAMES = (COLLECTIONS, JOBS, HISTORY, DUE)
@@ -314,15 +314,16 @@ class TableStorage:
         items = [_history_from(e, job) for e in next(pages, [])]
         return Page(items, _encode_token(pages.continuation_token))  # type: ignore[attr-defined]
 
-    def claim(self, job: JobRef, key: str, token: str) -> bool:
+    def claim(self, job: JobRef, key: str, token: str) -> Claim:
         table = self._tables[HISTORY]
         row = {"PartitionKey": job.key, "RowKey": f"D|{key}", "Token": token}
         try:
             table.create_entity(row)
-            return True
+            return Claim.WON
         except ResourceExistsError:
             # A redelivery of the message that won the claim (same token) may go on: at least once across crashes.
-            return bool(table.get_entity(job.key, f"D|{key}").get("Token") == token)
+            won = table.get_entity(job.key, f"D|{key}").get("Token") == token
+            return Claim.REDELIVERED if won else Claim.LOST
 
     def delete_history(self, job: JobRef) -> None:
         table = self._tables[HISTORY]

@@ -19,7 +19,7 @@ from scheduler_core.domain.errors import JobCollectionNotFound, JobNotFound
 from scheduler_core.domain.job import JobEvent, JobState, apply_event
 from scheduler_core.domain.recurrence import Recurrence, occurrences
 from scheduler_core.domain.retry import retry_delay
-from scheduler_core.ports import HistoryEntry, Outcome, StoredJob
+from scheduler_core.ports import Claim, HistoryEntry, Outcome, StoredJob
 from scheduler_core.secrets import merge_secrets
 from scheduler_core.service.context import Services
 from scheduler_core.service.dispatch import (
@@ -62,10 +62,13 @@ def execute(services: Services, message: Mapping[str, Any], token: str) -> None:
     except JobNotFound:
         log.info("occurrence %s of a deleted job dropped", occurrence.execution_id)
         return
-    if not services.storage.claim(occurrence.job, occurrence.claim_key, token):
+    claim = services.storage.claim(occurrence.job, occurrence.claim_key, token)
+    if claim is Claim.LOST:
         log.info("occurrence %s attempt already claimed by another message", occurrence.execution_id)
         return
-    if occurrence.first_attempt and not occurrence.manual:
+    # A redelivery after a crash that already moved the schedule on just runs the attempt again (at least once).
+    advanced = claim is Claim.REDELIVERED and job.status.next_execution_time != occurrence.due
+    if occurrence.first_attempt and not occurrence.manual and not advanced:
         chosen = _scheduled_attempt(services, job, occurrence, now)
         if chosen is None:
             return
@@ -89,7 +92,10 @@ def _scheduled_attempt(
         # The schedule moves on past a missed occurrence and past a disabled job's (recorded as Postponed, not
         # counted); it stays put only when the job no longer expects this occurrence.
         try:
-            job = _advance(services, job, scheduled, now, count=reason is None and run is not None)
+            # Resume after the occurrence that runs (a late one does not skip those after it: they follow, each
+            # on time or through catch-up), after now when all missed ones were postponed or the job is disabled.
+            resume = run.due if reason is None and run is not None else max(scheduled, now)
+            job = _advance(services, job, scheduled, resume, now, count=reason is None and run is not None)
         except (_Rescheduled, JobNotFound):
             reason = reason or "The job was changed or deleted after this occurrence was scheduled."
     if reason is not None or run is None:
@@ -165,8 +171,11 @@ def _postpone_reason(services: Services, job: StoredJob, occurrence: Occurrence)
     return None
 
 
-def _advance(services: Services, job: StoredJob, scheduled: datetime, now: datetime, *, count: bool) -> StoredJob:
-    """Move the schedule on from `scheduled` (counting the execution if it runs) and queue the next occurrence."""
+def _advance(
+    services: Services, job: StoredJob, scheduled: datetime, resume: datetime, now: datetime, *, count: bool
+) -> StoredJob:
+    """Move the schedule on from `scheduled` to the first occurrence after `resume` (counting the execution if it
+    runs) and queue it."""
 
     def update(current: StoredJob) -> StoredJob:
         if current.status.next_execution_time != scheduled or current.state is not job.state:
@@ -175,7 +184,7 @@ def _advance(services: Services, job: StoredJob, scheduled: datetime, now: datet
         if count:
             status = replace(status, execution_count=status.execution_count + 1, last_execution_time=now)
         counted = replace(current, status=status)
-        following = next_due(counted, after=max(scheduled, now), strictly_after=True)
+        following = next_due(counted, after=resume, strictly_after=True)
         return replace(counted, status=replace(status, next_execution_time=following))
 
     advanced = services.storage.update_job(job.ref, update)
@@ -288,6 +297,6 @@ def record_poisoned(services: Services, message: Mapping[str, Any]) -> None:
     services.storage.update_job(job.ref, faulted)
     if occurrence.first_attempt and not occurrence.manual and job.status.next_execution_time == occurrence.due:
         try:
-            _advance(services, job, occurrence.due, now, count=False)
+            _advance(services, job, occurrence.due, occurrence.due, now, count=False)
         except _Rescheduled:
             pass
