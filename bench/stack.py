@@ -18,7 +18,7 @@ import tempfile
 import threading
 from collections import Counter
 from collections.abc import Callable, Iterator, Sequence
-from contextlib import contextmanager
+from contextlib import ExitStack, contextmanager
 from dataclasses import dataclass, replace
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
@@ -64,11 +64,14 @@ class RequestCounter:
 
         def count(request: PipelineRequest) -> None:
             http = request.http_request
-            key = classify(service, http.method, http.url, http.headers)
-            with self._lock:
-                self.counts[key] += 1
+            self.record(service, http.method, http.url, http.headers)
 
         return count
+
+    def record(self, service: str, method: str, url: str, headers: Any) -> None:
+        key = classify(service, method, url, headers)
+        with self._lock:
+            self.counts[key] += 1
 
     def snapshot(self) -> Counter[tuple[str, str, str]]:
         with self._lock:
@@ -174,6 +177,7 @@ class Stack:
     target: Target
     host_url: str | None = None
     host: Devhost | None = None
+    host_requests: RequestCounter | None = None  # with count_host_requests: every storage request of the host
 
 
 def host_environment(connection_string: str, **extra: str) -> dict[str, str]:
@@ -191,18 +195,31 @@ def host_environment(connection_string: str, **extra: str) -> dict[str, str]:
 
 
 @contextmanager
-def local_stack(*, with_host: bool = True, **host_settings: str) -> Iterator[Stack]:
-    """Azurite (in memory, free ports) + a recording target + optionally `python -m devhost` on function_app.py."""
-    with Azurite.start(repo_root=REPO) as azurite:
+def local_stack(
+    *, with_host: bool = True, count_host_requests: bool = False, **host_settings: str
+) -> Iterator[Stack]:
+    """Azurite (in memory, free ports) + a recording target + optionally `python -m devhost` on function_app.py.
+
+    With `count_host_requests` the host reaches Azurite through a counting proxy (bench.proxy), whose counter is
+    `Stack.host_requests`.
+    """
+    from bench.proxy import CountingProxy
+
+    with Azurite.start(repo_root=REPO) as azurite, ExitStack() as cleanup:
         target = Target()
+        cleanup.callback(target.close)
         stack = Stack(azurite, target)
+        storage = azurite.connection_string
+        if count_host_requests:
+            proxy = cleanup.enter_context(CountingProxy(azurite))
+            stack.host_requests, storage = proxy.counter, proxy.connection_string
         log_dir = Path(tempfile.mkdtemp(prefix="bench-host-"))
         try:
             if with_host:
                 port = free_port()
                 stack.host = Devhost(
                     ["--app-dir", str(REPO), "--port", str(port)],
-                    host_environment(azurite.connection_string, **host_settings),
+                    host_environment(storage, **host_settings),
                     log_dir / "host.log",
                 )
                 stack.host.wait_ready()
@@ -211,7 +228,6 @@ def local_stack(*, with_host: bool = True, **host_settings: str) -> Iterator[Sta
         finally:
             if stack.host is not None:
                 stack.host.terminate()
-            target.close()
 
 
 def collection_path(collection: str, subscription: str = "bench", group: str = "bench") -> str:
