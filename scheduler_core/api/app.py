@@ -12,6 +12,7 @@ from typing import Any
 from urllib.parse import urlencode
 
 from fastapi import FastAPI, Query, Request
+from fastapi.openapi.utils import get_openapi
 from fastapi.responses import JSONResponse, Response
 from starlette.concurrency import run_in_threadpool
 
@@ -46,6 +47,7 @@ def create_app(services_factory: Callable[[], Services]) -> FastAPI:
         description="The Azure Scheduler 2016-03-01 management API on Azure Functions.",
     )
     install_error_handlers(app)
+    _document_errors(app)
     cache: dict[str, Services] = {}
 
     def svc() -> Services:
@@ -100,7 +102,8 @@ def create_app(services_factory: Callable[[], Services]) -> FastAPI:
         subscriptionId: str, resourceGroupName: str, jobCollectionName: str, api_version: str | None = version
     ) -> Any:
         check_version(api_version)
-        return await call(collections.get_collection, CollectionRef(subscriptionId, resourceGroupName, jobCollectionName))
+        ref = CollectionRef(subscriptionId, resourceGroupName, jobCollectionName)
+        return await call(collections.get_collection, ref)
 
     @app.put(JC, response_model=models.JobCollectionDefinition, response_model_exclude_none=True,
              status_code=200, responses={201: {"model": models.JobCollectionDefinition}},
@@ -274,17 +277,41 @@ def create_app(services_factory: Callable[[], Services]) -> FastAPI:
         count = raw.get("count", 10)
         if not isinstance(count, int) or not 1 <= count <= jobs.MAX_PREVIEW:
             raise InvalidInput(f"must be an integer between 1 and {jobs.MAX_PREVIEW}", "count")
-        job = parse_job(
-            {"properties": {"startTime": raw.get("startTime"), "recurrence": raw.get("recurrence"),
-                            "action": {"type": "Http", "request": {"uri": "https://preview.invalid/", "method": "GET"}}}},
-            svc().settings, now,
-        )
+        placeholder = {"type": "Http", "request": {"uri": "https://preview.invalid/", "method": "GET"}}
+        timing = {"startTime": raw.get("startTime"), "recurrence": raw.get("recurrence")}
+        job = parse_job({"properties": {**timing, "action": placeholder}}, svc().settings, now)
         start = parse_instant(job.get("startTime")) or now
         after = _parse_instant_param(raw.get("from"), "from") or now
         found = occurrences(start, recurrence_from_wire(job.get("recurrence")), after=after, limit=count)
         return {"value": [format_datetime(t) for t in found]}
 
     return app
+
+
+def _document_errors(app: FastAPI) -> None:
+    """OpenAPI: every operation fails with the ARM error envelope (FastAPI would document its own 422 instead)."""
+
+    def openapi() -> dict[str, Any]:
+        if app.openapi_schema is None:
+            schema = get_openapi(title=app.title, version=app.version, description=app.description, routes=app.routes)
+            schemas = schema.setdefault("components", {}).setdefault("schemas", {})
+            for name in ("HTTPValidationError", "ValidationError"):
+                schemas.pop(name, None)
+            error_schemas = models.ErrorResponse.model_json_schema(ref_template="#/components/schemas/{model}")
+            schemas.update(error_schemas.pop("$defs", {}))
+            schemas["ErrorResponse"] = error_schemas
+            error = {
+                "description": "The ARM error envelope",
+                "content": {"application/json": {"schema": {"$ref": "#/components/schemas/ErrorResponse"}}},
+            }
+            for operations in schema.get("paths", {}).values():
+                for operation in operations.values():
+                    operation.get("responses", {}).pop("422", None)
+                    operation.setdefault("responses", {})["default"] = error
+            app.openapi_schema = schema
+        return app.openapi_schema
+
+    app.openapi = openapi  # type: ignore[method-assign]
 
 
 def _parse_instant_param(value: Any, name: str) -> datetime | None:

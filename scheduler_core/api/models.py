@@ -358,3 +358,24 @@ class JobHistoryDefinition(Wire):
 class JobHistoryListResult(Wire):
     value: list[JobHistoryDefinition] = []
     nextLink: str | None = None
+
+
+# ---- errors --------------------------------------------------------------------------------------------------
+
+
+class ErrorDetail(Wire):
+    code: str
+    target: str | None = None  # the JSON path of the offending field, or the query parameter
+    message: str
+
+
+class ErrorBody(Wire):
+    code: str  # BadRequest, ResourceNotFound, ConflictError, InvalidHttpVerb, InternalError
+    message: str
+    details: list[ErrorDetail] | None = None
+
+
+class ErrorResponse(Wire):
+    """The ARM error envelope every failed request answers with."""
+
+    error: ErrorBody

@@ -19,7 +19,8 @@ def _states(api: SchedulerApi, collection: str) -> dict[str, str]:
 def test_put_creates_with_201_then_replaces_with_200(api: SchedulerApi) -> None:
     name = unique("jc")
     path = api.collection_path(name)
-    created = api.call("PUT", path, {"location": "westus", "tags": {"team": "a"}, "properties": {"sku": {"name": "Standard"}}})
+    body = {"location": "westus", "tags": {"team": "a"}, "properties": {"sku": {"name": "Standard"}}}
+    created = api.call("PUT", path, body)
     assert created.status_code == 201, created.text
     replaced = api.call("PUT", path, {"location": "westus", "properties": {"sku": {"name": "P20Premium"}}})
     assert replaced.status_code == 200, replaced.text
@@ -41,7 +42,9 @@ def test_sku_defaults_to_standard_and_quota_follows_the_sku(api: SchedulerApi) -
 
     free = unique("jc")
     got = api.call("PUT", api.collection_path(free), {"location": "westus", "properties": {"sku": {"name": "free"}}})
-    assert got.json()["properties"]["quota"] == {"maxJobCount": 5, "maxRecurrence": {"frequency": "Hour", "interval": 1}}
+    assert got.json()["properties"]["quota"] == {
+        "maxJobCount": 5, "maxRecurrence": {"frequency": "Hour", "interval": 1}
+    }
     # Upgrading the plan by PATCH brings the new plan's defaults (the quota was never set explicitly).
     patched = api.call("PATCH", api.collection_path(free), {"properties": {"sku": {"name": "P20Premium"}}})
     assert patched.status_code == 200, patched.text
@@ -52,7 +55,8 @@ def test_patch_merges_into_the_collection(api: SchedulerApi) -> None:
     name = unique("jc")
     path = api.collection_path(name)
     api.call("PUT", path, {"location": "westus", "tags": {"a": "1"}, "properties": {"quota": {"maxJobCount": 7}}})
-    patched = api.call("PATCH", path, {"tags": {"b": "2"}, "properties": {"quota": {"maxRecurrence": {"frequency": "hour", "interval": 2}}}})
+    quota = {"maxRecurrence": {"frequency": "hour", "interval": 2}}
+    patched = api.call("PATCH", path, {"tags": {"b": "2"}, "properties": {"quota": quota}})
     assert patched.status_code == 200, patched.text
     got = api.call("GET", path).json()
     assert got["location"] == "westus"
@@ -76,7 +80,8 @@ def test_list_by_resource_group_and_by_subscription(api: SchedulerApi) -> None:
     )
     assert by_group.status_code == 200, by_group.text
     assert {c["name"] for c in by_group.json()["value"]} == {n for g, n in names if g == "rg-a"}
-    assert all(c["id"].startswith(f"/subscriptions/{subscription}/resourceGroups/rg-a/") for c in by_group.json()["value"])
+    prefix = f"/subscriptions/{subscription}/resourceGroups/rg-a/"
+    assert all(c["id"].startswith(prefix) for c in by_group.json()["value"])
 
     by_subscription = api.call("GET", f"/subscriptions/{subscription}/providers/Microsoft.Scheduler/jobCollections")
     assert by_subscription.status_code == 200, by_subscription.text
@@ -153,7 +158,8 @@ def test_a_job_recurring_more_often_than_max_recurrence_is_409(api: SchedulerApi
     assert api.call("GET", api.job_path(collection, "often")).status_code == 404
 
     put_job(api, collection, "hourly", hourly_job())
-    patched = api.call("PATCH", api.job_path(collection, "hourly"), {"properties": {"recurrence": {"frequency": "Minute"}}})
+    more_often = {"properties": {"recurrence": {"frequency": "Minute"}}}
+    patched = api.call("PATCH", api.job_path(collection, "hourly"), more_often)
     assert patched.status_code == 409, patched.text
     assert get_job(api, collection, "hourly")["properties"]["recurrence"]["frequency"] == "Hour"
 
@@ -168,7 +174,8 @@ def test_lowering_max_job_count_below_current_use_is_refused(api: SchedulerApi) 
     patched = api.call("PATCH", path, {"properties": {"quota": {"maxJobCount": 2}}})
     assert patched.status_code == 409, patched.text
     assert "maxJobCount" in patched.json()["error"]["message"]
-    replaced = api.call("PUT", path, {"location": "westus", "properties": {"sku": {"name": "Free"}, "quota": {"maxJobCount": 1}}})
+    smaller = {"location": "westus", "properties": {"sku": {"name": "Free"}, "quota": {"maxJobCount": 1}}}
+    replaced = api.call("PUT", path, smaller)
     assert replaced.status_code == 409, replaced.text
     assert api.call("GET", path).json() == before
 
@@ -182,12 +189,15 @@ def test_two_clients_racing_for_the_last_slot_exactly_one_wins(api: SchedulerApi
         barrier = threading.Barrier(2)
         codes: dict[str, int] = {}
 
-        def create(job: str, collection: str = collection, barrier: threading.Barrier = barrier) -> None:
+        def create(job: str, collection: str, barrier: threading.Barrier, codes: dict[str, int]) -> None:
             barrier.wait()
             url = f"{api.base_url}{api.job_path(collection, job)}"
-            codes[job] = requests.put(url, json=hourly_job(), params={"api-version": "2016-03-01"}, timeout=30).status_code
+            response = requests.put(url, json=hourly_job(), params={"api-version": "2016-03-01"}, timeout=30)
+            codes[job] = response.status_code
 
-        threads = [threading.Thread(target=create, args=(job,)) for job in ("left", "right")]
+        threads = [
+            threading.Thread(target=create, args=(job, collection, barrier, codes)) for job in ("left", "right")
+        ]
         for thread in threads:
             thread.start()
         for thread in threads:

@@ -139,7 +139,10 @@ def http_request(scheme: str) -> st.SearchStrategy[Pair]:
 
 retry_policies = st.one_of(
     fields({"retryType": enum("None")}, {}),
-    fields({"retryType": enum("Fixed")}, {"retryInterval": duration(15, 3 * 86400), "retryCount": same(st.integers(0, 20))}),
+    fields(
+        {"retryType": enum("Fixed")},
+        {"retryInterval": duration(15, 3 * 86400), "retryCount": same(st.integers(0, 20))},
+    ),
 )
 
 service_bus_common = {

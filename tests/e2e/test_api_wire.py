@@ -337,6 +337,10 @@ def test_every_response_carries_a_request_id(api: SchedulerApi) -> None:
     assert responses[4].json()["error"]["code"] == "ResourceNotFound"
 
 
+JOB_PATH = (
+    "/subscriptions/{subscriptionId}/resourceGroups/{resourceGroupName}/providers/Microsoft.Scheduler"
+    "/jobCollections/{jobCollectionName}/jobs/{jobName}"
+)
 OPERATIONS = {
     "JobCollections_ListBySubscription", "JobCollections_ListByResourceGroup", "JobCollections_Get",
     "JobCollections_CreateOrUpdate", "JobCollections_Patch", "JobCollections_Delete", "JobCollections_Enable",
@@ -350,8 +354,9 @@ def test_openapi_describes_the_operations_and_wire_models(api: SchedulerApi) -> 
     operations = {op["operationId"] for ops in document["paths"].values() for op in ops.values()}
     assert OPERATIONS <= operations
     schemas = document["components"]["schemas"]
-    for model in ("JobDefinition", "JobProperties", "JobAction", "RetryPolicy", "JobRecurrence", "JobCollectionDefinition",
-                  "JobHistoryDefinition", "HttpRequest", "BasicAuthentication", "StorageQueueMessage"):
+    for model in ("JobDefinition", "JobProperties", "JobAction", "RetryPolicy", "JobRecurrence",
+                  "JobCollectionDefinition", "JobHistoryDefinition", "HttpRequest", "BasicAuthentication",
+                  "StorageQueueMessage"):
         assert model in schemas, model
     assert "Occurrence" in schemas["JobRecurrenceScheduleMonthlyOccurrence"]["properties"]
     assert {"startTime", "action", "recurrence", "state", "status"} <= set(schemas["JobProperties"]["properties"])
@@ -360,4 +365,8 @@ def test_openapi_describes_the_operations_and_wire_models(api: SchedulerApi) -> 
         for op in path.values():
             for ref in json.dumps(op.get("requestBody", {})).split('"$ref": "')[1:]:
                 assert ref.split('"')[0].rsplit("/", 1)[1] in schemas
+    put_job = document["paths"][JOB_PATH]["put"]
+    assert {"200", "201", "default"} <= set(put_job["responses"])
+    assert put_job["responses"]["default"]["content"]["application/json"]["schema"]["$ref"].endswith("/ErrorResponse")
+    assert "target" in schemas["ErrorDetail"]["properties"]
     assert api.session.get(f"{api.base_url}/docs", timeout=30).status_code == 200
