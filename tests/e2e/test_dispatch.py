@@ -97,7 +97,9 @@ def test_recurring_job_fires_on_schedule_never_early_and_completes_after_count(
     api: SchedulerApi, target: Target
 ) -> None:
     collection = api.new_collection(**FAST_QUOTA)
-    job = put_job(api, collection, {"action": http(target, "/tick"), "recurrence": {"cron": "*/2 * * * * *", "count": 3}})
+    job = put_job(
+        api, collection, {"action": http(target, "/tick"), "recurrence": {"cron": "*/2 * * * * *", "count": 3}}
+    )
 
     wait_for(lambda: job_of(api, collection, job)["state"] == "Completed", "the job to complete", deadline=40)
     time.sleep(3)  # a fourth occurrence would be due by now

@@ -31,7 +31,9 @@ def private_azurite() -> Iterator[Azurite]:
 
 
 def expected_times(target: Target, path: str) -> list[datetime]:
-    return [datetime.fromisoformat(r.headers["x-ms-scheduler-expected-execution-time"]) for r in target.requests_to(path)]
+    return [
+        datetime.fromisoformat(r.headers["x-ms-scheduler-expected-execution-time"]) for r in target.requests_to(path)
+    ]
 
 
 def assert_never_early(target: Target, path: str) -> None:
@@ -40,9 +42,7 @@ def assert_never_early(target: Target, path: str) -> None:
         assert received.at >= due, f"{path} fired {due - received.at} early"
 
 
-def test_two_hosts_fire_every_occurrence_exactly_once(
-    private_azurite: Azurite, target: Target, tmp_path: Path
-) -> None:
+def test_two_hosts_fire_every_occurrence_exactly_once(private_azurite: Azurite, target: Target, tmp_path: Path) -> None:
     first, url = start_host(private_azurite, tmp_path / "a.log")
     second, _ = start_host(private_azurite, tmp_path / "b.log")
     try:
