@@ -94,7 +94,8 @@ def test_a_host_killed_mid_run_and_restarted_loses_no_occurrence(
         try:
             wait_for(contiguous_past_the_restart, "every occurrence to run once, the schedule going on", deadline=60)
         except AssertionError as exc:
-            raise AssertionError(f"{exc}; killed at {killed_at}, fired {sorted(expected_times(target, '/beat'))}")
+            fired = sorted(expected_times(target, "/beat"))
+            raise AssertionError(f"{exc}; killed at {killed_at}, fired {fired}") from None
         fired = expected_times(target, "/beat")
         assert len(fired) == len(set(fired)), "an occurrence fired twice"
         assert_never_early(target, "/beat")
