@@ -142,3 +142,20 @@ def test_deleting_a_job_stops_its_calls(api: SchedulerApi, target: Target) -> No
     time.sleep(5)  # two more occurrences would have fired
     assert [r for r in target.requests_to("/gone") if r.at > deleted_at + timedelta(seconds=1)] == []
     assert api.call("GET", api.job_path(collection, job)).status_code == 404
+
+
+def test_a_disabled_collections_occurrences_are_recorded_as_postponed(api: SchedulerApi, target: Target) -> None:
+    collection = api.new_collection(**FAST_QUOTA)
+    job = put_job(api, collection, {"action": http(target, "/coll"), "recurrence": {"cron": "*/2 * * * * *"}})
+    wait_for(lambda: target.requests_to("/coll"), "the first call", deadline=20)
+
+    assert api.call("POST", api.collection_path(collection) + "/disable").status_code == 200
+    assert job_of(api, collection, job)["state"] == "Disabled"
+    wait_for(
+        lambda: any("collection is disabled" in h["message"] for h in history_of(api, collection, job)),
+        "an occurrence postponed because the collection is disabled",
+        deadline=20,
+    )
+    assert api.call("POST", api.collection_path(collection) + "/enable").status_code == 200
+    enabled_at = datetime.now(UTC)
+    wait_for(lambda: any(r.at > enabled_at for r in target.requests_to("/coll")), "calls to resume", deadline=20)
