@@ -182,7 +182,7 @@ def _through_host(count: int) -> dict[str, Any]:
         path = collection_path("throughput")
         body = {"location": "local", "properties": {"quota": {"maxJobCount": count + 10}}}
         requests.put(f"{stack.host_url}{path}", json=body, params={"api-version": API_VERSION}, timeout=30)
-        lead = 15 + count / 25  # creation runs at roughly 30-60 jobs/s on a 2-core machine
+        lead = 20 + count / 12  # creation through the proxy runs at roughly 15-30 jobs/s on a 2-core machine
         due = (datetime.now(UTC) + timedelta(seconds=lead)).replace(microsecond=0)
         local = threading.local()
 
