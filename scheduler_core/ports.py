@@ -52,6 +52,10 @@ class StoredJob:
     secrets: Mapping[str, str] = field(default_factory=dict)
     generation: int = 1
     manual_runs: int = 0  # run-now executions: counted in executionCount, but not against recurrence `count`
+    # The scheduled occurrence the schedule last moved on from, and the message that did it: the job row itself is
+    # the claim of a scheduled first attempt (no extra write on the hot path).
+    dispatched_due: datetime | None = None
+    dispatch_token: str | None = None
     etag: str | None = None
 
     @property
@@ -117,8 +121,11 @@ class JobStore(Protocol):
     def replace_job(self, job: StoredJob) -> StoredJob:
         """Unconditional when `job.etag` is None, else guarded by it (ConcurrencyConflict when stale)."""
 
-    def update_job(self, ref: JobRef, update: Callable[[StoredJob], StoredJob]) -> StoredJob:
-        """Apply a pure `update(current) -> new` under an ETag guard, re-reading on conflict. Raises JobNotFound."""
+    def update_job(
+        self, ref: JobRef, update: Callable[[StoredJob], StoredJob], *, current: StoredJob | None = None
+    ) -> StoredJob:
+        """Apply a pure `update(current) -> new` under an ETag guard, re-reading on conflict (starting from
+        `current` when given, saving a read). An unchanged job is not written. Raises JobNotFound."""
 
     def delete_job(self, ref: JobRef) -> None:
         """Idempotent."""

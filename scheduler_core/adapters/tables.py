@@ -186,6 +186,8 @@ class TableStorage:
             secrets=json.loads(self._unseal(sealed)) if sealed else {},
             generation=int(entity.get("Generation", 1)),
             manual_runs=int(entity.get("ManualRuns", 0)),
+            dispatched_due=_dt(entity.get("DispatchedDue")),
+            dispatch_token=entity.get("DispatchToken") or None,
             etag=entity.metadata["etag"],
         )
 
@@ -208,6 +210,8 @@ class TableStorage:
             "CreatedAt": _iso(job.created_at),
             "Generation": job.generation,
             "ManualRuns": job.manual_runs,
+            "DispatchedDue": _iso(job.dispatched_due) or "",
+            "DispatchToken": job.dispatch_token or "",
         }
 
     def get_job(self, ref: JobRef) -> StoredJob:
@@ -240,15 +244,18 @@ class TableStorage:
             raise JobNotFound(job.ref.name) from exc
         return _with_etag(job, metadata)
 
-    def update_job(self, ref: JobRef, update: Callable[[StoredJob], StoredJob]) -> StoredJob:
+    def update_job(
+        self, ref: JobRef, update: Callable[[StoredJob], StoredJob], *, current: StoredJob | None = None
+    ) -> StoredJob:
         for _ in range(_MAX_ETAG_RETRIES):
-            current = self.get_job(ref)
+            current = current if current is not None and current.etag else self.get_job(ref)
             new = update(current)
             if new == current:
                 return current
             try:
                 return self.replace_job(new if new.etag == current.etag else _replace_etag(new, current.etag))
             except ConcurrencyConflict:
+                current = None
                 continue
         raise ConcurrencyConflict(f"job '{ref.name}' kept changing; try again")
 

@@ -46,6 +46,10 @@ class _Rescheduled(Exception):
     """The job no longer expects this occurrence."""
 
 
+class _Duplicate(Exception):
+    """Another message already dispatched this occurrence."""
+
+
 def execute(services: Services, message: Mapping[str, Any], token: str) -> None:
     """Handle one execution message. `token` identifies the queue message (its id) for the claim."""
     occurrence = Occurrence.from_message(message)
@@ -62,52 +66,66 @@ def execute(services: Services, message: Mapping[str, Any], token: str) -> None:
     except JobNotFound:
         log.info("occurrence %s of a deleted job dropped", occurrence.execution_id)
         return
-    claim = services.storage.claim(occurrence.job, occurrence.claim_key, token)
-    if claim is Claim.LOST:
+    if occurrence.first_attempt and not occurrence.manual:
+        if job.dispatched_due == occurrence.due:
+            if job.dispatch_token != token:
+                log.info("occurrence %s already dispatched by another message", occurrence.execution_id)
+                return
+            # A redelivery after a crash that already moved the schedule on runs the attempt again (at least once).
+        else:
+            chosen = _scheduled_attempt(services, job, occurrence, now, token)
+            if chosen is None:
+                return
+            job, occurrence = chosen
+    elif services.storage.claim(occurrence.job, occurrence.claim_key, token) is Claim.LOST:
         log.info("occurrence %s attempt already claimed by another message", occurrence.execution_id)
         return
-    # A redelivery after a crash that already moved the schedule on just runs the attempt again (at least once).
-    advanced = claim is Claim.REDELIVERED and job.status.next_execution_time != occurrence.due
-    if occurrence.first_attempt and not occurrence.manual and not advanced:
-        chosen = _scheduled_attempt(services, job, occurrence, now)
-        if chosen is None:
-            return
-        job, occurrence = chosen
     _attempt(services, job, occurrence, now)
 
 
 def _scheduled_attempt(
-    services: Services, job: StoredJob, occurrence: Occurrence, now: datetime
+    services: Services, job: StoredJob, occurrence: Occurrence, now: datetime, token: str
 ) -> tuple[StoredJob, Occurrence] | None:
-    """Re-check a scheduled occurrence against the job, apply catch-up, and move the schedule on.
+    """Re-check a scheduled occurrence against the job, apply catch-up, and move the schedule on; the ETag-guarded
+    write that moves it on is also the claim (exactly one message per occurrence wins it).
 
-    Returns the job and the occurrence to run, or None when it is not run (recorded as Postponed, with the reason).
+    Returns the job and the occurrence to run, or None when it is not run (recorded as Postponed, with the reason,
+    unless another message won the occurrence).
     """
     scheduled = occurrence.due
-    run: Occurrence | None = occurrence
     reason = _postpone_reason(services, job, occurrence)
-    if reason is None and now - scheduled > min(MISFIRE_GRACE, _window(services, job)) and timing(job)[1]:
-        run = _catch_up(services, job, occurrence, now)  # None: every missed one is recorded as Postponed
-    if reason is None or run is None or job.state is JobState.DISABLED:
-        # The schedule moves on past a missed occurrence and past a disabled job's (recorded as Postponed, not
-        # counted); it stays put only when the job no longer expects this occurrence.
-        try:
-            # Resume after the occurrence that runs (a late one does not skip those after it: they follow, each
-            # on time or through catch-up), after now when all missed ones were postponed or the job is disabled.
-            resume = run.due if reason is None and run is not None else max(scheduled, now)
-            job = _advance(services, job, scheduled, resume, now, count=reason is None and run is not None)
-        except (_Rescheduled, JobNotFound):
-            reason = reason or "The job was changed or deleted after this occurrence was scheduled."
-    if reason is not None or run is None:
-        if run is not None:
-            _record(services, occurrence, now, now, "Postponed", reason or "")
+    if reason is not None and job.state is not JobState.DISABLED:
+        # The job no longer expects this occurrence: nothing moves on; one row says why (claimed, so only once).
+        if services.storage.claim(job.ref, occurrence.claim_key, token) is not Claim.LOST:
+            _record(services, occurrence, now, now, "Postponed", reason)
         return None
-    return job, run
+    run: Occurrence | None = occurrence
+    missed: list[HistoryEntry] = []
+    if reason is None and now - scheduled > min(MISFIRE_GRACE, _window(services, job)) and timing(job)[1]:
+        run, missed = _catch_up(services, job, occurrence, now)
+    runs = reason is None and run is not None
+    # Resume after the occurrence that runs (a late one does not skip those after it: they follow, on time or
+    # through catch-up); after now when every missed one is postponed or the job is disabled.
+    resume = run.due if runs and run is not None else max(scheduled, now)
+    try:
+        job = _advance(services, job, scheduled, resume, now, token, count=runs)
+    except _Duplicate:
+        log.info("occurrence %s already dispatched by another message", occurrence.execution_id)
+        return None
+    except (_Rescheduled, JobNotFound):
+        return None  # changed or deleted meanwhile; the message that follows the change accounts for it
+    if reason is not None:
+        missed.append(_entry(occurrence, now, now, "Postponed", reason))
+    if missed:
+        services.storage.add_history(missed)
+    return (job, run) if runs and run is not None else None
 
 
-def _catch_up(services: Services, job: StoredJob, occurrence: Occurrence, now: datetime) -> Occurrence | None:
-    """The occurrence to run in place of a late one (the most recent missed within the catch-up window), after
-    recording every other missed occurrence as Postponed; None when none is recent enough."""
+def _catch_up(
+    services: Services, job: StoredJob, occurrence: Occurrence, now: datetime
+) -> tuple[Occurrence | None, list[HistoryEntry]]:
+    """The occurrence to run in place of a late one (the most recent missed within the catch-up window, or None)
+    and the Postponed rows of every other missed occurrence."""
     start, recurrence = timing(job)
     window = _window(services, job)
     missed = _due_between(start, recurrence, occurrence.due, now, executed=job.scheduled_runs)
@@ -129,10 +147,9 @@ def _catch_up(services: Services, job: StoredJob, occurrence: Occurrence, now: d
     ]
     if plan.more:
         rows.append(_entry(occurrence, now, now, "Postponed", f"{plan.more} further occurrences were missed."))
-    services.storage.add_history(rows)
     if plan.fire is None:
-        return None
-    return replace(occurrence, due=plan.fire, execution_id=execution_id(job.ref, plan.fire))
+        return None, rows
+    return replace(occurrence, due=plan.fire, execution_id=execution_id(job.ref, plan.fire)), rows
 
 
 def _window(services: Services, job: StoredJob) -> timedelta:
@@ -172,22 +189,36 @@ def _postpone_reason(services: Services, job: StoredJob, occurrence: Occurrence)
 
 
 def _advance(
-    services: Services, job: StoredJob, scheduled: datetime, resume: datetime, now: datetime, *, count: bool
+    services: Services,
+    job: StoredJob,
+    scheduled: datetime,
+    resume: datetime,
+    now: datetime,
+    token: str,
+    *,
+    count: bool,
 ) -> StoredJob:
     """Move the schedule on from `scheduled` to the first occurrence after `resume` (counting the execution if it
-    runs) and queue it."""
+    runs), recording `token` as the message that did it, and queue the next occurrence.
+
+    Raises:
+        _Duplicate: another message moved the schedule on from `scheduled` first.
+        _Rescheduled: the job no longer expects `scheduled` (changed, disabled or enabled meanwhile).
+    """
 
     def update(current: StoredJob) -> StoredJob:
+        if current.dispatched_due == scheduled and current.dispatch_token != token:
+            raise _Duplicate()
         if current.status.next_execution_time != scheduled or current.state is not job.state:
             raise _Rescheduled()
         status = current.status
         if count:
             status = replace(status, execution_count=status.execution_count + 1, last_execution_time=now)
-        counted = replace(current, status=status)
+        counted = replace(current, status=status, dispatched_due=scheduled, dispatch_token=token)
         following = next_due(counted, after=resume, strictly_after=True)
         return replace(counted, status=replace(status, next_execution_time=following))
 
-    advanced = services.storage.update_job(job.ref, update)
+    advanced = services.storage.update_job(job.ref, update, current=job)
     if advanced.status.next_execution_time is not None:
         schedule(services, job.ref, advanced.status.next_execution_time, now)
     return advanced
@@ -212,7 +243,9 @@ def _attempt(services: Services, job: StoredJob, occurrence: Occurrence, started
         enqueue(services, replace(occurrence, action_name=ERROR_ACTION, retry=0, not_before=ended), ended)
 
     if occurrence.action_name == MAIN_ACTION:  # (an unchanged job is not written: see update_job)
-        services.storage.update_job(job.ref, lambda current: _settle(current, occurrence, outcome, exhausted, ended))
+        services.storage.update_job(
+            job.ref, lambda current: _settle(current, occurrence, outcome, exhausted, ended), current=job
+        )
 
 
 def _settle(job: StoredJob, occurrence: Occurrence, outcome: Outcome, exhausted: bool, now: datetime) -> StoredJob:
@@ -294,9 +327,9 @@ def record_poisoned(services: Services, message: Mapping[str, Any]) -> None:
         status = current.status
         return replace(current, status=replace(status, faulted_count=status.faulted_count + 1))
 
-    services.storage.update_job(job.ref, faulted)
+    job = services.storage.update_job(job.ref, faulted, current=job)
     if occurrence.first_attempt and not occurrence.manual and job.status.next_execution_time == occurrence.due:
         try:
-            _advance(services, job, occurrence.due, occurrence.due, now, count=False)
-        except _Rescheduled:
+            _advance(services, job, occurrence.due, occurrence.due, now, "poison", count=False)
+        except (_Rescheduled, _Duplicate):
             pass

@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import threading
 import uuid
+from collections.abc import Iterator
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import replace
 from datetime import UTC, datetime, timedelta
@@ -22,13 +23,23 @@ from scheduler_core.service import executor, maintenance
 from scheduler_core.service.context import Services
 from scheduler_core.service.dispatch import Occurrence, execution_id
 from scheduler_core.settings import Settings
+from tests.conftest import REPO
 
 NOW = datetime(2026, 6, 1, 12, 0, tzinfo=UTC)
 
 
+@pytest.fixture(scope="module")
+def private_azurite() -> Iterator[Azurite]:
+    """Not the session Azurite: its host's planner moves the due-index watermark to the real clock."""
+    with Azurite.start(repo_root=REPO) as emulator:
+        yield emulator
+
+
 @pytest.fixture
-def services(azurite: Azurite) -> Services:
-    settings = Settings.from_env({"AzureWebJobsStorage": azurite.connection_string, "SCHEDULER_HISTORY_MAX_RUNS": "3"})
+def services(private_azurite: Azurite) -> Services:
+    settings = Settings.from_env(
+        {"AzureWebJobsStorage": private_azurite.connection_string, "SCHEDULER_HISTORY_MAX_RUNS": "3"}
+    )
     storage = TableStorage(table_service(settings.storage))
     storage.create_tables()
     queue = StorageExecutionQueue(queue_client(settings.storage, f"q{uuid.uuid4().hex[:12]}"))
