@@ -8,18 +8,15 @@
 
 from __future__ import annotations
 
+import asyncio
 import json
 import logging
 from functools import cache
 
 import azure.functions as func
 
-from scheduler_core.adapters.actions import ActionDispatcher
-from scheduler_core.adapters.clients import queue_client, table_service
-from scheduler_core.adapters.queues import StorageExecutionQueue
-from scheduler_core.adapters.secret_box import SecretBox
-from scheduler_core.adapters.tables import TableStorage
 from scheduler_core.api.app import create_app
+from scheduler_core.bootstrap import build_services
 from scheduler_core.service import executor, maintenance, planner
 from scheduler_core.service.context import Services
 from scheduler_core.settings import (
@@ -33,15 +30,7 @@ from scheduler_core.settings import (
 
 @cache
 def services() -> Services:
-    settings = Settings.from_env()
-    box = SecretBox(settings.secret_keys, settings.active_secret_key_id)
-    if box.problem:  # jobs without secrets still run; jobs with secrets fail with this reason in their history
-        logging.getLogger(__name__).error("job secrets unavailable: %s", box.problem)
-    storage = TableStorage(table_service(settings.storage), seal=box.seal_for_storage, unseal=box.unseal_for_storage)
-    queue = StorageExecutionQueue(queue_client(settings.storage, EXECUTIONS_QUEUE))
-    storage.create_tables()
-    queue.create_queue()
-    return Services(storage=storage, queue=queue, actions=ActionDispatcher(settings), settings=settings)
+    return build_services(Settings.from_env())
 
 
 app = func.AsgiFunctionApp(app=create_app(services), http_auth_level=func.AuthLevel.ANONYMOUS)
@@ -53,8 +42,10 @@ def planner_tick(timer: func.TimerRequest) -> None:
 
 
 @app.queue_trigger(arg_name="message", queue_name=EXECUTIONS_QUEUE, connection=STORAGE_CONNECTION)
-def executor_run(message: func.QueueMessage) -> None:
-    executor.execute(services(), json.loads(message.get_body()), token=message.id)
+async def executor_run(message: func.QueueMessage) -> None:
+    body = json.loads(message.get_body())
+    await asyncio.sleep(executor.seconds_to_wait(services(), body))  # on the event loop, not a worker thread
+    await asyncio.to_thread(executor.execute, services(), body, str(message.id))
 
 
 @app.queue_trigger(arg_name="message", queue_name=f"{EXECUTIONS_QUEUE}-poison", connection=STORAGE_CONNECTION)

@@ -26,16 +26,12 @@ from typing import Any
 from urllib.parse import unquote, urlsplit
 
 from azure.core.pipeline import PipelineRequest
-from azure.data.tables import TableServiceClient
-from azure.storage.queue import QueueClient, TextBase64DecodePolicy, TextBase64EncodePolicy
 
 from devhost.azurite import Azurite, free_port
 from devhost.tests.running import Devhost
-from scheduler_core.adapters.actions import ActionDispatcher
-from scheduler_core.adapters.queues import StorageExecutionQueue
-from scheduler_core.adapters.tables import TableStorage
+from scheduler_core.bootstrap import build_services
 from scheduler_core.service.context import Services
-from scheduler_core.settings import EXECUTIONS_QUEUE, Settings, StorageConnection
+from scheduler_core.settings import Settings, StorageConnection
 from tests.support.target import Target
 
 REPO = Path(__file__).resolve().parents[1]
@@ -133,29 +129,14 @@ def counted_services(
     clock: Callable[[], datetime] | None = None,
     **settings: Any,
 ) -> Services:
-    """`Services` as function_app.services() builds them, with every storage request counted by `counter`.
-
-    The clients are built here with the same options as `adapters.clients` (base64 queue codec) plus a
-    `raw_request_hook`: the policies `table_service(conn, *policies)` / `queue_client(conn, name, *policies)` take
-    go in as `per_call_policies`, which the storage SDKs' own pipelines ignore (azure-data-tables 12.7,
-    azure-storage-queue 12.18), so they never see a request.
-    """
+    """`Services` as function_app.services() builds them (`build_services`), every storage request counted."""
     base = Settings(storage=StorageConnection(connection_string=connection_string), allow_loopback_targets=True)
-    chosen = replace(base, **settings)
-    tables = TableServiceClient.from_connection_string(connection_string, raw_request_hook=counter.hook("table"))
-    queue_client = QueueClient.from_connection_string(
-        connection_string,
-        EXECUTIONS_QUEUE,
-        message_encode_policy=TextBase64EncodePolicy(),
-        message_decode_policy=TextBase64DecodePolicy(),
-        raw_request_hook=counter.hook("queue"),
+    services = build_services(
+        replace(base, **settings),
+        table_options={"raw_request_hook": counter.hook("table")},
+        queue_options={"raw_request_hook": counter.hook("queue")},
     )
-    storage = TableStorage(tables)
-    queue = StorageExecutionQueue(queue_client)
-    storage.create_tables()
-    queue.create_queue()
-    extra = {"clock": clock} if clock else {}
-    return Services(storage=storage, queue=queue, actions=ActionDispatcher(chosen), settings=chosen, **extra)
+    return replace(services, clock=clock) if clock else services
 
 
 class ShiftedClock:

@@ -163,6 +163,9 @@ class DueIndex(Protocol):
     def remove_due(self, job: JobRef, due: datetime) -> None:
         """Idempotent."""
 
+    def remove_due_many(self, entries: Sequence[tuple[JobRef, datetime]]) -> None:
+        """Idempotent; batched by bucket."""
+
     def due_until(self, until: datetime) -> list[tuple[JobRef, datetime]]:
         """Every entry due at or before `until` that has not been removed (oldest first)."""
 

@@ -9,7 +9,6 @@ from __future__ import annotations
 
 from typing import Any
 
-from azure.core.pipeline.policies import SansIOHTTPPolicy
 from azure.data.tables import TableServiceClient
 from azure.storage.queue import QueueClient, TextBase64DecodePolicy, TextBase64EncodePolicy
 
@@ -40,26 +39,25 @@ def _credential(connection: StorageConnection) -> Any:
     return DefaultAzureCredential(managed_identity_client_id=connection.client_id)
 
 
-def table_service(connection: StorageConnection, *policies: SansIOHTTPPolicy) -> TableServiceClient:
+def table_service(connection: StorageConnection, **options: Any) -> TableServiceClient:
     """A Table service client for the configured account.
 
     Args:
         connection: the storage connection settings.
-        policies: extra azure-core policies (benchmarks count requests with one).
+        options: client options (benchmarks count requests with a `raw_request_hook`).
 
     Raises:
         ValueError: neither a connection string nor a table service URI is configured.
     """
-    extra: dict[str, Any] = {"per_call_policies": list(policies)} if policies else {}
     conn_str = _connection_string(connection)
     if conn_str:
-        return TableServiceClient.from_connection_string(conn_str, **extra)
+        return TableServiceClient.from_connection_string(conn_str, **options)
     if connection.table_service_uri:
-        return TableServiceClient(connection.table_service_uri, credential=_credential(connection), **extra)
+        return TableServiceClient(connection.table_service_uri, credential=_credential(connection), **options)
     raise ValueError("storage is not configured: set AzureWebJobsStorage or AzureWebJobsStorage__tableServiceUri")
 
 
-def queue_client(connection: StorageConnection, name: str, *policies: SansIOHTTPPolicy) -> QueueClient:
+def queue_client(connection: StorageConnection, name: str, **options: Any) -> QueueClient:
     """A client for queue `name` whose messages are base64, as the Functions queue trigger expects.
 
     (The codec must be given to the queue client itself: `QueueServiceClient.get_queue_client` does not pass the
@@ -68,12 +66,11 @@ def queue_client(connection: StorageConnection, name: str, *policies: SansIOHTTP
     Raises:
         ValueError: neither a connection string nor a queue service URI is configured.
     """
-    options: dict[str, Any] = {
+    options = {
+        **options,
         "message_encode_policy": TextBase64EncodePolicy(),
         "message_decode_policy": TextBase64DecodePolicy(),
     }
-    if policies:
-        options["per_call_policies"] = list(policies)
     conn_str = _connection_string(connection)
     if conn_str:
         return QueueClient.from_connection_string(conn_str, name, **options)

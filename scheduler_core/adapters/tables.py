@@ -21,7 +21,7 @@ from typing import Any
 
 from azure.core import MatchConditions
 from azure.core.exceptions import ResourceExistsError, ResourceModifiedError, ResourceNotFoundError
-from azure.data.tables import TableClient, TableServiceClient, UpdateMode
+from azure.data.tables import TableClient, TableServiceClient, TableTransactionError, UpdateMode
 
 from scheduler_core.domain.errors import ConcurrencyConflict, InvalidInput, JobCollectionNotFound, JobNotFound
 from scheduler_core.domain.job import CollectionRef, JobRef, JobState, JobStatus
@@ -268,13 +268,7 @@ class TableStorage:
         query = f"PartitionKey eq '{_quote(collection.key)}'"
         if state is not None:
             query += f" and State eq '{state.value}'"
-        pages = (
-            self._tables[JOBS]
-            .query_entities(query, results_per_page=top)
-            .by_page(continuation_token=_decode_token(continuation))
-        )
-        items = [self._job_from(e, collection) for e in next(pages, [])]
-        return Page(items, _encode_token(pages.continuation_token))  # type: ignore[attr-defined]
+        return _page(self._tables[JOBS], query, top, continuation, lambda e: self._job_from(e, collection))
 
     def all_jobs(self, collection: CollectionRef) -> list[StoredJob]:
         query = f"PartitionKey eq '{_quote(collection.key)}'"
@@ -313,13 +307,7 @@ class TableStorage:
         query = f"PartitionKey eq '{_quote(job.key)}' and RowKey ge 'H|' and RowKey lt 'H}}'"
         if status:
             query += f" and Status eq '{_quote(status)}'"
-        pages = (
-            self._tables[HISTORY]
-            .query_entities(query, results_per_page=top)
-            .by_page(continuation_token=_decode_token(continuation))
-        )
-        items = [_history_from(e, job) for e in next(pages, [])]
-        return Page(items, _encode_token(pages.continuation_token))  # type: ignore[attr-defined]
+        return _page(self._tables[HISTORY], query, top, continuation, lambda e: _history_from(e, job))
 
     def claim(self, job: JobRef, key: str, token: str) -> Claim:
         table = self._tables[HISTORY]
@@ -381,8 +369,26 @@ class TableStorage:
         )
 
     def remove_due(self, job: JobRef, due: datetime) -> None:
-        pk, rk = self._due_keys(job, due)
-        self._tables[DUE].delete_entity(pk, rk)
+        self.remove_due_many([(job, due)])
+
+    def remove_due_many(self, entries: Sequence[tuple[JobRef, datetime]]) -> None:
+        by_bucket: dict[str, list[str]] = {}
+        for job, due in entries:
+            pk, rk = self._due_keys(job, due)
+            by_bucket.setdefault(pk, []).append(rk)
+        table = self._tables[DUE]
+        for pk, keys in by_bucket.items():
+            if len(keys) == 1:
+                table.delete_entity(pk, keys[0])  # idempotent; a batch would fail on a missing row
+                continue
+            for i in range(0, len(keys), _BATCH):
+                try:
+                    table.submit_transaction(
+                        [("delete", {"PartitionKey": pk, "RowKey": k}) for k in keys[i : i + _BATCH]]
+                    )
+                except TableTransactionError:  # a row went meanwhile (another planner): delete one by one
+                    for key in keys[i : i + _BATCH]:
+                        table.delete_entity(pk, key)
 
     def due_until(self, until: datetime) -> list[tuple[JobRef, datetime]]:
         table = self._tables[DUE]
@@ -405,6 +411,14 @@ class TableStorage:
         if watermark_entity is None or watermark_entity["Bucket"] != new_mark:
             table.upsert_entity({"PartitionKey": "!", "RowKey": "watermark", "Bucket": new_mark})
         return sorted(found, key=lambda item: item[1])
+
+
+def _page(table: TableClient, query: str, top: int, continuation: str | None, convert: Callable[[Any], Any]) -> Page:
+    """One page of a query, and the opaque token of the next (the SDK's dict token, base64 JSON on the wire)."""
+    token: Any = _decode_token(continuation)
+    pages = table.query_entities(query, results_per_page=top).by_page(continuation_token=token)
+    items = [convert(e) for e in next(pages, [])]
+    return Page(items, _encode_token(pages.continuation_token))  # type: ignore[attr-defined]
 
 
 def _history_from(entity: Any, job: JobRef) -> HistoryEntry:

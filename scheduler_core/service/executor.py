@@ -50,6 +50,15 @@ class _Duplicate(Exception):
     """Another message already dispatched this occurrence."""
 
 
+def seconds_to_wait(services: Services, message: Mapping[str, Any]) -> float:
+    """How long a message that became visible a little early should wait before `execute` (0 if none).
+
+    The trigger waits this out on its event loop, so a burst of messages due in the same second does not hold the
+    worker's threads; `execute` puts back anything earlier than that."""
+    early = (Occurrence.from_message(message).act_at - services.clock()).total_seconds()
+    return early if 0 < early <= _MAX_WAIT_SECONDS else 0.0
+
+
 def execute(services: Services, message: Mapping[str, Any], token: str) -> None:
     """Handle one execution message. `token` identifies the queue message (its id) for the claim."""
     occurrence = Occurrence.from_message(message)

@@ -1,0 +1,38 @@
+"""Wiring: settings -> adapters -> `Services`. Called once by the composition root (function_app.py), and by
+benchmarks that need the same wiring with extra client options (a `raw_request_hook` that counts requests)."""
+
+from __future__ import annotations
+
+import logging
+from typing import Any
+
+from scheduler_core.adapters.actions import ActionDispatcher
+from scheduler_core.adapters.clients import queue_client, table_service
+from scheduler_core.adapters.queues import StorageExecutionQueue
+from scheduler_core.adapters.secret_box import SecretBox
+from scheduler_core.adapters.tables import TableStorage
+from scheduler_core.service.context import Services
+from scheduler_core.settings import EXECUTIONS_QUEUE, Settings
+
+
+def build_services(
+    settings: Settings, *, table_options: dict[str, Any] | None = None, queue_options: dict[str, Any] | None = None
+) -> Services:
+    """Clients, adapters and `Services` for `settings`; creates the tables and the queue if missing.
+
+    Args:
+        settings: the environment, read once.
+        table_options, queue_options: extra storage client options (e.g. a `raw_request_hook` that counts).
+    """
+    box = SecretBox(settings.secret_keys, settings.active_secret_key_id)
+    if box.problem:  # jobs without secrets still run; jobs with secrets fail with this reason in their history
+        logging.getLogger(__name__).error("job secrets unavailable: %s", box.problem)
+    storage = TableStorage(
+        table_service(settings.storage, **(table_options or {})),
+        seal=box.seal_for_storage,
+        unseal=box.unseal_for_storage,
+    )
+    queue = StorageExecutionQueue(queue_client(settings.storage, EXECUTIONS_QUEUE, **(queue_options or {})))
+    storage.create_tables()
+    queue.create_queue()
+    return Services(storage=storage, queue=queue, actions=ActionDispatcher(settings), settings=settings)
