@@ -137,23 +137,26 @@ def create_app(services_factory: Callable[[], Services]) -> FastAPI:
         await call(collections.delete_collection, CollectionRef(subscriptionId, resourceGroupName, jobCollectionName))
         return Response(status_code=200)
 
-    @app.post(JC + "/enable", operation_id="JobCollections_Enable")
-    async def enable_collection(
-        subscriptionId: str, resourceGroupName: str, jobCollectionName: str, api_version: str | None = version
-    ) -> Response:
-        check_version(api_version)
-        ref = CollectionRef(subscriptionId, resourceGroupName, jobCollectionName)
-        await call(collections.set_collection_state, ref, JobState.ENABLED)
-        return Response(status_code=200)
+    def collection_state_route(state: JobState) -> Callable[..., Any]:
+        async def set_state(
+            subscriptionId: str, resourceGroupName: str, jobCollectionName: str, api_version: str | None = version
+        ) -> Response:
+            check_version(api_version)
+            ref = CollectionRef(subscriptionId, resourceGroupName, jobCollectionName)
+            await call(collections.set_collection_state, ref, state)
+            return Response(status_code=200)
 
-    @app.post(JC + "/disable", operation_id="JobCollections_Disable")
-    async def disable_collection(
-        subscriptionId: str, resourceGroupName: str, jobCollectionName: str, api_version: str | None = version
-    ) -> Response:
-        check_version(api_version)
-        ref = CollectionRef(subscriptionId, resourceGroupName, jobCollectionName)
-        await call(collections.set_collection_state, ref, JobState.DISABLED)
-        return Response(status_code=200)
+        return set_state
+
+    # POST enable / disable: "Enables (disables) all of the jobs in the job collection."
+    for verb, state in (("enable", JobState.ENABLED), ("disable", JobState.DISABLED)):
+        app.add_api_route(
+            f"{JC}/{verb}",
+            collection_state_route(state),
+            methods=["POST"],
+            operation_id=f"JobCollections_{verb.capitalize()}",
+            name=f"{verb}_collection",
+        )
 
     # ---- jobs --------------------------------------------------------------------------------------------------
 
