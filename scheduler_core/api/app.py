@@ -25,6 +25,7 @@ from scheduler_core.domain.job import CollectionRef, JobRef, JobState
 from scheduler_core.domain.recurrence import occurrences
 from scheduler_core.service import collections, jobs
 from scheduler_core.service.context import Services
+from scheduler_core.service.dispatch import default_anchor
 from scheduler_core.service.merge import merge_patch
 from scheduler_core.wire import format_datetime, parse_instant, recurrence_from_wire
 
@@ -283,7 +284,7 @@ def create_app(services_factory: Callable[[], Services]) -> FastAPI:
         placeholder = {"type": "Http", "request": {"uri": "https://preview.invalid/", "method": "GET"}}
         timing = {"startTime": raw.get("startTime"), "recurrence": raw.get("recurrence")}
         job = parse_job({"properties": {**timing, "action": placeholder}}, svc().settings, now)
-        start = parse_instant(job.get("startTime")) or now
+        start = parse_instant(job.get("startTime")) or default_anchor(now, job.get("recurrence"))
         after = _parse_instant_param(raw.get("from"), "from") or now
         found = occurrences(start, recurrence_from_wire(job.get("recurrence")), after=after, limit=count)
         return {"value": [format_datetime(t) for t in found]}

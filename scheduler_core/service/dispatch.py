@@ -82,6 +82,15 @@ class Occurrence:
         )
 
 
+def default_anchor(now: datetime, recurrence: Mapping[str, Any] | None) -> datetime:
+    """The anchor of a job without `startTime`: now (its first run is immediate), or the start of the minute when a
+    schedule or cron picks the times, so that "hours 10, minutes 0" fires at 10:00:00, not at the creation's seconds.
+    """
+    if recurrence and (recurrence.get("schedule") or recurrence.get("cron")):
+        return now.replace(second=0, microsecond=0)
+    return _whole_milliseconds(now)  # storage keeps milliseconds; rounded up so that the first run is not in the past
+
+
 def timing(job: StoredJob) -> tuple[datetime, Recurrence | None]:
     """The job's anchor (startTime, or its creation time when absent) and its recurrence."""
     start = parse_instant(job.definition.get("startTime")) or job.created_at

@@ -18,7 +18,7 @@ from scheduler_core.domain.recurrence import occurrences
 from scheduler_core.ports import HistoryEntry, Page, StoredCollection, StoredJob
 from scheduler_core.secrets import merge_secrets, split_secrets
 from scheduler_core.service.context import Services
-from scheduler_core.service.dispatch import Occurrence, enqueue, next_due, schedule, timing
+from scheduler_core.service.dispatch import Occurrence, default_anchor, enqueue, next_due, schedule, timing
 from scheduler_core.service.quota import check_new_job_fits, check_recurrence
 from scheduler_core.wire import format_datetime
 
@@ -94,7 +94,8 @@ def put_job(services: Services, ref: JobRef, properties: Mapping[str, Any]) -> t
             state = JobState(requested) if requested else JobState.ENABLED
             if not collection.enabled and state is JobState.ENABLED:
                 state = JobState.DISABLED
-            job = StoredJob(ref, public, state, JobStatus(), created_at=now, secrets=secrets)
+            anchor = default_anchor(now, public.get("recurrence"))
+            job = StoredJob(ref, public, state, JobStatus(), created_at=anchor, secrets=secrets)
             try:
                 stored = _create(services, job, now)
             except ConcurrencyConflict:

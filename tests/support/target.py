@@ -21,7 +21,7 @@ class Received:
 class Target:
     """Records requests; `respond(path) -> status` decides the answer (default 200)."""
 
-    def __init__(self, respond: Callable[[str], int] | None = None) -> None:
+    def __init__(self, respond: Callable[[str], int] | None = None, *, port: int = 0) -> None:
         self.received: list[Received] = []
         self.respond = respond or (lambda path: 200)
         self._lock = threading.Lock()
@@ -48,7 +48,7 @@ class Target:
             def log_message(self, *args: object) -> None:
                 pass
 
-        self._server = ThreadingHTTPServer(("127.0.0.1", 0), Handler)
+        self._server = ThreadingHTTPServer(("127.0.0.1", port), Handler)
         self._thread = threading.Thread(target=self._server.serve_forever, daemon=True)
         self._thread.start()
 
@@ -63,3 +63,26 @@ class Target:
     def close(self) -> None:
         self._server.shutdown()
         self._server.server_close()
+
+
+def main() -> None:
+    """`python -m tests.support.target [port]`: a local target for trying the scheduler by hand; prints each call."""
+    import sys
+    import time
+
+    port = int(sys.argv[1]) if len(sys.argv) > 1 else 8000
+    printed = 0
+    local = Target(port=port)
+    print(f"target listening on {local.url}", flush=True)
+    try:
+        while True:
+            time.sleep(0.2)
+            for call in local.received[printed:]:
+                print(f"{call.at.isoformat()} {call.method} {call.path} {call.headers} {call.body!r}", flush=True)
+            printed = len(local.received)
+    except KeyboardInterrupt:
+        local.close()
+
+
+if __name__ == "__main__":
+    main()
