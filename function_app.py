@@ -11,6 +11,7 @@ from __future__ import annotations
 import asyncio
 import json
 import logging
+from concurrent.futures import ThreadPoolExecutor
 from functools import cache
 
 import azure.functions as func
@@ -41,11 +42,17 @@ def planner_tick(timer: func.TimerRequest) -> None:
     planner.tick(services())
 
 
+# Attempts block on storage and on their target; they get threads of their own, as many as a queue batch holds,
+# rather than the event loop's small default pool that the host's own I/O shares.
+_attempt_threads = ThreadPoolExecutor(max_workers=16, thread_name_prefix="attempt")
+
+
 @app.queue_trigger(arg_name="message", queue_name=EXECUTIONS_QUEUE, connection=STORAGE_CONNECTION)
 async def executor_run(message: func.QueueMessage) -> None:
     body = json.loads(message.get_body())
     await asyncio.sleep(executor.seconds_to_wait(services(), body))  # on the event loop, not a worker thread
-    await asyncio.to_thread(executor.execute, services(), body, str(message.id))
+    loop = asyncio.get_running_loop()
+    await loop.run_in_executor(_attempt_threads, executor.execute, services(), body, str(message.id))
 
 
 @app.queue_trigger(arg_name="message", queue_name=f"{EXECUTIONS_QUEUE}-poison", connection=STORAGE_CONNECTION)
