@@ -28,6 +28,8 @@ from collections.abc import Mapping
 from cryptography.exceptions import InvalidTag
 from cryptography.hazmat.primitives.ciphers.aead import AESGCM
 
+from scheduler_core.domain.errors import Misconfigured
+
 KEYS_SETTING = "SCHEDULER_SECRET_KEYS"
 ACTIVE_KEY_SETTING = "SCHEDULER_ACTIVE_SECRET_KEY_ID"
 
@@ -38,7 +40,7 @@ _MARKER_REASON = "$unreadable.reason"
 _MARKER_SEALED = "$unreadable.sealed"
 
 
-class SecretKeyUnavailable(ValueError):
+class SecretKeyUnavailable(Misconfigured, ValueError):
     """Secrets cannot be sealed or opened with the configured keys; the message names the setting to fix."""
 
 

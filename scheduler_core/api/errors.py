@@ -15,7 +15,7 @@ from fastapi.exceptions import RequestValidationError
 from fastapi.responses import JSONResponse
 from starlette.exceptions import HTTPException as StarletteHTTPException
 
-from scheduler_core.domain.errors import Conflict, InvalidInput, NotFound, Problem
+from scheduler_core.domain.errors import Conflict, InvalidInput, Misconfigured, NotFound, Problem
 
 log = logging.getLogger(__name__)
 
@@ -51,6 +51,11 @@ def install_error_handlers(app: FastAPI) -> None:
     @app.exception_handler(Conflict)
     async def conflict(_: Request, exc: Conflict) -> JSONResponse:
         return envelope(409, "ConflictError", str(exc))
+
+    @app.exception_handler(Misconfigured)
+    async def misconfigured(_: Request, exc: Misconfigured) -> JSONResponse:
+        log.error("request refused by the deployment's settings: %s", exc)
+        return envelope(500, "InternalError", str(exc))
 
     @app.exception_handler(RequestValidationError)
     async def bad_query(_: Request, exc: RequestValidationError) -> JSONResponse:

@@ -2,7 +2,8 @@
 
 Each error also inherits the builtin a caller would catch (`ValueError`, `LookupError`) and carries its data as
 attributes. The HTTP layer maps them to the ARM error envelope: `InvalidInput` -> 400 BadRequest,
-`NotFound` -> 404 ResourceNotFound, `Conflict` -> 409 ConflictError.
+`NotFound` -> 404 ResourceNotFound, `Conflict` -> 409 ConflictError, `Misconfigured` -> 500 InternalError with
+its message.
 """
 
 from __future__ import annotations
@@ -77,3 +78,9 @@ class StateConflict(Conflict):
 
 class ConcurrencyConflict(Conflict):
     """A conditional write lost a race (stale ETag, or the row already exists)."""
+
+
+class Misconfigured(SchedulerError):
+    """The deployment's settings do not allow the operation (for example no key to encrypt secrets with).
+
+    The message names the setting to fix and never carries a value (500 InternalError)."""
