@@ -54,9 +54,13 @@ def _grow(connection: StorageConnection, start: int, stop: int, far: datetime) -
 
 
 def _ticks(services: Services, counter: RequestCounter, queue: QueueClient, connection: StorageConnection,
-           due: int, ticks: int) -> tuple[list[float], list[int], dict[str, float]]:
-    """Re-seed `due` occurrences in the window, tick, empty the queue; `ticks` times. Times, requests, per op."""
-    seconds, requests, ops = [], [], {}
+           due: int, ticks: int) -> tuple[list[float], list[int], dict[str, float], dict[str, float]]:
+    """Re-seed `due` occurrences in the window, tick, empty the queue; `ticks` times. Times, requests, requests per
+    op and tick, and mean round-trip ms per request of each op."""
+    seconds: list[float] = []
+    requests: list[int] = []
+    ops: dict[str, float] = {}
+    busy: dict[str, float] = {}
     for _ in range(ticks):
         now = datetime.now(UTC)
         window = [(job_ref(i), now + timedelta(seconds=5 + i * 0.2)) for i in range(due)]
@@ -69,10 +73,13 @@ def _ticks(services: Services, counter: RequestCounter, queue: QueueClient, conn
         requests.append(sum(counts.values()))
         for name, n in counts.items():
             ops[name] = ops.get(name, 0) + n / ticks
+        for name, spent in by_operation(counter.snapshot_seconds()).items():
+            busy[name] = busy.get(name, 0.0) + spent
         if enqueued != due:
             print(f"  warning: the tick enqueued {enqueued}, expected {due}")
         queue.clear_messages()
-    return seconds, requests, ops
+    latency = {name: 1000 * spent / (ops[name] * ticks) for name, spent in busy.items() if ops.get(name)}
+    return seconds, requests, ops, latency
 
 
 def main(argv: list[str] | None = None) -> None:
@@ -104,7 +111,9 @@ def main(argv: list[str] | None = None) -> None:
             queue.clear_messages()
             results[size] = _ticks(services, counter, queue, connection, args.due, args.ticks)
 
-    (small_s, small_r, small_ops), (large_s, large_r, large_ops) = results[args.small], results[args.jobs]
+    (small_s, small_r, small_ops, small_ms), (large_s, large_r, large_ops, large_ms) = (
+        results[args.small], results[args.jobs]
+    )
     small_t, large_t = statistics.median(small_s), statistics.median(large_s)
     print(f"\n$ {command()}")
     print_table(
@@ -112,13 +121,21 @@ def main(argv: list[str] | None = None) -> None:
         ["jobs stored", "tick ms (median)", "tick ms (min..max)", "storage requests / tick"],
         [
             [size, 1000 * statistics.median(s), f"{1000 * min(s):.0f}..{1000 * max(s):.0f}", statistics.median(r)]
-            for size, (s, r, _) in ((args.small, results[args.small]), (args.jobs, results[args.jobs]))
+            for size, (s, r, _, _) in ((args.small, results[args.small]), (args.jobs, results[args.jobs]))
         ],
     )
     print_table(
         "storage requests per tick by operation",
         ["operation", f"{args.small:,} jobs", f"{args.jobs:,} jobs"],
         [[op, small_ops.get(op, 0.0), large_ops.get(op, 0.0)] for op in sorted(set(small_ops) | set(large_ops))],
+    )
+    print_table(
+        "mean round trip per request, ms, by operation (sends run on the planner's 8 threads, so they overlap)",
+        ["operation", f"{args.small:,} jobs", f"{args.jobs:,} jobs", "ratio"],
+        [
+            [op, small_ms.get(op, 0.0), large_ms.get(op, 0.0), ratio(large_ms.get(op, 0.0), small_ms.get(op, 0.0))]
+            for op in sorted(set(small_ms) | set(large_ms))
+        ],
     )
     r = large_t / small_t
     print(f"\nratio tick time {args.jobs:,} / {args.small:,} jobs: {ratio(large_t, small_t)}"

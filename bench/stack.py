@@ -2,8 +2,9 @@
 
 - `local_stack()` starts a private in-memory Azurite, a recording HTTP target on 127.0.0.1 and, on request, the local
   Functions host (`python -m devhost`) serving the repository's function_app.py against that Azurite.
-- `RequestCounter` is an azure-core policy that counts storage requests per service, table or queue, and operation;
-  `counted_services()` builds `Services` the way function_app.services() does, but with counting clients, so the
+- `RequestCounter` counts storage requests per service, table or queue, and operation, and the time each kind took,
+  through the storage clients' `raw_request_hook` / `raw_response_hook`; `counted_services()` builds `Services` with
+  `scheduler_core.bootstrap.build_services`, as function_app.services() does, but with counting clients, so the
   scheduler's own storage cost can be measured in the benchmark's process.
 - `print_table()` prints a compact aligned table; `command()` the command line that produced it.
 """
@@ -16,6 +17,7 @@ import shlex
 import sys
 import tempfile
 import threading
+import time
 from collections import Counter
 from collections.abc import Callable, Iterator, Sequence
 from contextlib import ExitStack, contextmanager
@@ -25,7 +27,7 @@ from pathlib import Path
 from typing import Any
 from urllib.parse import unquote, urlsplit
 
-from azure.core.pipeline import PipelineRequest
+from azure.core.pipeline import PipelineRequest, PipelineResponse
 
 from devhost.azurite import Azurite, free_port
 from devhost.tests.running import Devhost
@@ -48,12 +50,33 @@ class RequestCounter:
     Operations: table get / query / insert / update (If-Match) / upsert / merge / delete / batch / create-table;
     queue send / receive / peek / delete / update / clear / create. `hook("table")` and `hook("queue")` are
     `raw_request_hook`s for the clients; the storage SDKs call them after their retry policy, so every request
-    sent is counted, retries included. Counting is thread-safe.
+    sent is counted, retries included. `hooks(service)` also times each request from the request hook to the
+    response hook (the transport's round trip, summed per kind in `seconds`). Counting is thread-safe.
     """
 
     def __init__(self) -> None:
         self._lock = threading.Lock()
         self.counts: Counter[tuple[str, str, str]] = Counter()
+        self.seconds: Counter[tuple[str, str, str]] = Counter()
+
+    def hooks(self, service: str) -> dict[str, Callable[[Any], None]]:
+        """Client options for a storage client of `service`: count every request and time its round trip."""
+        count = self.hook(service)
+
+        def sent(request: PipelineRequest) -> None:
+            request.context["bench_sent"] = time.perf_counter()
+            count(request)
+
+        def answered(response: PipelineResponse) -> None:
+            began = response.context.get("bench_sent")
+            if began is None:
+                return
+            http = response.http_request
+            key = classify(service, http.method, http.url, http.headers)
+            with self._lock:
+                self.seconds[key] += time.perf_counter() - began
+
+        return {"raw_request_hook": sent, "raw_response_hook": answered}
 
     def hook(self, service: str) -> Callable[[PipelineRequest], None]:
         """A `raw_request_hook` for a storage client of `service` ("table" or "queue")."""
@@ -73,9 +96,14 @@ class RequestCounter:
         with self._lock:
             return Counter(self.counts)
 
+    def snapshot_seconds(self) -> Counter[tuple[str, str, str]]:
+        with self._lock:
+            return Counter(self.seconds)
+
     def reset(self) -> None:
         with self._lock:
             self.counts.clear()
+            self.seconds.clear()
 
 
 def classify(service: str, method: str, url: str, headers: Any) -> tuple[str, str, str]:
@@ -114,9 +142,9 @@ def classify(service: str, method: str, url: str, headers: Any) -> tuple[str, st
     return "table", table, method.lower()
 
 
-def by_operation(counts: Counter[tuple[str, str, str]]) -> Counter[str]:
-    """Counts keyed "service table.operation" (e.g. "table jobs.get", "queue scheduler-executions.send")."""
-    out: Counter[str] = Counter()
+def by_operation(counts: Counter[tuple[str, str, str]]) -> Counter[Any]:
+    """Counts (or seconds) keyed "service table.operation", e.g. "table jobs.get", "queue scheduler-executions.send"."""
+    out: Counter[Any] = Counter()
     for (service, resource, operation), n in counts.items():
         out[f"{service} {resource}.{operation}"] += n
     return out
@@ -133,8 +161,8 @@ def counted_services(
     base = Settings(storage=StorageConnection(connection_string=connection_string), allow_loopback_targets=True)
     services = build_services(
         replace(base, **settings),
-        table_options={"raw_request_hook": counter.hook("table")},
-        queue_options={"raw_request_hook": counter.hook("queue")},
+        table_options=counter.hooks("table"),
+        queue_options=counter.hooks("queue"),
     )
     return replace(services, clock=clock) if clock else services
 
