@@ -1,14 +1,16 @@
 """A counting HTTP proxy in front of Azurite, to count the storage requests of another process (the host).
 
 The host is a separate process whose clients the benchmark cannot hook, so it is given a connection string whose
-table and queue endpoints are this proxy; every request is counted (`bench.stack.classify`) and forwarded unchanged
-to Azurite (Shared Key signatures cover the path, not the port, so they stay valid).
+table and queue endpoints are this proxy; every request is counted (`bench.stack.classify`), timed (Azurite's round
+trip, from forwarding to the answer) and forwarded unchanged to Azurite (Shared Key signatures cover the path, not
+the port, so they stay valid).
 """
 
 from __future__ import annotations
 
 import http.client
 import threading
+import time
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from types import TracebackType
 
@@ -61,7 +63,7 @@ def _server(service: str, upstream_port: int, counter: RequestCounter) -> Thread
             length = int(self.headers.get("Content-Length") or 0)
             body = self.rfile.read(length) if length else None
             headers = {k: v for k, v in self.headers.items() if k.lower() not in _HOP_BY_HOP}
-            counter.record(service, self.command, self.path, headers)
+            began = time.perf_counter()
             for attempt in (1, 2):
                 upstream = getattr(local, "upstream", None)
                 if upstream is None:
@@ -78,6 +80,7 @@ def _server(service: str, upstream_port: int, counter: RequestCounter) -> Thread
                     local.upstream = None
                     if attempt == 2:
                         raise
+            counter.record(service, self.command, self.path, headers, time.perf_counter() - began)
             self.send_response_only(response.status, response.reason)
             for key, value in response.getheaders():
                 if key.lower() not in _HOP_BY_HOP and key.lower() != "content-length":

@@ -73,8 +73,8 @@ def _ticks(services: Services, counter: RequestCounter, queue: QueueClient, conn
         requests.append(sum(counts.values()))
         for name, n in counts.items():
             ops[name] = ops.get(name, 0) + n / ticks
-        for name, spent in by_operation(counter.snapshot_seconds()).items():
-            busy[name] = busy.get(name, 0.0) + spent
+        for name, spent in by_operation(counter.snapshot_microseconds()).items():
+            busy[name] = busy.get(name, 0.0) + spent / 1e6
         if enqueued != due:
             print(f"  warning: the tick enqueued {enqueued}, expected {due}")
         queue.clear_messages()

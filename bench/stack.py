@@ -51,13 +51,13 @@ class RequestCounter:
     queue send / receive / peek / delete / update / clear / create. `hook("table")` and `hook("queue")` are
     `raw_request_hook`s for the clients; the storage SDKs call them after their retry policy, so every request
     sent is counted, retries included. `hooks(service)` also times each request from the request hook to the
-    response hook (the transport's round trip, summed per kind in `seconds`). Counting is thread-safe.
+    response hook (the transport's round trip, summed per kind in `microseconds`). Counting is thread-safe.
     """
 
     def __init__(self) -> None:
         self._lock = threading.Lock()
         self.counts: Counter[tuple[str, str, str]] = Counter()
-        self.seconds: Counter[tuple[str, str, str]] = Counter()
+        self.microseconds: Counter[tuple[str, str, str]] = Counter()  # round trips, summed
 
     def hooks(self, service: str) -> dict[str, Callable[[Any], None]]:
         """Client options for a storage client of `service`: count every request and time its round trip."""
@@ -74,7 +74,7 @@ class RequestCounter:
             http = response.http_request
             key = classify(service, http.method, http.url, http.headers)
             with self._lock:
-                self.seconds[key] += time.perf_counter() - began
+                self.microseconds[key] += round((time.perf_counter() - began) * 1e6)
 
         return {"raw_request_hook": sent, "raw_response_hook": answered}
 
@@ -87,23 +87,26 @@ class RequestCounter:
 
         return count
 
-    def record(self, service: str, method: str, url: str, headers: Any) -> None:
+    def record(self, service: str, method: str, url: str, headers: Any, seconds: float | None = None) -> None:
+        """Count one request (and add its round trip to `microseconds`, if given)."""
         key = classify(service, method, url, headers)
         with self._lock:
             self.counts[key] += 1
+            if seconds is not None:
+                self.microseconds[key] += round(seconds * 1e6)
 
     def snapshot(self) -> Counter[tuple[str, str, str]]:
         with self._lock:
             return Counter(self.counts)
 
-    def snapshot_seconds(self) -> Counter[tuple[str, str, str]]:
+    def snapshot_microseconds(self) -> Counter[tuple[str, str, str]]:
         with self._lock:
-            return Counter(self.seconds)
+            return Counter(self.microseconds)
 
     def reset(self) -> None:
         with self._lock:
             self.counts.clear()
-            self.seconds.clear()
+            self.microseconds.clear()
 
 
 def classify(service: str, method: str, url: str, headers: Any) -> tuple[str, str, str]:
@@ -142,8 +145,14 @@ def classify(service: str, method: str, url: str, headers: Any) -> tuple[str, st
     return "table", table, method.lower()
 
 
+def mean_ms(counts: Counter[tuple[str, str, str]], microseconds: Counter[tuple[str, str, str]]) -> dict[str, float]:
+    """Mean round trip in milliseconds per request, keyed like `by_operation`."""
+    n, spent = by_operation(counts), by_operation(microseconds)
+    return {op: spent[op] / 1000 / n[op] for op in n if op in spent}
+
+
 def by_operation(counts: Counter[tuple[str, str, str]]) -> Counter[Any]:
-    """Counts (or seconds) keyed "service table.operation", e.g. "table jobs.get", "queue scheduler-executions.send"."""
+    """Counts keyed "service table.operation", e.g. "table jobs.get", "queue scheduler-executions.send"."""
     out: Counter[Any] = Counter()
     for (service, resource, operation), n in counts.items():
         out[f"{service} {resource}.{operation}"] += n

@@ -48,6 +48,7 @@ from bench.stack import (
     goal,
     http_job,
     local_stack,
+    mean_ms,
     print_table,
     ratio,
 )
@@ -142,7 +143,7 @@ def _in_process(azurite: Azurite, target: Target, one_time: int, recurring: int,
     run.counter.reset()
     run.clock.offset = base - datetime.now(UTC) + timedelta(seconds=1)
     seconds = run.drain(one_time)
-    results.append(_result("one-time", one_time, seconds, run.counter.snapshot(), target, "/one-time"))
+    results.append(_result("one-time", one_time, seconds, run.counter, target, "/one-time"))
 
     start = base + timedelta(minutes=10)
     run.seed(one_time, recurring, start, {"frequency": "Minute", "interval": 1}, "/recurring")
@@ -152,13 +153,13 @@ def _in_process(azurite: Azurite, target: Target, one_time: int, recurring: int,
         run.clock.offset = start + timedelta(minutes=r) - datetime.now(UTC) + timedelta(seconds=1)
         seconds += run.drain(recurring)
     results.append(
-        _result(f"recurring x{rounds}", recurring * rounds, seconds, run.counter.snapshot(), target, "/recurring")
+        _result(f"recurring x{rounds}", recurring * rounds, seconds, run.counter, target, "/recurring")
     )
     return results
 
 
 def _result(
-    name: str, occurrences: int, seconds: float, counts: Counter[Any], target: Target, path: str
+    name: str, occurrences: int, seconds: float, counter: RequestCounter, target: Target, path: str
 ) -> dict[str, Any]:
     calls = target.requests_to(path)
     ids = Counter(c.headers.get("x-ms-scheduler-execution-id") for c in calls)
@@ -166,7 +167,8 @@ def _result(
         "name": name,
         "occurrences": occurrences,
         "seconds": seconds,
-        "ops": by_operation(counts),
+        "ops": by_operation(counter.snapshot()),
+        "ms": mean_ms(counter.snapshot(), counter.snapshot_microseconds()),
         "received": len(calls),
         "duplicates": sum(n - 1 for n in ids.values()),
     }
@@ -210,12 +212,14 @@ def _through_host(count: int) -> dict[str, Any]:
         calls = stack.target.requests_to("/host")
         time.sleep(1.0)  # the last deletes
         drained = by_operation(stack.host_requests.snapshot())
+        drained_ms = mean_ms(stack.host_requests.snapshot(), stack.host_requests.snapshot_microseconds())
         last = max((c.at for c in calls), default=due)
         result = {
             "name": "through host",
             "occurrences": count,
             "seconds": max((last - due).total_seconds(), 1e-3),
             "ops": drained,
+            "ms": drained_ms,
             "received": len(calls),
             "duplicates": sum(n - 1 for n in Counter(c.headers.get("x-ms-scheduler-jobid") for c in calls).values()),
             "idle_polls_per_second": sum(idle.values()) / idle_seconds,
@@ -261,6 +265,12 @@ def _report(results: list[dict[str, Any]], raw_rate: float, raw_count: int) -> N
         "storage transactions per occurrence, by table/queue and operation",
         ["operation", *[r["name"] for r in results]],
         [[op, *[r["ops"].get(op, 0) / r["occurrences"] for r in results]] for op in names],
+    )
+    print_table(
+        "mean round trip per request, ms, by operation (in process: the SDK's transport; through host: the proxy to "
+        "Azurite)",
+        ["operation", *[r["name"] for r in results]],
+        [[op, *[r["ms"].get(op, 0.0) for r in results]] for op in names],
     )
     for r in results:
         if "idle_polls_per_second" in r:
