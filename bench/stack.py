@@ -59,7 +59,7 @@ class RequestCounter:
         self.counts: Counter[tuple[str, str, str]] = Counter()
         self.microseconds: Counter[tuple[str, str, str]] = Counter()  # round trips, summed
 
-    def hooks(self, service: str) -> dict[str, Callable[[Any], None]]:
+    def hooks(self, service: str) -> dict[str, Any]:
         """Client options for a storage client of `service`: count every request and time its round trip."""
         count = self.hook(service)
 

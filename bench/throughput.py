@@ -83,7 +83,7 @@ class _Run:
             azurite.connection_string,
             EXECUTIONS_QUEUE,
             message_decode_policy=TextBase64DecodePolicy(),
-            raw_request_hook=self.counter.hook("queue"),
+            **self.counter.hooks("queue"),
         )
         self.connection = StorageConnection(connection_string=azurite.connection_string)
         self.target = target
