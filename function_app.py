@@ -49,10 +49,11 @@ _attempt_threads = ThreadPoolExecutor(max_workers=16, thread_name_prefix="attemp
 
 @app.queue_trigger(arg_name="message", queue_name=EXECUTIONS_QUEUE, connection=STORAGE_CONNECTION)
 async def executor_run(message: func.QueueMessage) -> None:
-    body = json.loads(message.get_body())
-    await asyncio.sleep(executor.seconds_to_wait(services(), body))  # on the event loop, not a worker thread
-    loop = asyncio.get_running_loop()
-    await loop.run_in_executor(_attempt_threads, executor.execute, services(), body, str(message.id))
+    body, loop = json.loads(message.get_body()), asyncio.get_running_loop()
+    prepared = await loop.run_in_executor(_attempt_threads, executor.prepare, services(), body, str(message.id))
+    if prepared is not None:
+        await asyncio.sleep(executor.seconds_until(services(), prepared))  # on the event loop, not a thread
+        await loop.run_in_executor(_attempt_threads, executor.perform, services(), prepared)
 
 
 @app.queue_trigger(arg_name="message", queue_name=f"{EXECUTIONS_QUEUE}-poison", connection=STORAGE_CONNECTION)

@@ -10,7 +10,7 @@ from __future__ import annotations
 
 import logging
 from collections.abc import Iterator, Mapping
-from dataclasses import replace
+from dataclasses import dataclass, replace
 from datetime import datetime, timedelta
 from typing import Any
 
@@ -50,46 +50,67 @@ class _Duplicate(Exception):
     """Another message already dispatched this occurrence."""
 
 
-def seconds_to_wait(services: Services, message: Mapping[str, Any]) -> float:
-    """How long a message that became visible a little early should wait before `execute` (0 if none).
+@dataclass(frozen=True)
+class Prepared:
+    """An attempt that won its claim and is ready to run at `occurrence.act_at`."""
 
-    The trigger waits this out on its event loop, so a burst of messages due in the same second does not hold the
-    worker's threads; `execute` puts back anything earlier than that."""
-    early = (Occurrence.from_message(message).act_at - services.clock()).total_seconds()
-    return early if 0 < early <= _MAX_WAIT_SECONDS else 0.0
+    job: StoredJob
+    occurrence: Occurrence
 
 
 def execute(services: Services, message: Mapping[str, Any], token: str) -> None:
-    """Handle one execution message. `token` identifies the queue message (its id) for the claim."""
+    """Handle one execution message: `prepare`, wait for the due instant, `perform`.
+
+    `token` identifies the queue message (its id) for the claim. The Functions trigger calls the two halves itself so
+    that the wait runs on its event loop instead of holding a thread."""
+    prepared = prepare(services, message, token)
+    if prepared is not None:
+        services.sleep(seconds_until(services, prepared))
+        perform(services, prepared)
+
+
+def prepare(services: Services, message: Mapping[str, Any], token: str) -> Prepared | None:
+    """Everything before the action: re-check the job, claim the attempt, move the schedule on.
+
+    Runs as soon as the message is visible, up to `_MAX_WAIT_SECONDS` before the due instant, so that only the action
+    itself is left for that instant (a burst due in one second then costs its storage round trips before it, not
+    after). An earlier message is put back for the time that is left. Returns None when nothing is to run.
+    """
     occurrence = Occurrence.from_message(message)
     now = services.clock()
-    early = (occurrence.act_at - now).total_seconds()
-    if early > _MAX_WAIT_SECONDS:
+    if (occurrence.act_at - now).total_seconds() > _MAX_WAIT_SECONDS:
         enqueue(services, occurrence, now)
-        return
-    if early > 0:
-        services.sleep(early)
-        now = services.clock()
+        return None
     try:
         job = services.storage.get_job(occurrence.job)
     except JobNotFound:
         log.info("occurrence %s of a deleted job dropped", occurrence.execution_id)
-        return
+        return None
     if occurrence.first_attempt and not occurrence.manual:
         if job.dispatched_due == occurrence.due:
             if job.dispatch_token != token:
                 log.info("occurrence %s already dispatched by another message", occurrence.execution_id)
-                return
+                return None
             # A redelivery after a crash that already moved the schedule on runs the attempt again (at least once).
         else:
             chosen = _scheduled_attempt(services, job, occurrence, now, token)
             if chosen is None:
-                return
+                return None
             job, occurrence = chosen
     elif services.storage.claim(occurrence.job, occurrence.claim_key, token) is Claim.LOST:
         log.info("occurrence %s attempt already claimed by another message", occurrence.execution_id)
-        return
-    _attempt(services, job, occurrence, now)
+        return None
+    return Prepared(job, occurrence)
+
+
+def seconds_until(services: Services, prepared: Prepared) -> float:
+    """How long to wait before `perform` so that the action never starts before its due instant."""
+    return max(0.0, (prepared.occurrence.act_at - services.clock()).total_seconds())
+
+
+def perform(services: Services, prepared: Prepared) -> None:
+    """Run the prepared attempt now (at or after its due instant), record it, and queue what follows."""
+    _attempt(services, prepared.job, prepared.occurrence, services.clock())
 
 
 def _scheduled_attempt(
@@ -222,7 +243,9 @@ def _advance(
             raise _Rescheduled()
         status = current.status
         if count:
-            status = replace(status, execution_count=status.execution_count + 1, last_execution_time=now)
+            # Prepared up to a second or two early: the execution is stamped no earlier than it is due.
+            ran_at = max(now, scheduled)
+            status = replace(status, execution_count=status.execution_count + 1, last_execution_time=ran_at)
         counted = replace(current, status=status, dispatched_due=scheduled, dispatch_token=token)
         following = next_due(counted, after=resume, strictly_after=True)
         return replace(counted, status=replace(status, next_execution_time=following))
