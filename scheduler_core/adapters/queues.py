@@ -28,6 +28,6 @@ class StorageExecutionQueue:
 
     def send(self, message: Mapping[str, Any], *, delay_seconds: float) -> None:
         # Visibility is whole seconds. Rounding down keeps a message from ever arriving late because of rounding;
-        # the executor waits out the sub-second rest, so nothing acts early either.
+        # the executor waits out the rest, so nothing acts early either.
         delay = min(max(0, math.floor(delay_seconds)), _MAX_VISIBILITY_SECONDS)
         self._client.send_message(json.dumps(message, separators=(",", ":")), visibility_timeout=delay or None)

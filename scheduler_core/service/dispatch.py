@@ -110,8 +110,14 @@ def _whole_milliseconds(instant: datetime) -> datetime:
     return instant + timedelta(microseconds=1000 - extra) if extra else instant
 
 
+#: Messages become visible this long before their due instant, so the executor can prepare (re-check, claim, move
+#: the schedule on) ahead of it and only the action is left for the instant itself. The executor never acts early.
+PREPARE_LEAD_SECONDS = 2.0
+
+
 def enqueue(services: Services, occurrence: Occurrence, now: datetime) -> None:
-    services.queue.send(occurrence.to_message(), delay_seconds=(occurrence.act_at - now).total_seconds())
+    delay = (occurrence.act_at - now).total_seconds() - PREPARE_LEAD_SECONDS
+    services.queue.send(occurrence.to_message(), delay_seconds=delay)
 
 
 def schedule(services: Services, job: JobRef, due: datetime, now: datetime) -> None:

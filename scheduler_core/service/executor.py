@@ -25,6 +25,7 @@ from scheduler_core.service.context import Services
 from scheduler_core.service.dispatch import (
     ERROR_ACTION,
     MAIN_ACTION,
+    PREPARE_LEAD_SECONDS,
     Occurrence,
     enqueue,
     execution_id,
@@ -36,9 +37,9 @@ from scheduler_core.wire import parse_timespan, retry_policy_from_wire
 
 log = logging.getLogger(__name__)
 
-# A message visible up to this early is waited out in place (sub-second rounding of visibility delays); an earlier
-# one goes back on the queue for the time that is left.
-_MAX_WAIT_SECONDS = 2.0
+# A message visible up to this early is prepared and waited out in place (it is sent to be visible
+# PREPARE_LEAD_SECONDS early, plus up to a second of rounding); an earlier one goes back on the queue.
+_MAX_WAIT_SECONDS = PREPARE_LEAD_SECONDS + 1.5
 _MAX_MISSED_CHUNKS = 1000
 
 
