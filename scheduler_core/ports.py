@@ -52,10 +52,13 @@ class StoredJob:
     secrets: Mapping[str, str] = field(default_factory=dict)
     generation: int = 1
     manual_runs: int = 0  # run-now executions: counted in executionCount, but not against recurrence `count`
-    # The scheduled occurrence the schedule last moved on from, and the message that did it: the job row itself is
-    # the claim of a scheduled first attempt (no extra write on the hot path).
-    dispatched_due: datetime | None = None
-    dispatch_token: str | None = None
+    # The scheduled occurrences the schedule last moved on from, each with the message that did it (newest last,
+    # a few kept): the job row itself is the claim of a scheduled first attempt (no extra write on the hot path).
+    dispatched: tuple[tuple[datetime, str], ...] = ()
+
+    def dispatcher_of(self, due: datetime) -> str | None:
+        """The message that dispatched the occurrence `due`, if it is among the recent ones."""
+        return next((token for when, token in self.dispatched if when == due), None)
     etag: str | None = None
 
     @property

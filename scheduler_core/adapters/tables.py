@@ -186,8 +186,7 @@ class TableStorage:
             secrets=json.loads(self._unseal(sealed)) if sealed else {},
             generation=int(entity.get("Generation", 1)),
             manual_runs=int(entity.get("ManualRuns", 0)),
-            dispatched_due=_dt(entity.get("DispatchedDue")),
-            dispatch_token=entity.get("DispatchToken") or None,
+            dispatched=tuple((datetime.fromisoformat(d), t) for d, t in json.loads(entity.get("Dispatched") or "[]")),
             etag=entity.metadata["etag"],
         )
 
@@ -210,8 +209,7 @@ class TableStorage:
             "CreatedAt": _iso(job.created_at),
             "Generation": job.generation,
             "ManualRuns": job.manual_runs,
-            "DispatchedDue": _iso(job.dispatched_due) or "",
-            "DispatchToken": job.dispatch_token or "",
+            "Dispatched": json.dumps([[_iso(d), t] for d, t in job.dispatched]),
         }
 
     def get_job(self, ref: JobRef) -> StoredJob:

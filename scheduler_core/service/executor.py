@@ -41,6 +41,11 @@ log = logging.getLogger(__name__)
 # PREPARE_LEAD_SECONDS early, plus up to a second of rounding); an earlier one goes back on the queue.
 _MAX_WAIT_SECONDS = PREPARE_LEAD_SECONDS + 1.5
 _MAX_MISSED_CHUNKS = 1000
+# An attempt prepared longer ago than this re-reads its job before acting (a user may have disabled it meanwhile).
+_STALE_AFTER = timedelta(seconds=0.5)
+# How many recent dispatches a job row remembers: enough to recognise a redelivery of a crashed instance's message
+# after its lease expired, while later occurrences were dispatched meanwhile.
+_DISPATCHES_KEPT = 16
 
 
 class _Rescheduled(Exception):
@@ -57,6 +62,7 @@ class Prepared:
 
     job: StoredJob
     occurrence: Occurrence
+    prepared_at: datetime
 
 
 def execute(services: Services, message: Mapping[str, Any], token: str) -> None:
@@ -88,8 +94,9 @@ def prepare(services: Services, message: Mapping[str, Any], token: str) -> Prepa
         log.info("occurrence %s of a deleted job dropped", occurrence.execution_id)
         return None
     if occurrence.first_attempt and not occurrence.manual:
-        if job.dispatched_due == occurrence.due:
-            if job.dispatch_token != token:
+        dispatcher = job.dispatcher_of(occurrence.due)
+        if dispatcher is not None:
+            if dispatcher != token:
                 log.info("occurrence %s already dispatched by another message", occurrence.execution_id)
                 return None
             # A redelivery after a crash that already moved the schedule on runs the attempt again (at least once).
@@ -101,7 +108,7 @@ def prepare(services: Services, message: Mapping[str, Any], token: str) -> Prepa
     elif services.storage.claim(occurrence.job, occurrence.claim_key, token) is Claim.LOST:
         log.info("occurrence %s attempt already claimed by another message", occurrence.execution_id)
         return None
-    return Prepared(job, occurrence)
+    return Prepared(job, occurrence, now)
 
 
 def seconds_until(services: Services, prepared: Prepared) -> float:
@@ -110,8 +117,26 @@ def seconds_until(services: Services, prepared: Prepared) -> float:
 
 
 def perform(services: Services, prepared: Prepared) -> None:
-    """Run the prepared attempt now (at or after its due instant), record it, and queue what follows."""
-    _attempt(services, prepared.job, prepared.occurrence, services.clock())
+    """Run the prepared attempt now (at or after its due instant), record it, and queue what follows.
+
+    An attempt prepared well ahead re-reads the job first: one deleted meanwhile is not run, one disabled or changed
+    meanwhile is recorded as Postponed (its schedule has already moved on)."""
+    job, occurrence = prepared.job, prepared.occurrence
+    now = services.clock()
+    if now - prepared.prepared_at > _STALE_AFTER:
+        try:
+            current = services.storage.get_job(job.ref)
+        except JobNotFound:
+            log.info("occurrence %s of a job deleted since it was prepared dropped", occurrence.execution_id)
+            return
+        if current.state is JobState.DISABLED:
+            _record(services, occurrence, now, now, "Postponed", _disabled_reason(services, current))
+            return
+        if current.generation != job.generation:
+            _record(services, occurrence, now, now, "Postponed", "The job was changed just before this occurrence.")
+            return
+        job = current
+    _attempt(services, job, occurrence, now)
 
 
 def _scheduled_attempt(
@@ -204,12 +229,7 @@ def _due_between(
 
 def _postpone_reason(services: Services, job: StoredJob, occurrence: Occurrence) -> str | None:
     if job.state is JobState.DISABLED:
-        try:
-            if not services.storage.get_collection(job.ref.collection).enabled:
-                return "The job collection is disabled."
-        except JobCollectionNotFound:
-            pass
-        return "The job is disabled."
+        return _disabled_reason(services, job)
     if job.state is not JobState.ENABLED:
         return f"The job is {job.state.value}."
     if job.status.next_execution_time != occurrence.due:
@@ -217,6 +237,15 @@ def _postpone_reason(services: Services, job: StoredJob, occurrence: Occurrence)
         nxt = expected.isoformat() if expected else "none"
         return f"The job was changed after this occurrence was scheduled; its next occurrence is {nxt}."
     return None
+
+
+def _disabled_reason(services: Services, job: StoredJob) -> str:
+    try:
+        if not services.storage.get_collection(job.ref.collection).enabled:
+            return "The job collection is disabled."
+    except JobCollectionNotFound:
+        pass
+    return "The job is disabled."
 
 
 def _advance(
@@ -238,7 +267,7 @@ def _advance(
     """
 
     def update(current: StoredJob) -> StoredJob:
-        if current.dispatched_due == scheduled and current.dispatch_token != token:
+        if current.dispatcher_of(scheduled) not in (None, token):
             raise _Duplicate()
         if current.status.next_execution_time != scheduled or current.state is not job.state:
             raise _Rescheduled()
@@ -247,7 +276,8 @@ def _advance(
             # Prepared up to a second or two early: the execution is stamped no earlier than it is due.
             ran_at = max(now, scheduled)
             status = replace(status, execution_count=status.execution_count + 1, last_execution_time=ran_at)
-        counted = replace(current, status=status, dispatched_due=scheduled, dispatch_token=token)
+        dispatched = (*current.dispatched, (scheduled, token))[-_DISPATCHES_KEPT:]
+        counted = replace(current, status=status, dispatched=dispatched)
         following = next_due(counted, after=resume, strictly_after=True)
         return replace(counted, status=replace(status, next_execution_time=following))
 
