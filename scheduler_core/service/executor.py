@@ -99,7 +99,11 @@ def prepare(services: Services, message: Mapping[str, Any], token: str) -> Prepa
             if dispatcher != token:
                 log.info("occurrence %s already dispatched by another message", occurrence.execution_id)
                 return None
-            # A redelivery after a crash that already moved the schedule on runs the attempt again (at least once).
+            # A redelivery after a crash that already moved the schedule on runs the attempt again (at least once),
+            # and makes sure the next occurrence is queued: the crash may have come between the two. (A duplicate
+            # message for it loses its claim.)
+            if job.status.next_execution_time is not None:
+                schedule(services, job.ref, job.status.next_execution_time, now)
         else:
             chosen = _scheduled_attempt(services, job, occurrence, now, token)
             if chosen is None:
