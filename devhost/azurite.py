@@ -25,6 +25,17 @@ class AzuriteError(RuntimeError):
     """Azurite could not be started."""
 
 
+def connection_string(ports: tuple[int, int, int]) -> str:
+    """The explicit devstoreaccount1 connection string for Azurite on 127.0.0.1 at (blob, queue, table) ports."""
+    blob, queue, table = ports
+    base = "http://127.0.0.1"
+    return (
+        f"DefaultEndpointsProtocol=http;AccountName={ACCOUNT_NAME};AccountKey={ACCOUNT_KEY};"
+        f"BlobEndpoint={base}:{blob}/{ACCOUNT_NAME};QueueEndpoint={base}:{queue}/{ACCOUNT_NAME};"
+        f"TableEndpoint={base}:{table}/{ACCOUNT_NAME};"
+    )
+
+
 def free_port() -> int:
     """Returns a TCP port on 127.0.0.1 that was free a moment ago."""
     return free_ports(1)[0]
@@ -64,13 +75,7 @@ class Azurite:
         self._process = process
         self._stderr_path = stderr_path
         self.blob_port, self.queue_port, self.table_port = ports
-        base = "http://127.0.0.1"
-        self.connection_string = (
-            f"DefaultEndpointsProtocol=http;AccountName={ACCOUNT_NAME};AccountKey={ACCOUNT_KEY};"
-            f"BlobEndpoint={base}:{self.blob_port}/{ACCOUNT_NAME};"
-            f"QueueEndpoint={base}:{self.queue_port}/{ACCOUNT_NAME};"
-            f"TableEndpoint={base}:{self.table_port}/{ACCOUNT_NAME};"
-        )
+        self.connection_string = connection_string(ports)
 
     @property
     def pid(self) -> int:

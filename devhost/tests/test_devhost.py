@@ -13,7 +13,7 @@ import pytest
 from azure.core.exceptions import ResourceNotFoundError
 from azure.storage.queue import QueueClient, QueueMessage, TextBase64EncodePolicy
 
-from devhost.azurite import DEFAULT_PORTS, Azurite, free_port, port_in_use
+from devhost.azurite import DEFAULT_PORTS, Azurite, connection_string, free_port, free_ports, port_in_use
 from devhost.tests.running import Devhost, devhost_env, wait_for
 from devhost.tests.sample_app import records, write_app
 
@@ -146,22 +146,39 @@ def test_plain_messages_with_encoding_none_then_sigterm_exits_0(azurite: Azurite
     assert process.lines[-1] == "devhost: stopped"
 
 
-def test_azurite_option_uses_default_ports_and_stops_azurite(tmp_path: Path) -> None:
-    busy = [port for port in DEFAULT_PORTS if port_in_use(port)]
-    if busy:
-        pytest.skip(f"Azurite's default ports {busy} are in use on this machine")
+def test_azurite_option_keeps_data_in_the_directory_and_stops_azurite(tmp_path: Path) -> None:
+    # Free ports rather than Azurite's defaults, so the test runs beside a developer's `make run`; devhost then points
+    # AzureWebJobsStorage (UseDevelopmentStorage=true in the app's settings) at them.
+    blob, queue, table = free_ports(3)
+    ports = (blob, queue, table)
     env = devhost_env(TICK_SCHEDULE=NEVER, WORK_QUEUE="devhost-devstore", FAIL_QUEUE="devhost-devstore-fail")
-    process = _start(tmp_path, FAST_POLLING, env, ["--port", str(free_port()), "--azurite", str(tmp_path / "data")])
+    env["AzureWebJobsStorage"] = "UseDevelopmentStorage=true"
+    args = [
+        "--port",
+        str(free_port()),
+        "--azurite",
+        str(tmp_path / "data"),
+        "--azurite-ports",
+        ",".join(map(str, ports)),
+    ]
+    process = _start(tmp_path, FAST_POLLING, env, args)
     try:
-        _base64_queue("UseDevelopmentStorage=true", "devhost-devstore").send_message("via devstore")
+        _base64_queue(connection_string(ports), "devhost-devstore").send_message("via devstore")
         received = wait_for(lambda: records(tmp_path / "records", "work"), "the work function")
     finally:
         code = process.terminate()
 
     assert [r["body"] for r in received] == ["via devstore"]
     assert code == 0, process.output()
+    assert any((tmp_path / "data").iterdir()), "Azurite kept no data in the directory"
     assert "devhost: Azurite stopped" in process.lines
     pid = int(next(line for line in process.lines if "Azurite (pid" in line).split("pid ")[1].split(")")[0])
     with pytest.raises(ProcessLookupError):
         os.kill(pid, 0)
-    assert not any(port_in_use(port) for port in DEFAULT_PORTS)
+    assert not any(port_in_use(port) for port in ports)
+
+
+def test_azurite_ports_default_to_what_use_development_storage_means() -> None:
+    from devhost.__main__ import _parse_args
+
+    assert _parse_args(["--azurite", "x"]).azurite_ports == DEFAULT_PORTS == (10000, 10001, 10002)

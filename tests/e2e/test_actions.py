@@ -14,6 +14,7 @@ import json
 import ssl
 import threading
 import xml.etree.ElementTree as ET
+from abc import ABC, abstractmethod
 from collections.abc import Iterator
 from dataclasses import dataclass, field
 from datetime import UTC, datetime, timedelta
@@ -38,7 +39,7 @@ from tests.support.target import Target
 # ---- local servers -------------------------------------------------------------------------------------------------
 
 
-class _Server:
+class _Server(ABC):
     """A ThreadingHTTPServer on 127.0.0.1 whose handler calls `self.handle(handler) -> (status, body)`."""
 
     def __init__(self, context: ssl.SSLContext | None = None) -> None:
@@ -64,8 +65,9 @@ class _Server:
         self.lock = threading.Lock()
         threading.Thread(target=self.server.serve_forever, daemon=True).start()
 
+    @abstractmethod
     def handle(self, handler: BaseHTTPRequestHandler) -> tuple[int, bytes]:
-        raise NotImplementedError
+        """The status and body to answer `handler`'s request with."""
 
     def close(self) -> None:
         self.server.shutdown()

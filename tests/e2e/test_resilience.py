@@ -17,7 +17,7 @@ from pathlib import Path
 import pytest
 
 from devhost.azurite import Azurite
-from devhost.tests.running import wait_for
+from devhost.tests.running import Devhost, wait_for
 from tests.conftest import REPO, start_host
 from tests.e2e.test_dispatch import FAST_QUOTA, history_of, http, iso, job_of, put_job
 from tests.support.api import SchedulerApi, unique
@@ -40,6 +40,21 @@ def assert_never_early(target: Target, path: str) -> None:
     for received in target.requests_to(path):
         due = datetime.fromisoformat(received.headers["x-ms-scheduler-expected-execution-time"])
         assert received.at >= due, f"{path} fired {due - received.at} early"
+
+
+def every_two_seconds(
+    azurite: Azurite, target: Target, tmp_path: Path, path: str, **properties: str
+) -> tuple[Devhost, str, str]:
+    """A host on `azurite` and a job calling `target` at `path` every 2 seconds: (host, collection, job)."""
+    host, url = start_host(azurite, tmp_path / "a.log")
+    api = SchedulerApi(url)
+    collection = api.new_collection(**FAST_QUOTA)
+    recurrence = {"cron": "*/2 * * * * *"}
+    return (
+        host,
+        collection,
+        put_job(api, collection, {"action": http(target, path), "recurrence": recurrence, **properties}),
+    )
 
 
 def test_two_hosts_fire_every_occurrence_exactly_once(private_azurite: Azurite, target: Target, tmp_path: Path) -> None:
@@ -72,10 +87,7 @@ def test_two_hosts_fire_every_occurrence_exactly_once(private_azurite: Azurite, 
 def test_a_host_killed_mid_run_and_restarted_loses_no_occurrence(
     private_azurite: Azurite, target: Target, tmp_path: Path
 ) -> None:
-    host, url = start_host(private_azurite, tmp_path / "a.log")
-    api = SchedulerApi(url)
-    collection = api.new_collection(**FAST_QUOTA)
-    job = put_job(api, collection, {"action": http(target, "/beat"), "recurrence": {"cron": "*/2 * * * * *"}})
+    host, collection, job = every_two_seconds(private_azurite, target, tmp_path, "/beat")
     wait_for(lambda: len(target.requests_to("/beat")) >= 2, "the job to run a few times", deadline=30)
 
     os.kill(host.process.pid, signal.SIGKILL)
@@ -107,15 +119,7 @@ def test_a_host_killed_mid_run_and_restarted_loses_no_occurrence(
 def test_after_a_stop_longer_than_the_catch_up_window_missed_occurrences_are_postponed(
     private_azurite: Azurite, target: Target, tmp_path: Path
 ) -> None:
-    host, url = start_host(private_azurite, tmp_path / "a.log")
-    api = SchedulerApi(url)
-    collection = api.new_collection(**FAST_QUOTA)
-    properties = {
-        "action": http(target, "/catch"),
-        "recurrence": {"cron": "*/2 * * * * *"},
-        "catchUpWindow": "PT5S",
-    }
-    job = put_job(api, collection, properties)
+    host, collection, job = every_two_seconds(private_azurite, target, tmp_path, "/catch", catchUpWindow="PT5S")
     wait_for(lambda: target.requests_to("/catch"), "the first run", deadline=30)
 
     assert host.terminate() == 0
