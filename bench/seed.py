@@ -8,7 +8,7 @@ what happens to stored jobs (a tick, an execution), not how jobs are created.
 from __future__ import annotations
 
 from collections import defaultdict
-from collections.abc import Iterable
+from collections.abc import Iterable, Mapping
 from concurrent.futures import ThreadPoolExecutor
 from datetime import datetime
 from typing import Any
@@ -57,12 +57,22 @@ def job_entities(refs_and_due: Iterable[tuple[JobRef, datetime]], definition: di
     return recorder.entities
 
 
-def due_entities(refs_and_due: Iterable[tuple[JobRef, datetime]]) -> list[tuple[str, dict[str, Any]]]:
+def due_entities(
+    refs_and_due: Iterable[tuple[JobRef, datetime]], snapshots: Mapping[JobRef, str | None] | None = None
+) -> list[tuple[str, dict[str, Any]]]:
+    """(table, entity) of each due-index entry, carrying the job's snapshot when `snapshots` has it."""
     recorder = _RecordingService()
     storage = TableStorage(recorder)  # type: ignore[arg-type]
     for ref, due in refs_and_due:
-        storage.add_due(ref, due)
+        storage.add_due(ref, due, (snapshots or {}).get(ref))
     return recorder.entities
+
+
+def snapshots_of(service: TableServiceClient, collections: Iterable[CollectionRef]) -> dict[JobRef, str | None]:
+    """The snapshot (JobStore.snapshot) of every job stored in `collections`, read back with its real ETag, as the
+    scheduler's own writes would have put beside its due-index entry."""
+    storage = TableStorage(service)
+    return {job.ref: storage.snapshot(job) for c in collections for job in storage.all_jobs(c)}
 
 
 def submit(service: TableServiceClient, entities: list[tuple[str, dict[str, Any]]], *, threads: int = 4) -> int:

@@ -6,9 +6,13 @@ Three measurements on one private in-memory Azurite, in one run:
    `Services` built as function_app.services() builds them, every storage request counted per table or queue and
    operation. Jobs are stored with their next occurrence in the due index (bench.seed), then the clock the services
    see is moved forward so they are due: one tick thread enqueues them while worker threads receive messages in
-   batches of 16 (as the host does), execute them against a recording HTTP target on 127.0.0.1 and delete them.
-   Scenarios: `one-time` (N one-time jobs due at once) and `recurring` (M jobs every minute, R rounds: each round
-   the clock moves a minute on, so the next occurrence goes through the index, as with a 1-minute tick).
+   batches of host.json's batchSize (as the host does), execute them against a recording HTTP target on 127.0.0.1
+   and delete them.
+   Scenarios: `one-time` (N one-time jobs due at once); `recurring via index` (M jobs every minute, R rounds: each
+   round the clock moves a minute on and the lookahead is 30 s, so every next occurrence goes through the due index,
+   as for any job whose interval is longer than the lookahead); `recurring, chained` (M jobs every 5 seconds on the
+   real clock, R rounds after the first: each next occurrence is within the lookahead, so the executor queues it
+   itself, as for any job whose interval is shorter than the lookahead, 90 s by default).
 2. End to end through the host: N one-time jobs created through the REST API, all due at the same instant, served by
    `python -m devhost` on function_app.py; occurrences per second from the due instant to the last call received.
    The host's storage requests are counted by a counting proxy between the host and Azurite, including the queue
@@ -31,12 +35,13 @@ import time
 from collections import Counter
 from concurrent.futures import ThreadPoolExecutor
 from datetime import UTC, datetime, timedelta
+from pathlib import Path
 from typing import Any
 
 import requests
 from azure.storage.queue import QueueClient, TextBase64DecodePolicy
 
-from bench.seed import job_entities, job_ref, submit
+from bench.seed import due_entities, job_entities, job_ref, snapshots_of, submit
 from bench.stack import (
     API_VERSION,
     RequestCounter,
@@ -60,8 +65,9 @@ from scheduler_core.settings import EXECUTIONS_QUEUE, StorageConnection
 from tests.support.target import Target
 
 GOAL_PER_OCCURRENCE = 4.0
-_BATCH_SIZE = 16  # host.json extensions.queues.batchSize
-_NEW_BATCH_THRESHOLD = 8  # host.json extensions.queues.newBatchThreshold
+_QUEUES = json.loads((Path(__file__).resolve().parents[1] / "host.json").read_text())["extensions"]["queues"]
+_BATCH_SIZE = int(_QUEUES["batchSize"])
+_NEW_BATCH_THRESHOLD = int(_QUEUES["newBatchThreshold"])
 _MIN_POLL, _MAX_POLL = 0.1, 0.2  # the host's first back-off step; host.json maxPollingInterval
 _WORKERS = 6  # the Python worker's default thread pool on 2 cores: min(32, cpu + 4)
 _LOOKAHEAD = 30.0  # shorter than the 1-minute recurrence, so each next occurrence goes through the due index
@@ -93,14 +99,17 @@ class _Run:
         refs = [job_ref(i) for i in range(first, first + count)]
         for collection in {ref.collection for ref in refs}:
             self.services.storage.put_collection(StoredCollection(collection, {"properties": {"state": "Enabled"}}))
-        entities = job_entities([(ref, due) for ref in refs], definition, due - timedelta(hours=1))
-        submit(table_service(self.connection), entities)
+        rows = [(ref, due) for ref in refs]
+        service = table_service(self.connection)
+        submit(service, job_entities(rows, definition, due - timedelta(hours=1), index=False))
+        submit(service, due_entities(rows, snapshots_of(service, {ref.collection for ref in refs})))
 
     def drain(self, expected: int) -> float:
         """One tick, in its own thread, while a listener handles `expected` messages as the host's queue trigger
-        does: receive batches of 16 while at most 8 are in flight, run each on a pool of 6 threads, delete it on
-        success; back off from 100 ms to host.json's maxPollingInterval (200 ms) while the queue is empty.
-        Returns the seconds from the tick's start until the last message is deleted."""
+        does: receive batches of batchSize while at most batchSize + newBatchThreshold are in flight, run each on
+        a pool of worker threads, delete it on success; back off from 100 ms to host.json's maxPollingInterval
+        (200 ms) while the queue is empty. Returns the seconds from the tick's start until the last message is
+        deleted."""
         handled = threading.Semaphore(0)
         in_flight = threading.BoundedSemaphore(_BATCH_SIZE + _NEW_BATCH_THRESHOLD)
 
@@ -153,15 +162,28 @@ def _in_process(azurite: Azurite, target: Target, one_time: int, recurring: int,
         run.clock.offset = start + timedelta(minutes=r) - datetime.now(UTC) + timedelta(seconds=1)
         seconds += run.drain(recurring)
     results.append(
-        _result(f"recurring x{rounds}", recurring * rounds, seconds, run.counter, target, "/recurring")
+        _result(f"recurring via index x{rounds}", recurring * rounds, seconds, run.counter, target, "/recurring")
     )
     return results
 
 
+def _chained(azurite: Azurite, target: Target, jobs: int, rounds: int) -> dict[str, Any]:
+    """`jobs` jobs every 5 seconds on the real clock (its own Azurite: the other scenarios move the due index's
+    watermark hours ahead); the first round comes from the index, the next `rounds` are queued by the executors."""
+    run = _Run(azurite, target)
+    now = datetime.now(UTC)
+    first = now.replace(microsecond=0) + timedelta(seconds=8 - now.second % 5)  # a 5-second mark, 3 s on or more
+    run.seed(0, jobs, first, {"cron": "*/5 * * * * *"}, "/chained")
+    run.drain(jobs)
+    run.counter.reset()
+    seconds = sum(run.drain(jobs) for _ in range(rounds))  # paced by the schedule: its occ/s is the schedule's
+    return _result(f"recurring, chained x{rounds}", jobs * rounds, seconds, run.counter, target, "/chained", skip=jobs)
+
+
 def _result(
-    name: str, occurrences: int, seconds: float, counter: RequestCounter, target: Target, path: str
+    name: str, occurrences: int, seconds: float, counter: RequestCounter, target: Target, path: str, *, skip: int = 0
 ) -> dict[str, Any]:
-    calls = target.requests_to(path)
+    calls = target.requests_to(path)[skip:]
     ids = Counter(c.headers.get("x-ms-scheduler-execution-id") for c in calls)
     return {
         "name": name,
@@ -301,6 +323,8 @@ def main(argv: list[str] | None = None) -> None:
             raw_count = max(args.one_time, 500)
             raw_rate = _raw_sends(azurite, raw_count)
             results = _in_process(azurite, target, args.one_time, args.recurring, args.rounds)
+        with Azurite.start() as azurite:
+            results.append(_chained(azurite, target, args.recurring, args.rounds))
     finally:
         target.close()
     if args.host:

@@ -59,6 +59,7 @@ class StoredJob:
     def dispatcher_of(self, due: datetime) -> str | None:
         """The message that dispatched the occurrence `due`, if it is among the recent ones."""
         return next((token for when, token in self.dispatched if when == due), None)
+
     etag: str | None = None
 
     @property
@@ -104,8 +105,7 @@ class CollectionStore(Protocol):
 
         Raises JobCollectionNotFound, or whatever `update` raises."""
 
-    def list_collections(self, subscription: str, resource_group: str | None) -> list[StoredCollection]:
-        ...
+    def list_collections(self, subscription: str, resource_group: str | None) -> list[StoredCollection]: ...
 
     def all_collections(self) -> list[StoredCollection]:
         """Every collection of every subscription (maintenance only)."""
@@ -139,6 +139,13 @@ class JobStore(Protocol):
 
     def all_jobs(self, collection: CollectionRef) -> list[StoredJob]: ...
 
+    def snapshot(self, job: StoredJob) -> str | None:
+        """The stored job (ETag included, secrets sealed as at rest) as an opaque string that an execution message
+        or due entry carries, so the executor need not read the row; None when it is too large to carry."""
+
+    def restore(self, snapshot: str) -> StoredJob:
+        """The job a `snapshot` was taken of, with that ETag (an update guarded by it fails if the row changed)."""
+
 
 class HistoryStore(Protocol):
     def add_history(self, entries: Sequence[HistoryEntry]) -> None: ...
@@ -158,10 +165,19 @@ class HistoryStore(Protocol):
         """Delete rows older than `older_than` and beyond the newest `keep_last`; returns how many went."""
 
 
+@dataclass(frozen=True)
+class Due:
+    """An entry of the due index: the occurrence `due` of `job`, and the job's snapshot when it was scheduled."""
+
+    job: JobRef
+    due: datetime
+    snapshot: str | None = field(default=None, compare=False, repr=False)
+
+
 class DueIndex(Protocol):
     """Occurrences due later than the planner's lookahead, by due-time bucket, so a tick reads only what is due."""
 
-    def add_due(self, job: JobRef, due: datetime) -> None: ...
+    def add_due(self, job: JobRef, due: datetime, snapshot: str | None = None) -> None: ...
 
     def remove_due(self, job: JobRef, due: datetime) -> None:
         """Idempotent."""
@@ -169,7 +185,7 @@ class DueIndex(Protocol):
     def remove_due_many(self, entries: Sequence[tuple[JobRef, datetime]]) -> None:
         """Idempotent; batched by bucket."""
 
-    def due_until(self, until: datetime) -> list[tuple[JobRef, datetime]]:
+    def due_until(self, until: datetime) -> list[Due]:
         """Every entry due at or before `until` that has not been removed (oldest first)."""
 
 

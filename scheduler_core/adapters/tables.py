@@ -6,8 +6,9 @@ Layout (docs/storage.md explains the choices):
 - `history`      PK job key; RK `H|{inverted start ms}|{execution id}|{action}|{retry}` for history rows (newest
                  first), `D|{due}` for dispatch claims. Claims and history share the job's partition so a claim can
                  be written in one batch with the history row that precedes it.
-- `due`          PK minute bucket `YYYYMMDDHHMM` of the due time, RK `{due}|{job key}`; row `!`/`watermark` holds
-                 the earliest bucket that may still hold entries. A tick reads only buckets up to its lookahead.
+- `due`          PK minute bucket `YYYYMMDDHHMM` of the due time, RK `{due}|{job key}`, the job's snapshot beside;
+                 row `!`/`watermark` holds the earliest bucket that may still hold entries. A tick reads only buckets
+                 up to its lookahead.
 """
 
 from __future__ import annotations
@@ -25,7 +26,7 @@ from azure.data.tables import TableClient, TableServiceClient, TableTransactionE
 
 from scheduler_core.domain.errors import ConcurrencyConflict, InvalidInput, JobCollectionNotFound, JobNotFound
 from scheduler_core.domain.job import CollectionRef, JobRef, JobState, JobStatus
-from scheduler_core.ports import Claim, HistoryEntry, Page, StoredCollection, StoredJob
+from scheduler_core.ports import Claim, Due, HistoryEntry, Page, StoredCollection, StoredJob
 
 COLLECTIONS, JOBS, HISTORY, DUE = "collections", "jobs", "history", "due"
 TABLE_NAMES = (COLLECTIONS, JOBS, HISTORY, DUE)
@@ -33,6 +34,9 @@ TABLE_NAMES = (COLLECTIONS, JOBS, HISTORY, DUE)
 _MAX_ETAG_RETRIES = 20
 _BATCH = 100  # Table Storage's limit per entity group transaction
 _WATERMARK_SAFETY = timedelta(minutes=5)  # re-read recent buckets: covers clock skew between instances
+# A snapshot travels in a queue message (64 KiB base64, so 48 KiB of JSON) and in a due entry's string property
+# (32 K characters): a larger job is read by the executor instead.
+_MAX_SNAPSHOT_CHARS = 30_000
 
 
 def _iso(value: datetime | None) -> str | None:
@@ -169,7 +173,7 @@ class TableStorage:
 
     # ---- jobs --------------------------------------------------------------------------------------------------
 
-    def _job_from(self, entity: Any, collection: CollectionRef) -> StoredJob:
+    def _job_from(self, entity: Any, collection: CollectionRef, etag: str | None = None) -> StoredJob:
         sealed = entity.get("Secrets")
         return StoredJob(
             ref=JobRef(collection, entity["Name"]),
@@ -187,7 +191,7 @@ class TableStorage:
             generation=int(entity.get("Generation", 1)),
             manual_runs=int(entity.get("ManualRuns", 0)),
             dispatched=tuple((datetime.fromisoformat(d), t) for d, t in json.loads(entity.get("Dispatched") or "[]")),
-            etag=entity.metadata["etag"],
+            etag=etag or entity.metadata["etag"],
         )
 
     def _job_entity(self, job: StoredJob) -> dict[str, Any]:
@@ -259,6 +263,18 @@ class TableStorage:
 
     def delete_job(self, ref: JobRef) -> None:
         self._tables[JOBS].delete_entity(ref.collection.key, ref.name.lower())
+
+    def snapshot(self, job: StoredJob) -> str | None:
+        if job.etag is None:
+            return None
+        text = json.dumps({"entity": self._job_entity(job), "etag": job.etag}, separators=(",", ":"))
+        return text if len(text) <= _MAX_SNAPSHOT_CHARS else None
+
+    def restore(self, snapshot: str) -> StoredJob:
+        taken = json.loads(snapshot)
+        entity = taken["entity"]
+        collection = CollectionRef(entity["Subscription"], entity["ResourceGroup"], entity["Collection"])
+        return self._job_from(entity, collection, taken["etag"])
 
     def list_jobs(
         self, collection: CollectionRef, *, top: int, continuation: str | None, state: JobState | None
@@ -351,7 +367,7 @@ class TableStorage:
     def _due_keys(self, job: JobRef, due: datetime) -> tuple[str, str]:
         return self._bucket(due), f"{_iso(due)}|{job.key}"
 
-    def add_due(self, job: JobRef, due: datetime) -> None:
+    def add_due(self, job: JobRef, due: datetime, snapshot: str | None = None) -> None:
         pk, rk = self._due_keys(job, due)
         c = job.collection
         self._tables[DUE].upsert_entity(
@@ -363,6 +379,7 @@ class TableStorage:
                 "Collection": c.name,
                 "Job": job.name,
                 "Due": _iso(due),
+                "Snapshot": snapshot or "",
             }
         )
 
@@ -388,27 +405,27 @@ class TableStorage:
                     for key in keys[i : i + _BATCH]:
                         table.delete_entity(pk, key)
 
-    def due_until(self, until: datetime) -> list[tuple[JobRef, datetime]]:
+    def due_until(self, until: datetime) -> list[Due]:
         table = self._tables[DUE]
         try:
             watermark_entity = table.get_entity("!", "watermark")
             start = datetime.strptime(watermark_entity["Bucket"], "%Y%m%d%H%M").replace(tzinfo=UTC)
         except ResourceNotFoundError:
             watermark_entity, start = None, until - _WATERMARK_SAFETY
-        found: list[tuple[JobRef, datetime]] = []
+        found: list[Due] = []
         bucket = start.replace(second=0, microsecond=0)
         while bucket <= until:
             for e in table.query_entities(f"PartitionKey eq '{self._bucket(bucket)}'"):
                 due = _dt(e["Due"])
                 if due is not None and due <= until:
                     ref = JobRef(CollectionRef(e["Subscription"], e["ResourceGroup"], e["Collection"]), e["Job"])
-                    found.append((ref, due))
+                    found.append(Due(ref, due, e.get("Snapshot") or None))
             bucket += timedelta(minutes=1)
-        earliest = min([d for _, d in found] + [until - _WATERMARK_SAFETY])
+        earliest = min([d.due for d in found] + [until - _WATERMARK_SAFETY])
         new_mark = self._bucket(earliest)
         if watermark_entity is None or watermark_entity["Bucket"] != new_mark:
             table.upsert_entity({"PartitionKey": "!", "RowKey": "watermark", "Bucket": new_mark})
-        return sorted(found, key=lambda item: item[1])
+        return sorted(found, key=lambda item: item.due)
 
 
 def _page(table: TableClient, query: str, top: int, continuation: str | None, convert: Callable[[Any], Any]) -> Page:

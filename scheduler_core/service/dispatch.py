@@ -9,7 +9,7 @@ from __future__ import annotations
 
 import uuid
 from collections.abc import Mapping
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from datetime import datetime, timedelta
 from typing import Any
 
@@ -32,7 +32,9 @@ def execution_id(job: JobRef, due: datetime) -> str:
 class Occurrence:
     """One attempt of one occurrence of a job, as carried by an execution message.
 
-    `retry` is ours (0 = first attempt), never the queue's dequeue count. `manual` marks a run-now.
+    `retry` is ours (0 = first attempt), never the queue's dequeue count. `manual` marks a run-now. `snapshot` is
+    the job as it was when the occurrence was scheduled (JobStore.snapshot), carried by a scheduled first attempt so
+    that the executor's claim, guarded by the snapshot's ETag, needs no read before it.
     """
 
     job: JobRef
@@ -42,6 +44,7 @@ class Occurrence:
     retry: int = 0
     manual: bool = False
     not_before: datetime | None = None  # a retry's time; the nominal `due` stays what history shows
+    snapshot: str | None = field(default=None, compare=False, repr=False)
 
     @property
     def act_at(self) -> datetime:
@@ -66,6 +69,7 @@ class Occurrence:
             "retry": self.retry,
             "manual": self.manual,
             "at": self.act_at.isoformat(),
+            **({"snapshot": self.snapshot} if self.snapshot else {}),
         }
 
     @classmethod
@@ -79,6 +83,7 @@ class Occurrence:
             retry=int(message.get("retry", 0)),
             manual=bool(message.get("manual", False)),
             not_before=datetime.fromisoformat(message["at"]) if message.get("at") else None,
+            snapshot=message.get("snapshot"),
         )
 
 
@@ -120,9 +125,11 @@ def enqueue(services: Services, occurrence: Occurrence, now: datetime) -> None:
     services.queue.send(occurrence.to_message(), delay_seconds=delay)
 
 
-def schedule(services: Services, job: JobRef, due: datetime, now: datetime) -> None:
-    """Make sure the occurrence (job, due) will be dispatched: now if within the lookahead, else via the index."""
+def schedule(services: Services, job: StoredJob, due: datetime, now: datetime) -> None:
+    """Make sure the occurrence `due` of the job just stored will be dispatched: now if within the lookahead, else
+    via the index. Either carries the job's snapshot."""
+    snapshot = services.storage.snapshot(job)
     if due - now <= timedelta(seconds=services.settings.lookahead_seconds):
-        enqueue(services, Occurrence(job, due, execution_id(job, due)), now)
+        enqueue(services, Occurrence(job.ref, due, execution_id(job.ref, due), snapshot=snapshot), now)
     else:
-        services.storage.add_due(job, due)
+        services.storage.add_due(job.ref, due, snapshot)

@@ -1,9 +1,14 @@
 """The worker: run one attempt of one occurrence, record it, and queue what follows (retry, errorAction, next).
 
-Order of an attempt: never before the due instant; the job is re-read; the attempt is claimed (exactly one message
-per attempt acts, a redelivery of the winner may act again: at least once across crashes); a scheduled first attempt
-is re-checked against the job (deleted: dropped; disabled or rescheduled: `Postponed` in history); the schedule is
-advanced and the next occurrence queued before the action runs, so a slow target never delays the next occurrence.
+Order of an attempt: never before the due instant; the attempt is claimed (exactly one message per attempt acts, a
+redelivery of the winner may act again: at least once across crashes); a scheduled first attempt is checked against
+the job (deleted: dropped; disabled or rescheduled: `Postponed` in history); the schedule is advanced and the next
+occurrence queued before the action runs, so a slow target never delays the next occurrence.
+
+A scheduled first attempt, the hot path, costs one write before its action: its message carries a snapshot of the
+job, and the write that moves the schedule on, guarded by the snapshot's ETag, is at once the claim and the check
+that the job has not changed since (if it has, the job is read and checked again). It is made at the due instant,
+so a disable or delete up to that instant is honoured.
 """
 
 from __future__ import annotations
@@ -41,7 +46,8 @@ log = logging.getLogger(__name__)
 # PREPARE_LEAD_SECONDS early, plus up to a second of rounding); an earlier one goes back on the queue.
 _MAX_WAIT_SECONDS = PREPARE_LEAD_SECONDS + 1.5
 _MAX_MISSED_CHUNKS = 1000
-# An attempt prepared longer ago than this re-reads its job before acting (a user may have disabled it meanwhile).
+# A retry, error action or run-now claimed longer ago than this re-reads its job before acting (a user may have
+# disabled it meanwhile).
 _STALE_AFTER = timedelta(seconds=0.5)
 # How many recent dispatches a job row remembers: enough to recognise a redelivery of a crashed instance's message
 # after its lease expired, while later occurrences were dispatched meanwhile.
@@ -58,11 +64,14 @@ class _Duplicate(Exception):
 
 @dataclass(frozen=True)
 class Prepared:
-    """An attempt that won its claim and is ready to run at `occurrence.act_at`."""
+    """An attempt ready to run at `occurrence.act_at`: claimed already, or (a scheduled first attempt) to be claimed
+    then by the message `token`, against `job` as the message or an early read knew it."""
 
     job: StoredJob
     occurrence: Occurrence
     prepared_at: datetime
+    token: str
+    claimed: bool
 
 
 def execute(services: Services, message: Mapping[str, Any], token: str) -> None:
@@ -77,42 +86,30 @@ def execute(services: Services, message: Mapping[str, Any], token: str) -> None:
 
 
 def prepare(services: Services, message: Mapping[str, Any], token: str) -> Prepared | None:
-    """Everything before the action: re-check the job, claim the attempt, move the schedule on.
+    """Everything that can happen before the due instant: the job (from the message's snapshot, else read) and, for
+    a retry, error action or run-now, the claim of the attempt.
 
-    Runs as soon as the message is visible, up to `_MAX_WAIT_SECONDS` before the due instant, so that only the action
-    itself is left for that instant (a burst due in one second then costs its storage round trips before it, not
-    after). An earlier message is put back for the time that is left. Returns None when nothing is to run.
+    Runs as soon as the message is visible, up to `_MAX_WAIT_SECONDS` before the due instant. An earlier message is
+    put back for the time that is left. Returns None when nothing is to run.
     """
     occurrence = Occurrence.from_message(message)
     now = services.clock()
     if (occurrence.act_at - now).total_seconds() > _MAX_WAIT_SECONDS:
         enqueue(services, occurrence, now)
         return None
+    scheduled = occurrence.first_attempt and not occurrence.manual
     try:
-        job = services.storage.get_job(occurrence.job)
+        if scheduled and occurrence.snapshot:
+            job = services.storage.restore(occurrence.snapshot)
+        else:
+            job = services.storage.get_job(occurrence.job)
     except JobNotFound:
         log.info("occurrence %s of a deleted job dropped", occurrence.execution_id)
         return None
-    if occurrence.first_attempt and not occurrence.manual:
-        dispatcher = job.dispatcher_of(occurrence.due)
-        if dispatcher is not None:
-            if dispatcher != token:
-                log.info("occurrence %s already dispatched by another message", occurrence.execution_id)
-                return None
-            # A redelivery after a crash that already moved the schedule on runs the attempt again (at least once),
-            # and makes sure the next occurrence is queued: the crash may have come between the two. (A duplicate
-            # message for it loses its claim.)
-            if job.status.next_execution_time is not None:
-                schedule(services, job.ref, job.status.next_execution_time, now)
-        else:
-            chosen = _scheduled_attempt(services, job, occurrence, now, token)
-            if chosen is None:
-                return None
-            job, occurrence = chosen
-    elif services.storage.claim(occurrence.job, occurrence.claim_key, token) is Claim.LOST:
+    if not scheduled and services.storage.claim(occurrence.job, occurrence.claim_key, token) is Claim.LOST:
         log.info("occurrence %s attempt already claimed by another message", occurrence.execution_id)
         return None
-    return Prepared(job, occurrence, now)
+    return Prepared(job, occurrence, now, token, claimed=not scheduled)
 
 
 def seconds_until(services: Services, prepared: Prepared) -> float:
@@ -121,13 +118,15 @@ def seconds_until(services: Services, prepared: Prepared) -> float:
 
 
 def perform(services: Services, prepared: Prepared) -> None:
-    """Run the prepared attempt now (at or after its due instant), record it, and queue what follows.
-
-    An attempt prepared well ahead re-reads the job first: one deleted meanwhile is not run, one disabled or changed
-    meanwhile is recorded as Postponed (its schedule has already moved on)."""
+    """Run the prepared attempt now (at or after its due instant), record it, and queue what follows."""
     job, occurrence = prepared.job, prepared.occurrence
     now = services.clock()
-    if now - prepared.prepared_at > _STALE_AFTER:
+    if not prepared.claimed:
+        chosen = _dispatch(services, job, occurrence, now, prepared.token)
+        if chosen is None:
+            return
+        job, occurrence = chosen
+    elif now - prepared.prepared_at > _STALE_AFTER:
         try:
             current = services.storage.get_job(job.ref)
         except JobNotFound:
@@ -143,14 +142,51 @@ def perform(services: Services, prepared: Prepared) -> None:
     _attempt(services, job, occurrence, now)
 
 
+def _dispatch(
+    services: Services, job: StoredJob, occurrence: Occurrence, now: datetime, token: str
+) -> tuple[StoredJob, Occurrence] | None:
+    """Claim a scheduled first attempt against `job` (a snapshot or an early read); when the claim shows that the job
+    has changed since, read it and try once more. Returns what to run, or None."""
+    try:
+        return _claim_scheduled(services, job, occurrence, now, token)
+    except _Rescheduled:
+        pass
+    try:
+        current = services.storage.get_job(occurrence.job)
+        return _claim_scheduled(services, current, occurrence, now, token)
+    except (_Rescheduled, JobNotFound):
+        return None  # changed or deleted meanwhile; the message that follows the change accounts for it
+
+
+def _claim_scheduled(
+    services: Services, job: StoredJob, occurrence: Occurrence, now: datetime, token: str
+) -> tuple[StoredJob, Occurrence] | None:
+    """Raises _Rescheduled when `job` turns out to be stale."""
+    dispatcher = job.dispatcher_of(occurrence.due)
+    if dispatcher is None:
+        return _scheduled_attempt(services, job, occurrence, now, token)
+    if dispatcher != token:
+        log.info("occurrence %s already dispatched by another message", occurrence.execution_id)
+        return None
+    # A redelivery after a crash that already moved the schedule on runs the attempt again (at least once), and
+    # makes sure the next occurrence is queued: the crash may have come between the two. (A duplicate message for it
+    # loses its claim.)
+    if job.status.next_execution_time is not None:
+        schedule(services, job, job.status.next_execution_time, now)
+    return job, occurrence
+
+
 def _scheduled_attempt(
     services: Services, job: StoredJob, occurrence: Occurrence, now: datetime, token: str
 ) -> tuple[StoredJob, Occurrence] | None:
-    """Re-check a scheduled occurrence against the job, apply catch-up, and move the schedule on; the ETag-guarded
+    """Check a scheduled occurrence against the job, apply catch-up, and move the schedule on; the ETag-guarded
     write that moves it on is also the claim (exactly one message per occurrence wins it).
 
     Returns the job and the occurrence to run, or None when it is not run (recorded as Postponed, with the reason,
-    unless another message won the occurrence).
+    unless another message won the occurrence or the job was deleted).
+
+    Raises:
+        _Rescheduled: the job changed since `job` was read (its state or its next occurrence).
     """
     scheduled = occurrence.due
     reason = _postpone_reason(services, job, occurrence)
@@ -172,8 +208,8 @@ def _scheduled_attempt(
     except _Duplicate:
         log.info("occurrence %s already dispatched by another message", occurrence.execution_id)
         return None
-    except (_Rescheduled, JobNotFound):
-        return None  # changed or deleted meanwhile; the message that follows the change accounts for it
+    except JobNotFound:
+        return None
     if reason is not None:
         missed.append(_entry(occurrence, now, now, "Postponed", reason))
     if missed:
@@ -287,7 +323,7 @@ def _advance(
 
     advanced = services.storage.update_job(job.ref, update, current=job)
     if advanced.status.next_execution_time is not None:
-        schedule(services, job.ref, advanced.status.next_execution_time, now)
+        schedule(services, advanced, advanced.status.next_execution_time, now)
     return advanced
 
 
@@ -304,10 +340,11 @@ def _attempt(services: Services, job: StoredJob, occurrence: Occurrence, started
     exhausted = not outcome.succeeded and occurrence.retry >= policy.retries
     if not outcome.succeeded and not exhausted:
         delay = retry_delay(policy, occurrence.retry + 1)
-        retry = replace(occurrence, retry=occurrence.retry + 1, not_before=ended + delay)
+        retry = replace(occurrence, retry=occurrence.retry + 1, not_before=ended + delay, snapshot=None)
         enqueue(services, retry, ended)
     elif exhausted and occurrence.action_name == MAIN_ACTION and (definition.get("action") or {}).get("errorAction"):
-        enqueue(services, replace(occurrence, action_name=ERROR_ACTION, retry=0, not_before=ended), ended)
+        error = replace(occurrence, action_name=ERROR_ACTION, retry=0, not_before=ended, snapshot=None)
+        enqueue(services, error, ended)
 
     if occurrence.action_name == MAIN_ACTION:  # (an unchanged job is not written: see update_job)
         services.storage.update_job(

@@ -144,9 +144,7 @@ def _create(services: Services, job: StoredJob, now: datetime) -> StoredJob:
 
 
 def _give_back_slot(services: Services, collection: CollectionRef) -> None:
-    services.storage.update_collection(
-        collection, lambda c: replace(c, job_count=max(0, c.job_count - 1), etag=None)
-    )
+    services.storage.update_collection(collection, lambda c: replace(c, job_count=max(0, c.job_count - 1), etag=None))
 
 
 def _store(services: Services, current: StoredJob, job: StoredJob, now: datetime) -> StoredJob:
@@ -170,7 +168,7 @@ def _reschedule(services: Services, before: StoredJob | None, after: StoredJob, 
     if old is not None and old != new:
         services.storage.remove_due(after.ref, old)
     if new is not None and new != old:
-        schedule(services, after.ref, new, now)
+        schedule(services, after, new, now)
 
 
 def delete_job(services: Services, ref: JobRef) -> None:
@@ -217,7 +215,9 @@ def list_jobs(
     services.storage.get_collection(collection)
     page = _skip_page(
         lambda size, tok: services.storage.list_jobs(collection, top=size, continuation=tok, state=state),
-        top=top, skip=skip, token=token,
+        top=top,
+        skip=skip,
+        token=token,
     )
     return [render(j) for j in page.items], page.continuation
 
@@ -228,7 +228,9 @@ def list_history(
     services.storage.get_job(ref)
     page = _skip_page(
         lambda size, tok: services.storage.list_history(ref, top=size, continuation=tok, status=status),
-        top=top, skip=skip, token=token,
+        top=top,
+        skip=skip,
+        token=token,
     )
     return [render_history(e) for e in page.items], page.continuation
 

@@ -7,9 +7,9 @@ from __future__ import annotations
 
 import logging
 from concurrent.futures import ThreadPoolExecutor
-from datetime import datetime, timedelta
+from datetime import timedelta
 
-from scheduler_core.domain.job import JobRef
+from scheduler_core.ports import Due
 from scheduler_core.service.context import Services
 from scheduler_core.service.dispatch import Occurrence, enqueue, execution_id
 
@@ -31,12 +31,12 @@ def tick(services: Services) -> int:
     if not due:
         return 0
 
-    def send(entry: tuple[JobRef, datetime]) -> None:
-        job, when = entry
-        enqueue(services, Occurrence(job, when, execution_id(job, when)), now)
+    def send(entry: Due) -> None:
+        occurrence = Occurrence(entry.job, entry.due, execution_id(entry.job, entry.due), snapshot=entry.snapshot)
+        enqueue(services, occurrence, now)
 
     with ThreadPoolExecutor(max_workers=_SENDERS) as pool:
         list(pool.map(send, due))
-    services.storage.remove_due_many(due)
+    services.storage.remove_due_many([(entry.job, entry.due) for entry in due])
     log.info("planner enqueued %d occurrences due until %s", len(due), until.isoformat())
     return len(due)

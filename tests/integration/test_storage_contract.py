@@ -18,7 +18,7 @@ from scheduler_core.adapters.http_action import HttpActionRunner
 from scheduler_core.adapters.queues import StorageExecutionQueue
 from scheduler_core.adapters.tables import TableStorage
 from scheduler_core.domain.job import CollectionRef, JobRef, JobState, JobStatus
-from scheduler_core.ports import Claim, HistoryEntry, StoredCollection, StoredJob
+from scheduler_core.ports import Claim, Due, HistoryEntry, StoredCollection, StoredJob
 from scheduler_core.service import executor, maintenance
 from scheduler_core.service.context import Services
 from scheduler_core.service.dispatch import Occurrence, execution_id
@@ -84,12 +84,33 @@ def test_concurrent_etag_updates_lose_no_increment(services: Services) -> None:
 def test_due_index_returns_entries_up_to_the_instant_and_forgets_removed_ones(services: Services) -> None:
     job = a_job(services)
     soon, later = NOW + timedelta(seconds=30), NOW + timedelta(hours=2)
-    services.storage.add_due(job.ref, soon)
+    services.storage.add_due(job.ref, soon, services.storage.snapshot(job))
     services.storage.add_due(job.ref, later)
-    assert (job.ref, soon) in services.storage.due_until(NOW + timedelta(minutes=1))
-    assert (job.ref, later) not in services.storage.due_until(NOW + timedelta(minutes=1))
+
+    def due_within_a_minute() -> dict[datetime, Due]:
+        return {d.due: d for d in services.storage.due_until(NOW + timedelta(minutes=1)) if d.job == job.ref}
+
+    assert list(due_within_a_minute()) == [soon]
+    snapshot = due_within_a_minute()[soon].snapshot
+    assert snapshot is not None and services.storage.restore(snapshot) == job
     services.storage.remove_due(job.ref, soon)
-    assert (job.ref, soon) not in services.storage.due_until(NOW + timedelta(minutes=1))
+    assert due_within_a_minute() == {}
+
+
+def test_an_update_guarded_by_a_stale_snapshot_re_reads_and_loses_no_write(services: Services) -> None:
+    job = a_job(services)
+    snapshot = services.storage.snapshot(job)
+    assert snapshot is not None
+    services.storage.update_job(job.ref, lambda j: replace(j, status=replace(j.status, failure_count=1)))
+
+    updated = services.storage.update_job(
+        job.ref,
+        lambda j: replace(j, status=replace(j.status, execution_count=j.status.execution_count + 1)),
+        current=services.storage.restore(snapshot),
+    )
+
+    assert (updated.status.failure_count, updated.status.execution_count) == (1, 1)
+    assert services.storage.get_job(job.ref) == updated
 
 
 def history_row(job: JobRef, started: datetime, status: str = "Completed") -> HistoryEntry:
