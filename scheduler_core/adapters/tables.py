@@ -313,9 +313,13 @@ class TableStorage:
                     "RepeatCount": entry.repeat_count,
                 }
             )
+        table = self._tables[HISTORY]
         for rows in by_job.values():
+            if len(rows) == 1:
+                table.upsert_entity(rows[0])  # the common case; a one-row batch costs more CPU to build and parse
+                continue
             for i in range(0, len(rows), _BATCH):
-                self._tables[HISTORY].submit_transaction([("upsert", row) for row in rows[i : i + _BATCH]])
+                table.submit_transaction([("upsert", row) for row in rows[i : i + _BATCH]])
 
     def list_history(self, job: JobRef, *, top: int, continuation: str | None, status: str | None) -> Page:
         query = f"PartitionKey eq '{_quote(job.key)}' and RowKey ge 'H|' and RowKey lt 'H}}'"
