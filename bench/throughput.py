@@ -10,9 +10,9 @@ Three measurements on one private in-memory Azurite, in one run:
    and delete them.
    Scenarios: `one-time` (N one-time jobs due at once); `recurring via index` (M jobs every minute, R rounds: each
    round the clock moves a minute on and the lookahead is 30 s, so every next occurrence goes through the due index,
-   as for any job whose interval is longer than the lookahead); `recurring, chained` (M jobs every 5 seconds on the
-   real clock, R rounds after the first: each next occurrence is within the lookahead, so the executor queues it
-   itself, as for any job whose interval is shorter than the lookahead, 90 s by default).
+   as for any job whose interval is longer than the lookahead); `recurring, chained` (M, at most 100, jobs every 5
+   seconds on the real clock, R rounds after the first: each next occurrence is within the lookahead, so the executor
+   queues it itself, as for any job whose interval is shorter than the lookahead, 90 s by default).
 2. End to end through the host: N one-time jobs created through the REST API, all due at the same instant, served by
    `python -m devhost` on function_app.py; occurrences per second from the due instant to the last call received.
    The host's storage requests are counted by a counting proxy between the host and Azurite, including the queue
@@ -70,6 +70,7 @@ _BATCH_SIZE = int(_QUEUES["batchSize"])
 _NEW_BATCH_THRESHOLD = int(_QUEUES["newBatchThreshold"])
 _MIN_POLL, _MAX_POLL = 0.1, 0.2  # the host's first back-off step; host.json maxPollingInterval
 _WORKERS = 6  # the Python worker's default thread pool on 2 cores: min(32, cpu + 4)
+_CHAINED_MAX = 100
 _LOOKAHEAD = 30.0  # shorter than the 1-minute recurrence, so each next occurrence goes through the due index
 
 
@@ -168,8 +169,10 @@ def _in_process(azurite: Azurite, target: Target, one_time: int, recurring: int,
 
 
 def _chained(azurite: Azurite, target: Target, jobs: int, rounds: int) -> dict[str, Any]:
-    """`jobs` jobs every 5 seconds on the real clock (its own Azurite: the other scenarios move the due index's
+    """`jobs` jobs (at most 100, so that each round is done before the next one's messages show up and the counts
+    are per round) every 5 seconds on the real clock (its own Azurite: the other scenarios move the due index's
     watermark hours ahead); the first round comes from the index, the next `rounds` are queued by the executors."""
+    jobs = min(jobs, _CHAINED_MAX)
     run = _Run(azurite, target)
     now = datetime.now(UTC)
     first = now.replace(microsecond=0) + timedelta(seconds=8 - now.second % 5)  # a 5-second mark, 3 s on or more
