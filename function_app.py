@@ -2,7 +2,8 @@
 
 - HTTP: the FastAPI app (Azure Scheduler 2016-03-01 REST API) through `func.AsgiFunctionApp`, routePrefix "".
 - Timer `planner`: every tick moves occurrences due within the lookahead from the due index onto the queue.
-- Queue `executor`: runs one attempt of one occurrence; `executor_poisoned` records what reached the poison queue.
+- Queue `executor`: runs one attempt of one occurrence.
+- Timer `poison_sweep` (the planner's schedule): records what reached the poison queue as faulted occurrences.
 - Timer `maintenance`: prunes history beyond the retention settings.
 """
 
@@ -56,9 +57,9 @@ async def executor_run(message: func.QueueMessage) -> None:
         await loop.run_in_executor(_attempt_threads, executor.perform, services(), prepared)
 
 
-@app.queue_trigger(arg_name="message", queue_name=f"{EXECUTIONS_QUEUE}-poison", connection=STORAGE_CONNECTION)
-def executor_poisoned(message: func.QueueMessage) -> None:
-    executor.record_poisoned(services(), json.loads(message.get_body()))
+@app.timer_trigger(arg_name="timer", schedule=f"%{TICK_SCHEDULE_SETTING}%")
+def poison_sweep(timer: func.TimerRequest) -> None:
+    executor.sweep_poisoned(services())
 
 
 @app.timer_trigger(arg_name="timer", schedule=f"%{MAINTENANCE_SCHEDULE_SETTING}%", run_on_startup=False)

@@ -8,11 +8,11 @@ from typing import Any
 
 from scheduler_core.adapters.actions import ActionDispatcher
 from scheduler_core.adapters.clients import queue_client, table_service
-from scheduler_core.adapters.queues import StorageExecutionQueue
+from scheduler_core.adapters.queues import StorageExecutionQueue, StoragePoisonQueue
 from scheduler_core.adapters.secret_box import SecretBox
 from scheduler_core.adapters.tables import TableStorage
 from scheduler_core.service.context import Services
-from scheduler_core.settings import EXECUTIONS_QUEUE, Settings
+from scheduler_core.settings import EXECUTIONS_QUEUE, POISON_QUEUE, Settings
 
 
 def build_services(
@@ -33,6 +33,10 @@ def build_services(
         unseal=box.unseal_for_storage,
     )
     queue = StorageExecutionQueue(queue_client(settings.storage, EXECUTIONS_QUEUE, **(queue_options or {})))
+    poison = StoragePoisonQueue(queue_client(settings.storage, POISON_QUEUE, **(queue_options or {})))
     storage.create_tables()
     queue.create_queue()
-    return Services(storage=storage, queue=queue, actions=ActionDispatcher(settings), settings=settings)
+    poison.create_queue()
+    return Services(
+        storage=storage, queue=queue, actions=ActionDispatcher(settings), settings=settings, poison=poison
+    )

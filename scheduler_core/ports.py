@@ -195,6 +195,24 @@ class ExecutionQueue(Protocol):
 
 
 @dataclass(frozen=True)
+class Poisoned:
+    """A message the host gave up on: its body (None when it is not JSON) and what removing it takes."""
+
+    id: str
+    body: Mapping[str, Any] | None
+    receipt: Any = field(default=None, compare=False, repr=False)
+
+
+class PoisonQueue(Protocol):
+    def take(self, limit: int) -> list[Poisoned]:
+        """Up to `limit` messages, hidden from other readers for a few minutes (a reader that fails leaves them to
+        the next)."""
+
+    def remove(self, message: Poisoned) -> None:
+        """Idempotent."""
+
+
+@dataclass(frozen=True)
 class Outcome:
     """What happened when an action ran: `succeeded`, and a message for history (status code, response snippet)."""
 

@@ -18,6 +18,9 @@ STORAGE_CONNECTION = "AzureWebJobsStorage"
 EXECUTIONS_QUEUE = "scheduler-executions"
 """The queue the planner fills and the executor drains. Fixed: trigger bindings are declared at import time."""
 
+POISON_QUEUE = f"{EXECUTIONS_QUEUE}-poison"
+"""Where the host moves an execution message after `maxDequeueCount` failures (its naming rule)."""
+
 TICK_SCHEDULE_SETTING = "SCHEDULER_TICK_SCHEDULE"
 """NCRONTAB of the planner timer, resolved by the Functions host as the binding expression `%...%`."""
 

@@ -8,7 +8,15 @@ from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from typing import Protocol
 
-from scheduler_core.ports import ActionRunner, CollectionStore, DueIndex, ExecutionQueue, HistoryStore, JobStore
+from scheduler_core.ports import (
+    ActionRunner,
+    CollectionStore,
+    DueIndex,
+    ExecutionQueue,
+    HistoryStore,
+    JobStore,
+    PoisonQueue,
+)
 from scheduler_core.settings import Settings
 
 
@@ -28,3 +36,4 @@ class Services:
     settings: Settings
     clock: Callable[[], datetime] = utc_now
     sleep: Callable[[float], None] = field(default=time.sleep)
+    poison: PoisonQueue | None = None  # None where nothing reads the poison queue (tests of other parts)

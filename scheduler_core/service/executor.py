@@ -437,3 +437,30 @@ def record_poisoned(services: Services, message: Mapping[str, Any]) -> None:
             _advance(services, job, occurrence.due, occurrence.due, now, "poison", count=False)
         except (_Rescheduled, _Duplicate):
             pass
+
+
+_POISON_BATCH = 32
+_POISON_BATCHES_PER_SWEEP = 10
+
+
+def sweep_poisoned(services: Services) -> int:
+    """Record every message that reached the poison queue (`record_poisoned`) and remove it; returns how many.
+
+    Runs on the planner's schedule rather than as a queue trigger: a trigger would poll the poison queue as often as
+    the executions queue (host.json `maxPollingInterval`, 200 ms), half of an idle instance's storage requests, for
+    messages that need no sub-second attention. A message that fails to record stays for the next sweep."""
+    if services.poison is None:
+        return 0
+    swept = 0
+    for _ in range(_POISON_BATCHES_PER_SWEEP):
+        batch = services.poison.take(_POISON_BATCH)
+        for message in batch:
+            if message.body is None:
+                log.error("poison queue message %s is not an execution message; removed", message.id)
+            else:
+                record_poisoned(services, message.body)
+            services.poison.remove(message)
+            swept += 1
+        if len(batch) < _POISON_BATCH:
+            break
+    return swept

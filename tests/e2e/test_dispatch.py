@@ -5,11 +5,16 @@ Sub-minute schedules use the cron extension with seconds, in a collection whose 
 
 from __future__ import annotations
 
+import json
 import time
 from datetime import UTC, datetime, timedelta
 from typing import Any
 
+from azure.storage.queue import QueueClient, TextBase64EncodePolicy
+
+from devhost.azurite import Azurite
 from devhost.tests.running import wait_for
+from scheduler_core.settings import POISON_QUEUE
 from tests.support.api import SchedulerApi, unique
 from tests.support.target import Received, Target
 
@@ -163,6 +168,26 @@ def test_a_job_replaced_between_its_occurrences_runs_its_new_action_from_the_nex
     replaced_at = datetime.now(UTC)
     wait_for(lambda: len(target.requests_to("/after")) >= 2, "calls to the new target", deadline=20)
     assert [r for r in target.requests_to("/before") if due_of(r) > replaced_at] == []
+
+
+def test_a_message_that_reaches_the_poison_queue_is_recorded_as_a_faulted_occurrence(
+    api: SchedulerApi, azurite: Azurite, target: Target
+) -> None:
+    # As the host leaves it after maxDequeueCount failures: the message as it was, base64, on `<queue>-poison`.
+    collection = api.new_collection()
+    due = (datetime.now(UTC) + timedelta(days=1)).replace(microsecond=0)
+    job = put_job(api, collection, {"startTime": iso(due), "action": http(target, "/never")})
+    message = {"v": 1, "job": ["sub-1", "rg-1", collection, job], "due": due.isoformat(), "id": "x"}  # as api's
+    poison = QueueClient.from_connection_string(
+        azurite.connection_string, POISON_QUEUE, message_encode_policy=TextBase64EncodePolicy()
+    )
+    poison.send_message(json.dumps(message))
+
+    wait_for(lambda: history_of(api, collection, job), "the poisoned occurrence in history", deadline=20)
+    [row] = history_of(api, collection, job)
+    assert row["status"] == "Failed" and row["message"].startswith("Faulted")
+    assert row["expectedExecutionTime"].startswith(iso(due)[:19])
+    assert job_of(api, collection, job)["status"]["faultedCount"] == 1
 
 
 def test_a_disabled_collections_occurrences_are_recorded_as_postponed(api: SchedulerApi, target: Target) -> None:

@@ -3,6 +3,7 @@ write, the due index answers by time, history is pruned by age and count, and th
 
 from __future__ import annotations
 
+import json
 import threading
 import uuid
 from collections.abc import Iterator
@@ -15,7 +16,7 @@ import pytest
 from devhost.azurite import Azurite
 from scheduler_core.adapters.clients import queue_client, table_service
 from scheduler_core.adapters.http_action import HttpActionRunner
-from scheduler_core.adapters.queues import StorageExecutionQueue
+from scheduler_core.adapters.queues import StorageExecutionQueue, StoragePoisonQueue
 from scheduler_core.adapters.tables import TableStorage
 from scheduler_core.domain.job import CollectionRef, JobRef, JobState, JobStatus
 from scheduler_core.ports import Claim, Due, HistoryEntry, StoredCollection, StoredJob
@@ -146,3 +147,22 @@ def test_a_poisoned_message_is_recorded_as_faulted_and_the_schedule_moves_on(ser
     after = services.storage.get_job(job.ref)
     assert after.status.faulted_count == 1
     assert after.status.next_execution_time == due + timedelta(hours=1)
+
+
+def test_the_poison_sweep_records_each_poisoned_message_once_and_empties_the_queue(services: Services) -> None:
+    due = NOW - timedelta(minutes=1)
+    job = a_job(services, next_execution_time=due)
+    client = queue_client(services.settings.storage, f"p{uuid.uuid4().hex[:12]}")
+    poison = StoragePoisonQueue(client)
+    poison.create_queue()
+    client.send_message(json.dumps(Occurrence(job.ref, due, execution_id(job.ref, due)).to_message()))
+    client.send_message("not an execution message")
+    sweeping = replace(services, poison=poison)
+
+    assert executor.sweep_poisoned(sweeping) == 2
+    assert executor.sweep_poisoned(sweeping) == 0
+
+    rows = services.storage.list_history(job.ref, top=10, continuation=None, status=None).items
+    assert [(r.status, r.expected_execution_time) for r in rows] == [("Failed", due)]
+    assert services.storage.get_job(job.ref).status.faulted_count == 1
+    assert client.get_queue_properties().approximate_message_count == 0

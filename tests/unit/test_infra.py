@@ -529,4 +529,4 @@ def test_tables_are_the_ones_the_code_uses(templates):
 
 def test_queues_are_the_executions_queue_and_its_poison_queue(templates):
     declared = declared_children(templates, "Microsoft.Storage/storageAccounts/queueServices/queues")
-    assert sorted(declared) == sorted([settings.EXECUTIONS_QUEUE, f"{settings.EXECUTIONS_QUEUE}-poison"])
+    assert sorted(declared) == sorted([settings.EXECUTIONS_QUEUE, settings.POISON_QUEUE])
