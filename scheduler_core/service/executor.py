@@ -455,12 +455,20 @@ def sweep_poisoned(services: Services) -> int:
     for _ in range(_POISON_BATCHES_PER_SWEEP):
         batch = services.poison.take(_POISON_BATCH)
         for message in batch:
-            if message.body is None:
-                log.error("poison queue message %s is not an execution message; removed", message.id)
+            if _is_execution_message(message.body):
+                record_poisoned(services, message.body or {})
             else:
-                record_poisoned(services, message.body)
+                log.error("poison queue message %s is not an execution message; removed", message.id)
             services.poison.remove(message)
             swept += 1
         if len(batch) < _POISON_BATCH:
             break
     return swept
+
+
+def _is_execution_message(body: Mapping[str, Any] | None) -> bool:
+    try:
+        Occurrence.from_message(body or {})
+    except (KeyError, TypeError, ValueError):
+        return False
+    return True

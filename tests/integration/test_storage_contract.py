@@ -157,9 +157,10 @@ def test_the_poison_sweep_records_each_poisoned_message_once_and_empties_the_que
     poison.create_queue()
     client.send_message(json.dumps(Occurrence(job.ref, due, execution_id(job.ref, due)).to_message()))
     client.send_message("not an execution message")
+    client.send_message(json.dumps({"job": "no such shape"}))
     sweeping = replace(services, poison=poison)
 
-    assert executor.sweep_poisoned(sweeping) == 2
+    assert executor.sweep_poisoned(sweeping) == 3
     assert executor.sweep_poisoned(sweeping) == 0
 
     rows = services.storage.list_history(job.ref, top=10, continuation=None, status=None).items
