@@ -47,7 +47,7 @@ log = logging.getLogger(__name__)
 _MAX_WAIT_SECONDS = PREPARE_LEAD_SECONDS + 1.5
 _MAX_MISSED_CHUNKS = 1000
 # A retry, error action or run-now claimed longer ago than this re-reads its job before acting (a user may have
-# disabled it meanwhile).
+# deleted or changed it meanwhile).
 _STALE_AFTER = timedelta(seconds=0.5)
 # How many recent dispatches a job row remembers: enough to recognise a redelivery of a crashed instance's message
 # after its lease expired, while later occurrences were dispatched meanwhile.
@@ -127,18 +127,13 @@ def perform(services: Services, prepared: Prepared) -> None:
             return
         job, occurrence = chosen
     elif now - prepared.prepared_at > _STALE_AFTER:
+        # A retry, error action or run-now goes on although the job was disabled meanwhile (an on-demand job is
+        # disabled by design), with the job as it is now; it stops if the job was deleted.
         try:
-            current = services.storage.get_job(job.ref)
+            job = services.storage.get_job(job.ref)
         except JobNotFound:
             log.info("occurrence %s of a job deleted since it was prepared dropped", occurrence.execution_id)
             return
-        if current.state is JobState.DISABLED:
-            _record(services, occurrence, now, now, "Postponed", _disabled_reason(services, current))
-            return
-        if current.generation != job.generation:
-            _record(services, occurrence, now, now, "Postponed", "The job was changed just before this occurrence.")
-            return
-        job = current
     _attempt(services, job, occurrence, now)
 
 

@@ -77,6 +77,26 @@ def test_retries_against_a_flaky_target_use_the_policy_and_one_execution_id(api:
         target.close()
 
 
+def test_an_on_demand_jobs_run_is_retried_although_the_job_is_disabled(api: SchedulerApi) -> None:
+    # An on-demand job is kept disabled and run by hand; its retry policy must still apply to those runs.
+    target = Target(respond=lambda path: 503 if len(target.requests_to(path)) == 1 else 200)
+    try:
+        collection = api.new_collection()
+        policy = {"retryType": "Fixed", "retryInterval": "PT2S", "retryCount": 2}
+        later = iso(datetime.now(UTC) + timedelta(days=30))
+        properties = {"state": "Disabled", "startTime": later, "action": http(target, "/on-demand", retryPolicy=policy)}
+        job = put_job(api, collection, properties)
+
+        assert api.call("POST", api.job_path(collection, job) + "/run").status_code == 200
+        wait_for(lambda: len(history_of(api, collection, job)) >= 2, "the run and its retry", deadline=30)
+        rows = sorted(history_of(api, collection, job), key=lambda h: h["retryCount"])
+        assert [(h["status"], h["retryCount"]) for h in rows] == [("Failed", 0), ("Completed", 1)]
+        assert len(target.requests_to("/on-demand")) == 2
+        assert job_of(api, collection, job)["state"] == "Disabled"
+    finally:
+        target.close()
+
+
 def test_error_action_runs_once_after_the_main_action_exhausts_its_retries(api: SchedulerApi) -> None:
     target = Target(respond=lambda path: 500 if path == "/main" else 200)
     try:
