@@ -44,6 +44,9 @@ class OutboundLimits:
         return None
 
 
+_CONNECTIONS_PER_HOST = 32
+
+
 class _TlsContextAdapter(HTTPAdapter):
     """Sends through a given SSL context (one that presents a client certificate)."""
 
@@ -74,6 +77,10 @@ class HttpActionRunner:
         self._guard = guard or TargetGuard()
         self._auth = auth or OutboundAuth(timeout_seconds=timeout_seconds)
         self._session = requests.Session()
+        # One keep-alive pool per target host, as large as the attempts that may call one host at once (function_app's
+        # attempt threads); requests' default of 10 would open and drop a connection per call beyond the tenth.
+        for scheme in ("http://", "https://"):
+            self._session.mount(scheme, HTTPAdapter(pool_maxsize=_CONNECTIONS_PER_HOST))
 
     def run(self, action: Mapping[str, Any], secrets: Mapping[str, str], headers: Mapping[str, str]) -> Outcome:
         request = action.get("request") or {}
