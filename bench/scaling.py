@@ -20,7 +20,7 @@ from datetime import UTC, datetime, timedelta
 
 from azure.storage.queue import QueueClient
 
-from bench.seed import due_entities, job_entities, job_ref, submit
+from bench.seed import due_entities, job_entities, job_ref, snapshots_of, submit
 from bench.stack import (
     RequestCounter,
     by_operation,
@@ -61,10 +61,12 @@ def _ticks(services: Services, counter: RequestCounter, queue: QueueClient, conn
     requests: list[int] = []
     ops: dict[str, float] = {}
     busy: dict[str, float] = {}
+    # Entries carry the job's snapshot, as the scheduler's own writes leave them (the tick copies it into messages).
+    snapshots = snapshots_of(table_service(connection), {job_ref(i).collection for i in range(due)})
     for _ in range(ticks):
         now = datetime.now(UTC)
         window = [(job_ref(i), now + timedelta(seconds=5 + i * 0.2)) for i in range(due)]
-        submit(table_service(connection), due_entities(window))
+        submit(table_service(connection), due_entities(window, snapshots))
         counter.reset()
         began = time.perf_counter()
         enqueued = planner.tick(services)
