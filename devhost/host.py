@@ -21,6 +21,7 @@ from devhost.routes import Route, build_routes
 from devhost.timers import TimerRunner, schedule_of
 
 logger = logging.getLogger("devhost")
+_KEEP_ALIVE_SECONDS = 130
 
 
 class _Server(uvicorn.Server):
@@ -83,7 +84,16 @@ async def serve(loaded: LoadedApp, config: HostConfig, host: str, port: int) -> 
         await asyncio.to_thread(listener.prepare)
 
     sock = _bind(host, port)
-    server = _Server(uvicorn.Config(HttpShim(routes, invoker), lifespan="off", log_level="warning", access_log=False))
+    http_config = uvicorn.Config(
+        HttpShim(routes, invoker),
+        lifespan="off",
+        log_level="warning",
+        access_log=False,
+        # As the Functions host's Kestrel (130 s), not uvicorn's 5 s: a client that pauses a few seconds between
+        # calls would otherwise race the server closing its kept-alive connection (RemoteDisconnected).
+        timeout_keep_alive=_KEEP_ALIVE_SECONDS,
+    )
+    server = _Server(http_config)
     server_task = asyncio.create_task(server.serve(sockets=[sock]), name="HTTP server")
     while not server.started and not server_task.done():
         await asyncio.sleep(0.05)
