@@ -12,6 +12,8 @@ from collections.abc import Mapping
 from typing import Any
 
 SECRET_FIELDS = frozenset({"password", "pfx", "secret", "sasToken", "sasKey"})
+# Maps whose keys are the user's own names (a header called `secret` is a header, not a secret field): kept whole.
+_USER_MAPS = frozenset({"headers", "customMessageProperties"})
 
 
 def split_secrets(definition: Mapping[str, Any]) -> tuple[dict[str, Any], dict[str, str]]:
@@ -25,6 +27,8 @@ def split_secrets(definition: Mapping[str, Any]) -> tuple[dict[str, Any], dict[s
                 child = f"{path}.{key}" if path else key
                 if key in SECRET_FIELDS and isinstance(value, str):
                     secrets[child] = value
+                elif key in _USER_MAPS:
+                    kept[key] = value
                 else:
                     kept[key] = strip(value, child)
             return kept
