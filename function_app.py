@@ -14,6 +14,7 @@ import json
 import logging
 from concurrent.futures import ThreadPoolExecutor
 from functools import cache
+from pathlib import Path
 
 import azure.functions as func
 
@@ -43,9 +44,16 @@ def planner_tick(timer: func.TimerRequest) -> None:
     planner.tick(services())
 
 
-# Attempts block on storage and on their target; they get threads of their own, as many as a queue batch holds,
-# rather than the event loop's small default pool that the host's own I/O shares.
-_attempt_threads = ThreadPoolExecutor(max_workers=16, thread_name_prefix="attempt")
+def _messages_in_flight() -> int:
+    """How many execution messages the host hands this worker at once: host.json's batchSize + newBatchThreshold."""
+    queues = json.loads(Path(__file__).with_name("host.json").read_text())["extensions"]["queues"]
+    return int(queues["batchSize"]) + int(queues["newBatchThreshold"])
+
+
+# Attempts block on storage and on their target; they get threads of their own, one per message the host may hand
+# over at once, rather than the event loop's small default pool that the host's own I/O shares. Occurrences due at
+# one instant then claim together, and their job-row writes share transactions (adapters/group_commit.py).
+_attempt_threads = ThreadPoolExecutor(max_workers=_messages_in_flight(), thread_name_prefix="attempt")
 
 
 @app.queue_trigger(arg_name="message", queue_name=EXECUTIONS_QUEUE, connection=STORAGE_CONNECTION)

@@ -15,7 +15,7 @@ from __future__ import annotations
 
 import base64
 import json
-from collections.abc import Callable, Sequence
+from collections.abc import Callable, Mapping, Sequence
 from dataclasses import replace
 from datetime import UTC, datetime, timedelta
 from typing import Any
@@ -24,6 +24,7 @@ from azure.core import MatchConditions
 from azure.core.exceptions import ResourceExistsError, ResourceModifiedError, ResourceNotFoundError
 from azure.data.tables import TableClient, TableServiceClient, TableTransactionError, UpdateMode
 
+from scheduler_core.adapters.group_commit import GroupCommit
 from scheduler_core.domain.errors import ConcurrencyConflict, InvalidInput, JobCollectionNotFound, JobNotFound
 from scheduler_core.domain.job import CollectionRef, JobRef, JobState, JobStatus
 from scheduler_core.ports import Claim, Due, HistoryEntry, Page, StoredCollection, StoredJob
@@ -86,6 +87,8 @@ class TableStorage:
         self._seal = seal
         self._unseal = unseal
         self._tables: dict[str, TableClient] = {name: service.get_table_client(name) for name in TABLE_NAMES}
+        # Job rows written at one instant (claims of occurrences due together, final states) share one request.
+        self._job_writes = GroupCommit(self._tables[JOBS])
 
     def create_tables(self) -> None:
         """Create the tables if missing (idempotent; Bicep declares them in Azure)."""
@@ -233,13 +236,12 @@ class TableStorage:
     def replace_job(self, job: StoredJob) -> StoredJob:
         table = self._tables[JOBS]
         entity = self._job_entity(job)
+        metadata: Mapping[str, Any]
         try:
             if job.etag is None:
                 metadata = table.upsert_entity(entity, mode=UpdateMode.REPLACE)
             else:
-                metadata = table.update_entity(
-                    entity, mode=UpdateMode.REPLACE, etag=job.etag, match_condition=MatchConditions.IfNotModified
-                )
+                metadata = self._job_writes.replace(entity, job.etag)
         except ResourceModifiedError as exc:
             raise ConcurrencyConflict(f"job '{job.ref.name}' changed meanwhile") from exc
         except ResourceNotFoundError as exc:
