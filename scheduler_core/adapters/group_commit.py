@@ -1,7 +1,8 @@
-"""Group commit: concurrent ETag-guarded replaces in one partition go out together as one entity group transaction.
+"""Group commit: concurrent writes to one partition of a table go out together as one entity group transaction.
 
 When many occurrences fall due at one instant, each writes its job row at that instant (the claim) and, for a
-one-time job, again after its call (the final state); the job rows of a collection share a partition. A write that
+one-time job, again after its call (the final state); the job rows of a collection share a partition. Recurring
+jobs due together also write their next occurrences' due entries together, into one minute bucket. A write that
 arrives while another write to its partition is in flight waits for it, and everything that waited goes out as the
 next transaction (up to 100 rows, each row at most once, under 4 MB). Alone, a write goes out at once as a single
 request: no added delay. Colliding, N writes cost about one request instead of N, in storage transactions (a batch
@@ -33,7 +34,7 @@ _ERRORS_BY_STATUS: dict[int, type[HttpResponseError]] = {412: ResourceModifiedEr
 @dataclass(eq=False)
 class _Write:
     entity: Mapping[str, Any]
-    etag: str
+    etag: str | None  # None: an unconditional upsert (merge)
     done: threading.Event = field(default_factory=threading.Event)
     lead: bool = False  # this write's thread sends the next transaction of its partition
     metadata: Mapping[str, Any] | None = None
@@ -47,8 +48,19 @@ class _Write:
     def size(self) -> int:
         return sum(len(value) if isinstance(value, str) else 16 for value in self.entity.values())
 
+    @property
+    def kind(self) -> str:
+        return "upsert" if self.etag is None else "update"
+
     def options(self) -> dict[str, Any]:
+        if self.etag is None:
+            return {"mode": UpdateMode.MERGE}
         return {"mode": UpdateMode.REPLACE, "etag": self.etag, "match_condition": MatchConditions.IfNotModified}
+
+    def send_alone(self, table: TableClient) -> Mapping[str, Any]:
+        if self.etag is None:
+            return table.upsert_entity(self.entity, **self.options())
+        return table.update_entity(self.entity, **self.options())
 
     def finish(self, metadata: Mapping[str, Any] | None = None, error: BaseException | None = None) -> None:
         self.metadata, self.error = metadata, error
@@ -56,7 +68,7 @@ class _Write:
 
 
 class GroupCommit:
-    """Replaces rows of one table if unchanged (ETag), grouping concurrent writes per partition. Thread-safe."""
+    """Writes rows of one table, grouping concurrent writes per partition. Thread-safe."""
 
     def __init__(self, table: TableClient) -> None:
         self._table = table
@@ -68,8 +80,17 @@ class GroupCommit:
 
         Raises what `TableClient.update_entity` raises for the same single replace.
         """
-        write = _Write(entity, etag)
-        partition = str(entity["PartitionKey"])
+        return self._write(_Write(entity, etag))
+
+    def upsert(self, entity: Mapping[str, Any]) -> Mapping[str, Any]:
+        """Insert the row of `entity` or merge it into the existing one; returns the new metadata.
+
+        Raises what `TableClient.upsert_entity` raises for the same single upsert.
+        """
+        return self._write(_Write(entity, None))
+
+    def _write(self, write: _Write) -> Mapping[str, Any]:
+        partition = str(write.entity["PartitionKey"])
         with self._lock:
             queue = self._waiting.get(partition)
             if queue is None:
@@ -113,7 +134,7 @@ class GroupCommit:
         pending = list(batch)
         while len(pending) > 1:
             try:
-                results = self._table.submit_transaction([("update", w.entity, w.options()) for w in pending])
+                results = self._table.submit_transaction([(w.kind, w.entity, w.options()) for w in pending])
             except TableTransactionError as exc:
                 failed = _failed_operation(exc, len(pending))
                 if failed is None:
@@ -128,7 +149,7 @@ class GroupCommit:
             return
         for write in pending:
             try:
-                write.finish(self._table.update_entity(write.entity, **write.options()))
+                write.finish(write.send_alone(self._table))
             except HttpResponseError as exc:
                 write.finish(error=exc)
 

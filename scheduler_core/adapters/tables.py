@@ -89,6 +89,8 @@ class TableStorage:
         self._tables: dict[str, TableClient] = {name: service.get_table_client(name) for name in TABLE_NAMES}
         # Job rows written at one instant (claims of occurrences due together, final states) share one request.
         self._job_writes = GroupCommit(self._tables[JOBS])
+        # So are the due entries of recurring jobs that run together and next fall due in the same minute bucket.
+        self._due_writes = GroupCommit(self._tables[DUE])
 
     def create_tables(self) -> None:
         """Create the tables if missing (idempotent; Bicep declares them in Azure)."""
@@ -376,7 +378,7 @@ class TableStorage:
     def add_due(self, job: JobRef, due: datetime, snapshot: str | None = None) -> None:
         pk, rk = self._due_keys(job, due)
         c = job.collection
-        self._tables[DUE].upsert_entity(
+        self._due_writes.upsert(
             {
                 "PartitionKey": pk,
                 "RowKey": rk,

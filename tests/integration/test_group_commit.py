@@ -21,18 +21,18 @@ WRITERS = 12
 
 
 class Gate:
-    """A `raw_request_hook` that counts requests to the table and holds the first one until `release()`: the writes
-    that arrive meanwhile must wait for it, as they do when a transaction is in flight."""
+    """A `raw_request_hook` that records requests; after `hold()` it holds the first one until `release()`: the
+    writes that arrive meanwhile must wait for it, as they do when a transaction is in flight."""
 
     def __init__(self) -> None:
         self.requests: list[str] = []
         self._open = threading.Event()
+        self._open.set()
 
     def __call__(self, request: Any) -> None:
-        first = not self.requests
         self.requests.append(request.http_request.method)
-        if first:
-            self._open.wait(timeout=30)
+        if not self._open.wait(timeout=30):
+            raise TimeoutError("the gate was never released")
 
     def hold(self) -> None:
         self.requests.clear()
@@ -48,8 +48,6 @@ def table(azurite: Azurite) -> Iterator[tuple[TableClient, Gate]]:
     service = TableServiceClient.from_connection_string(azurite.connection_string, raw_request_hook=gate)
     name = f"gc{uuid.uuid4().hex[:12]}"
     service.create_table(name)
-    gate.requests.clear()
-    gate.release()
     yield service.get_table_client(name), gate
     service.delete_table(name)
 
@@ -141,3 +139,26 @@ def test_two_writes_of_one_row_are_never_in_one_transaction_and_the_second_sees_
 
     assert isinstance(results[1], Mapping) and isinstance(results[2], ResourceModifiedError)
     assert client.get_entity("collection", first["RowKey"])["Runs"] == 1
+
+
+def test_colliding_upserts_insert_new_rows_and_merge_into_existing_ones_in_one_transaction(
+    table: tuple[TableClient, Gate],
+) -> None:
+    client, gate = table
+    (existing, _), = rows(client, 1)
+    entries = [{"PartitionKey": "collection", "RowKey": f"due{i:02d}", "Snapshot": f"s{i}"} for i in range(WRITERS)]
+
+    def upsert(entity: dict[str, Any]) -> Callable[[GroupCommit], Mapping[str, Any]]:
+        return lambda commit: commit.upsert(entity)
+
+    merged = {"PartitionKey": "collection", "RowKey": existing["RowKey"], "Snapshot": "new"}
+    results = collide(client, gate, [upsert(entity) for entity in [*entries, merged]])
+    requests = list(gate.requests)
+
+    assert all(isinstance(result, Mapping) for result in results)
+    assert requests == ["PATCH", "POST"]
+    stored = {row["RowKey"]: dict(row) for row in client.query_entities("PartitionKey eq 'collection'")}
+    assert {key: row["Snapshot"] for key, row in stored.items() if key.startswith("due")} == {
+        entity["RowKey"]: entity["Snapshot"] for entity in entries
+    }
+    assert stored[existing["RowKey"]]["Runs"] == 0 and stored[existing["RowKey"]]["Snapshot"] == "new"  # merged
