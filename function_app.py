@@ -14,7 +14,6 @@ import json
 import logging
 from concurrent.futures import ThreadPoolExecutor
 from functools import cache
-from pathlib import Path
 
 import azure.functions as func
 
@@ -23,6 +22,7 @@ from scheduler_core.bootstrap import build_services
 from scheduler_core.service import executor, maintenance, planner
 from scheduler_core.service.context import Services
 from scheduler_core.settings import (
+    CONCURRENT_ATTEMPTS,
     EXECUTIONS_QUEUE,
     MAINTENANCE_SCHEDULE_SETTING,
     STORAGE_CONNECTION,
@@ -44,16 +44,10 @@ def planner_tick(timer: func.TimerRequest) -> None:
     planner.tick(services())
 
 
-def _messages_in_flight() -> int:
-    """How many execution messages the host hands this worker at once: host.json's batchSize + newBatchThreshold."""
-    queues = json.loads(Path(__file__).with_name("host.json").read_text())["extensions"]["queues"]
-    return int(queues["batchSize"]) + int(queues["newBatchThreshold"])
-
-
 # Attempts block on storage and on their target; they get threads of their own, one per message the host may hand
 # over at once, rather than the event loop's small default pool that the host's own I/O shares. Occurrences due at
 # one instant then claim together, and their job-row writes share transactions (adapters/group_commit.py).
-_attempt_threads = ThreadPoolExecutor(max_workers=_messages_in_flight(), thread_name_prefix="attempt")
+_attempt_threads = ThreadPoolExecutor(max_workers=CONCURRENT_ATTEMPTS, thread_name_prefix="attempt")
 
 
 @app.queue_trigger(arg_name="message", queue_name=EXECUTIONS_QUEUE, connection=STORAGE_CONNECTION)

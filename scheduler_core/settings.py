@@ -21,6 +21,11 @@ EXECUTIONS_QUEUE = "scheduler-executions"
 POISON_QUEUE = f"{EXECUTIONS_QUEUE}-poison"
 """Where the host moves an execution message after `maxDequeueCount` failures (its naming rule)."""
 
+CONCURRENT_ATTEMPTS = 128
+"""Execution messages one instance works on at once: host.json's `batchSize` + `newBatchThreshold` (a unit test
+keeps the two in step). function_app.py runs as many attempt threads, and the storage and HTTP connection pools keep
+as many connections per host, so that a burst neither queues for a thread nor opens and drops a connection per call."""
+
 TICK_SCHEDULE_SETTING = "SCHEDULER_TICK_SCHEDULE"
 """NCRONTAB of the planner timer, resolved by the Functions host as the binding expression `%...%`."""
 

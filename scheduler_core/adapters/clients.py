@@ -9,10 +9,14 @@ from __future__ import annotations
 
 from typing import Any
 
+import requests
+from azure.core.pipeline.transport import RequestsTransport
 from azure.data.tables import TableServiceClient
 from azure.storage.queue import QueueClient, TextBase64DecodePolicy, TextBase64EncodePolicy
+from requests.adapters import HTTPAdapter
+from urllib3.util.retry import Retry
 
-from scheduler_core.settings import StorageConnection
+from scheduler_core.settings import CONCURRENT_ATTEMPTS, StorageConnection
 
 _DEVELOPMENT_STORAGE = (
     "DefaultEndpointsProtocol=http;AccountName=devstoreaccount1;"
@@ -39,6 +43,19 @@ def _credential(connection: StorageConnection) -> Any:
     return DefaultAzureCredential(managed_identity_client_id=connection.client_id)
 
 
+def _transport() -> RequestsTransport:
+    """azure-core's requests transport (retries are the SDK's policy's, not urllib3's), keeping as many connections
+    per host as attempts run at once: its default of 10 opens and drops a connection per request beyond the tenth, a
+    new TLS handshake each against Azure Storage."""
+    session = requests.Session()
+    adapter = HTTPAdapter(
+        pool_maxsize=CONCURRENT_ATTEMPTS, max_retries=Retry(total=False, redirect=False, raise_on_status=False)
+    )
+    for scheme in ("http://", "https://"):
+        session.mount(scheme, adapter)
+    return RequestsTransport(session=session, session_owner=True)
+
+
 def table_service(connection: StorageConnection, **options: Any) -> TableServiceClient:
     """A Table service client for the configured account.
 
@@ -49,6 +66,7 @@ def table_service(connection: StorageConnection, **options: Any) -> TableService
     Raises:
         ValueError: neither a connection string nor a table service URI is configured.
     """
+    options = {"transport": _transport(), **options}
     conn_str = _connection_string(connection)
     if conn_str:
         return TableServiceClient.from_connection_string(conn_str, **options)
@@ -67,6 +85,7 @@ def queue_client(connection: StorageConnection, name: str, **options: Any) -> Qu
         ValueError: neither a connection string nor a queue service URI is configured.
     """
     options = {
+        "transport": _transport(),
         **options,
         "message_encode_policy": TextBase64EncodePolicy(),
         "message_decode_policy": TextBase64DecodePolicy(),

@@ -19,6 +19,7 @@ from scheduler_core.adapters.outbound_auth import AuthenticationFailed, Outbound
 from scheduler_core.adapters.target_guard import TargetGuard, TargetRefused
 from scheduler_core.ports import Outcome
 from scheduler_core.secrets import redact
+from scheduler_core.settings import CONCURRENT_ATTEMPTS
 
 
 @dataclass(frozen=True)
@@ -42,9 +43,6 @@ class OutboundLimits:
         if size > self.max_header_chars:
             return f"The request headers are {size} characters in all; the limit is {self.max_header_chars}."
         return None
-
-
-_CONNECTIONS_PER_HOST = 32
 
 
 class _TlsContextAdapter(HTTPAdapter):
@@ -77,10 +75,10 @@ class HttpActionRunner:
         self._guard = guard or TargetGuard()
         self._auth = auth or OutboundAuth(timeout_seconds=timeout_seconds)
         self._session = requests.Session()
-        # One keep-alive pool per target host, as large as the attempts that may call one host at once (function_app's
-        # attempt threads); requests' default of 10 would open and drop a connection per call beyond the tenth.
+        # One keep-alive pool per target host, as large as the attempts that may call one host at once; requests'
+        # default of 10 would open and drop a connection per call beyond the tenth.
         for scheme in ("http://", "https://"):
-            self._session.mount(scheme, HTTPAdapter(pool_maxsize=_CONNECTIONS_PER_HOST))
+            self._session.mount(scheme, HTTPAdapter(pool_maxsize=CONCURRENT_ATTEMPTS))
 
     def run(self, action: Mapping[str, Any], secrets: Mapping[str, str], headers: Mapping[str, str]) -> Outcome:
         request = action.get("request") or {}

@@ -530,3 +530,8 @@ def test_tables_are_the_ones_the_code_uses(templates):
 def test_queues_are_the_executions_queue_and_its_poison_queue(templates):
     declared = declared_children(templates, "Microsoft.Storage/storageAccounts/queueServices/queues")
     assert sorted(declared) == sorted([settings.EXECUTIONS_QUEUE, settings.POISON_QUEUE])
+
+
+def test_the_app_has_a_thread_and_a_connection_for_every_message_host_json_lets_it_hold():
+    queues = json.loads((ROOT / "host.json").read_text())["extensions"]["queues"]
+    assert queues["batchSize"] + queues["newBatchThreshold"] == settings.CONCURRENT_ATTEMPTS
