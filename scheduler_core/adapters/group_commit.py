@@ -10,8 +10,9 @@ is one) and in the worker's CPU.
 
 Each write keeps its own outcome, as if it had been sent alone: when a transaction fails on one of its operations
 (that row's ETag no longer matches, or the row is gone), the transaction is sent again without it and that write
-alone gets the error a single replace would have raised (`ResourceModifiedError`, `ResourceNotFoundError`). Any other
-failure of a transaction sends its writes one by one.
+alone gets the error a single replace would have raised (`ResourceModifiedError`, `ResourceNotFoundError`). A
+transaction refused as a whole sends its writes one by one; one that cannot reach the service fails them all with
+that error.
 """
 
 from __future__ import annotations
@@ -27,7 +28,9 @@ from azure.core.exceptions import HttpResponseError, ResourceModifiedError, Reso
 from azure.data.tables import TableClient, TableTransactionError, UpdateMode
 
 _MAX_OPERATIONS = 100  # Table Storage's limit per entity group transaction
-_MAX_BYTES = 3 * 1024 * 1024  # of property values, well under the transaction's 4 MiB payload
+# Characters of property values per transaction: JSON escaping can at most double them, which keeps the payload
+# under the transaction's 4 MiB. (A payload refused as too large would still be written, one row at a time.)
+_MAX_CHARS = 3 * 1024 * 1024 // 2
 _ERRORS_BY_STATUS: dict[int, type[HttpResponseError]] = {412: ResourceModifiedError, 404: ResourceNotFoundError}
 
 
@@ -143,14 +146,18 @@ class GroupCommit:
                 pending.pop(failed).finish(error=single(exc.message, response=exc.response))
                 continue
             except HttpResponseError:
-                break
+                break  # refused as a whole (too large, throttled or failed after the SDK's retries)
+            except Exception as exc:  # the service was not reached, after the SDK's retries: every write fails with it
+                for write in pending:
+                    write.finish(error=exc)
+                return
             for write, metadata in zip(pending, results, strict=True):
                 write.finish(metadata)
             return
         for write in pending:
             try:
                 write.finish(write.send_alone(self._table))
-            except HttpResponseError as exc:
+            except Exception as exc:  # the caller gets it, as from its own request
                 write.finish(error=exc)
 
 
@@ -162,7 +169,7 @@ def _take(queue: deque[_Write]) -> list[_Write]:
     size = 0
     while queue and len(batch) < _MAX_OPERATIONS:
         write = queue.popleft()
-        if write.row in rows or (batch and size + write.size > _MAX_BYTES):
+        if write.row in rows or (batch and size + write.size > _MAX_CHARS):
             skipped.append(write)
             continue
         batch.append(write)
