@@ -57,7 +57,9 @@ def every_two_seconds(
     )
 
 
-def test_two_hosts_fire_every_occurrence_exactly_once(private_azurite: Azurite, target: Target, tmp_path: Path) -> None:
+def test_two_hosts_fire_every_occurrence_exactly_once_and_each_job_completes_once(
+    private_azurite: Azurite, target: Target, tmp_path: Path
+) -> None:
     first, url = start_host(private_azurite, tmp_path / "a.log")
     second, _ = start_host(private_azurite, tmp_path / "b.log")
     try:
@@ -79,6 +81,14 @@ def test_two_hosts_fire_every_occurrence_exactly_once(private_azurite: Azurite, 
         assert {counts[f"/{j}"] for j in jobs} == {1}
         for name in jobs:
             assert_never_early(target, f"/{name}")
+        # The claims and final states of jobs due together share transactions (group commit): each job still ends
+        # with its own state, counters and one history row.
+        wait_for(
+            lambda: all(job_of(api, collection, j)["state"] == "Completed" for j in jobs), "every job to complete", 30
+        )
+        for name in jobs:
+            assert job_of(api, collection, name)["status"]["executionCount"] == 1
+            assert [h["status"] for h in history_of(api, collection, name)] == ["Completed"]
     finally:
         first.terminate()
         second.terminate()
