@@ -89,7 +89,7 @@ class TableStorage:
         self._tables: dict[str, TableClient] = {name: service.get_table_client(name) for name in TABLE_NAMES}
         # Job rows written at one instant (claims of occurrences due together, final states) share one request.
         self._job_writes = GroupCommit(self._tables[JOBS])
-        # So are the due entries of recurring jobs that run together and next fall due in the same minute bucket.
+        # So do the due entries of recurring jobs that run together and next fall due in the same minute bucket.
         self._due_writes = GroupCommit(self._tables[DUE])
 
     def create_tables(self) -> None:
