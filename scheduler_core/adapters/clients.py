@@ -16,6 +16,7 @@ from azure.storage.queue import QueueClient, TextBase64DecodePolicy, TextBase64E
 from requests.adapters import HTTPAdapter
 from urllib3.util.retry import Retry
 
+from scheduler_core.adapters.environment import OutboundEnvironment
 from scheduler_core.settings import CONCURRENT_ATTEMPTS, StorageConnection
 
 _DEVELOPMENT_STORAGE = (
@@ -47,13 +48,15 @@ def _transport() -> RequestsTransport:
     """azure-core's requests transport (retries are the SDK's policy's, not urllib3's), keeping as many connections
     per host as attempts run at once: its default of 10 opens and drops a connection per request beyond the tenth, a
     new TLS handshake each against Azure Storage."""
-    session = requests.Session()
+    environment = OutboundEnvironment.read()
+    session = environment.apply(requests.Session())
     adapter = HTTPAdapter(
         pool_maxsize=CONCURRENT_ATTEMPTS, max_retries=Retry(total=False, redirect=False, raise_on_status=False)
     )
     for scheme in ("http://", "https://"):
         session.mount(scheme, adapter)
-    return RequestsTransport(session=session, session_owner=True)
+    # azure-core passes its own `verify` with each request, so the CA bundle goes to it as well.
+    return RequestsTransport(session=session, session_owner=True, connection_verify=environment.verify)
 
 
 def table_service(connection: StorageConnection, **options: Any) -> TableServiceClient:

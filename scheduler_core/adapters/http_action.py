@@ -15,6 +15,7 @@ from typing import Any
 import requests
 from requests.adapters import HTTPAdapter
 
+from scheduler_core.adapters.environment import OutboundEnvironment
 from scheduler_core.adapters.outbound_auth import AuthenticationFailed, OutboundAuth
 from scheduler_core.adapters.target_guard import TargetGuard, TargetRefused
 from scheduler_core.ports import Outcome
@@ -74,7 +75,8 @@ class HttpActionRunner:
         self._limits = limits or OutboundLimits()
         self._guard = guard or TargetGuard()
         self._auth = auth or OutboundAuth(timeout_seconds=timeout_seconds)
-        self._session = requests.Session()
+        self._environment = OutboundEnvironment.read()  # proxies and CA bundle, read once
+        self._session = self._environment.apply(requests.Session())
         # One keep-alive pool per target host, as large as the attempts that may call one host at once; requests'
         # default of 10 would open and drop a connection per call beyond the tenth.
         for scheme in ("http://", "https://"):
@@ -97,7 +99,7 @@ class HttpActionRunner:
         secrets = {**secrets, **{f"header.{k}": v.partition(" ")[2] for k, v in prepared.headers.items()}}
         session = self._session
         if prepared.ssl_context is not None:
-            session = requests.Session()
+            session = self._environment.apply(requests.Session())
             session.mount("https://", _TlsContextAdapter(prepared.ssl_context))
         try:
             response = session.request(
