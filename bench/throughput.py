@@ -29,6 +29,7 @@ Goal of the issue: at most 4 storage transactions per occurrence, amortized.
 from __future__ import annotations
 
 import argparse
+import contextlib
 import json
 import threading
 import time
@@ -59,6 +60,7 @@ from bench.stack import (
 )
 from devhost.azurite import Azurite
 from scheduler_core.adapters.clients import table_service
+from scheduler_core.domain.errors import ConcurrencyConflict
 from scheduler_core.ports import StoredCollection
 from scheduler_core.service import executor, planner
 from scheduler_core.settings import EXECUTIONS_QUEUE, StorageConnection
@@ -99,7 +101,10 @@ class _Run:
         definition = http_job(f"{self.target.url}{path}", due, recurrence)["properties"]
         refs = [job_ref(i) for i in range(first, first + count)]
         for collection in {ref.collection for ref in refs}:
-            self.services.storage.put_collection(StoredCollection(collection, {"properties": {"state": "Enabled"}}))
+            with contextlib.suppress(ConcurrencyConflict):  # seeded by an earlier round
+                self.services.storage.create_collection(
+                    StoredCollection(collection, {"properties": {"state": "Enabled"}})
+                )
         rows = [(ref, due) for ref in refs]
         service = table_service(self.connection)
         submit(service, job_entities(rows, definition, due - timedelta(hours=1), index=False))

@@ -6,6 +6,7 @@ Storage Queues; the contract tests in `tests/integration/` run against them on r
 
 from __future__ import annotations
 
+import uuid
 from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass, field
 from datetime import datetime
@@ -13,6 +14,11 @@ from enum import Enum
 from typing import Any, Protocol
 
 from scheduler_core.domain.job import CollectionRef, JobRef, JobState, JobStatus
+
+
+def new_version() -> str:
+    """A fresh opaque version for a resource a user writes (its API `ETag`, unquoted)."""
+    return uuid.uuid4().hex[:16]
 
 
 class Claim(Enum):
@@ -23,12 +29,17 @@ class Claim(Enum):
 
 @dataclass(frozen=True)
 class StoredCollection:
-    """A job collection as stored: its wire definition (location, tags, properties) and how many jobs it holds."""
+    """A job collection as stored: its wire definition (location, tags, properties) and how many jobs it holds.
+
+    `version` changes with every write by a user (not with the job count): the API's `ETag`. `etag` is the storage
+    row's own, for guarded writes.
+    """
 
     ref: CollectionRef
     definition: Mapping[str, Any]
     job_count: int = 0
     etag: str | None = None
+    version: str = "1"
 
     @property
     def enabled(self) -> bool:
@@ -41,7 +52,8 @@ class StoredJob:
 
     `definition` is the validated wire `properties` without `state`, `status` and secrets; `secrets` maps the JSON
     path of each secret field to its value (encrypted at rest by the adapter). `created_at` anchors a job without
-    `startTime`. `generation` grows with every write by a user, so an executor can tell that a job changed.
+    `startTime`. `version` changes with every write by a user (PUT, PATCH, enable, disable), not with executions:
+    the API's `ETag`. `etag` is the storage row's own, for guarded writes.
     """
 
     ref: JobRef
@@ -50,7 +62,7 @@ class StoredJob:
     status: JobStatus
     created_at: datetime
     secrets: Mapping[str, str] = field(default_factory=dict)
-    generation: int = 1
+    version: str = "1"
     manual_runs: int = 0  # run-now executions: counted in executionCount, but not against recurrence `count`
     # The scheduled occurrences the schedule last moved on from, each with the message that did it (newest last,
     # a few kept): the job row itself is the claim of a scheduled first attempt (no extra write on the hot path).
@@ -95,8 +107,9 @@ class CollectionStore(Protocol):
     def get_collection(self, ref: CollectionRef) -> StoredCollection:
         """Raises JobCollectionNotFound."""
 
-    def put_collection(self, collection: StoredCollection) -> bool:
-        """Create or replace the definition (keeping the job count); True when it was created."""
+    def create_collection(self, collection: StoredCollection) -> StoredCollection:
+        """Insert a new collection (job count 0); returns it with its ETag. Raises ConcurrencyConflict when it
+        exists already."""
 
     def update_collection(
         self, ref: CollectionRef, update: Callable[[StoredCollection], StoredCollection]
@@ -130,8 +143,9 @@ class JobStore(Protocol):
         """Apply a pure `update(current) -> new` under an ETag guard, re-reading on conflict (starting from
         `current` when given, saving a read). An unchanged job is not written. Raises JobNotFound."""
 
-    def delete_job(self, ref: JobRef) -> None:
-        """Idempotent."""
+    def delete_job(self, ref: JobRef, *, etag: str | None = None) -> None:
+        """Idempotent (a job already gone is no error). With `etag`, only if the row still has it: raises
+        ConcurrencyConflict when it changed."""
 
     def list_jobs(
         self, collection: CollectionRef, *, top: int, continuation: str | None, state: JobState | None

@@ -110,6 +110,7 @@ class TableStorage:
             definition=json.loads(entity["Definition"]),
             job_count=int(entity.get("JobCount", 0)),
             etag=entity.metadata["etag"],
+            version=str(entity.get("Version") or "1"),
         )
 
     def _collection_entity(self, collection: StoredCollection) -> dict[str, Any]:
@@ -122,6 +123,7 @@ class TableStorage:
             "Name": collection.ref.name,
             "Definition": json.dumps(collection.definition),
             "JobCount": collection.job_count,
+            "Version": collection.version,
         }
 
     def get_collection(self, ref: CollectionRef) -> StoredCollection:
@@ -131,16 +133,14 @@ class TableStorage:
         except ResourceNotFoundError as exc:
             raise JobCollectionNotFound(ref.name) from exc
 
-    def put_collection(self, collection: StoredCollection) -> bool:
-        table = self._tables[COLLECTIONS]
-        entity = self._collection_entity(collection)
-        del entity["JobCount"]  # the count is owned by job create/delete
+    def create_collection(self, collection: StoredCollection) -> StoredCollection:
         try:
-            table.create_entity({**entity, "JobCount": 0})
-            return True
-        except ResourceExistsError:
-            table.upsert_entity(entity, mode=UpdateMode.MERGE)
-            return False
+            metadata = self._tables[COLLECTIONS].create_entity(
+                self._collection_entity(replace(collection, job_count=0))
+            )
+        except ResourceExistsError as exc:
+            raise ConcurrencyConflict(f"job collection '{collection.ref.name}' exists already") from exc
+        return replace(collection, job_count=0, etag=metadata.get("etag"))
 
     def update_collection(
         self, ref: CollectionRef, update: Callable[[StoredCollection], StoredCollection]
@@ -193,7 +193,7 @@ class TableStorage:
             ),
             created_at=_dt(entity["CreatedAt"]) or datetime.now(UTC),
             secrets=json.loads(self._unseal(sealed)) if sealed else {},
-            generation=int(entity.get("Generation", 1)),
+            version=str(entity.get("Version") or entity.get("Generation") or "1"),
             manual_runs=int(entity.get("ManualRuns", 0)),
             dispatched=tuple((datetime.fromisoformat(d), t) for d, t in json.loads(entity.get("Dispatched") or "[]")),
             etag=etag or entity.metadata["etag"],
@@ -216,7 +216,7 @@ class TableStorage:
             "LastExecutionTime": _iso(job.status.last_execution_time) or "",
             "NextExecutionTime": _iso(job.status.next_execution_time) or "",
             "CreatedAt": _iso(job.created_at),
-            "Generation": job.generation,
+            "Version": job.version,
             "ManualRuns": job.manual_runs,
             "Dispatched": json.dumps([[_iso(d), t] for d, t in job.dispatched]),
         }
@@ -265,8 +265,16 @@ class TableStorage:
                 continue
         raise ConcurrencyConflict(f"job '{ref.name}' kept changing; try again")
 
-    def delete_job(self, ref: JobRef) -> None:
-        self._tables[JOBS].delete_entity(ref.collection.key, ref.name.lower())
+    def delete_job(self, ref: JobRef, *, etag: str | None = None) -> None:
+        if etag is None:
+            self._tables[JOBS].delete_entity(ref.collection.key, ref.name.lower())
+            return
+        try:
+            self._tables[JOBS].delete_entity(
+                ref.collection.key, ref.name.lower(), etag=etag, match_condition=MatchConditions.IfNotModified
+            )
+        except ResourceModifiedError as exc:
+            raise ConcurrencyConflict(f"job '{ref.name}' changed meanwhile") from exc
 
     def snapshot(self, job: StoredJob) -> str | None:
         if job.etag is None:

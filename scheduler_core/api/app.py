@@ -13,11 +13,12 @@ from urllib.parse import urlencode
 
 from fastapi import FastAPI, Query, Request
 from fastapi.openapi.utils import get_openapi
-from fastapi.responses import JSONResponse, Response
+from fastapi.responses import Response
 from starlette.concurrency import run_in_threadpool
 
 from scheduler_core.api import models
 from scheduler_core.api.errors import install_error_handlers
+from scheduler_core.api.etags import precondition, set_etag, with_etag
 from scheduler_core.api.types import parse_datetime
 from scheduler_core.api.validation import parse_collection, parse_job, parse_json
 from scheduler_core.domain.errors import InvalidInput
@@ -89,22 +90,27 @@ def create_app(services_factory: Callable[[], Services]) -> FastAPI:
     )
     async def list_by_subscription(subscriptionId: str, api_version: str | None = version) -> Any:
         check_version(api_version)
-        return {"value": await call(collections.list_collections, subscriptionId, None)}
+        found = await call(collections.list_collections, subscriptionId, None)
+        return {"value": [models.collection_to_wire(c) for c in found]}
 
     @app.get(P + "/jobCollections", response_model=models.JobCollectionListResult, response_model_exclude_none=True,
              operation_id="JobCollections_ListByResourceGroup")
     async def list_by_group(subscriptionId: str, resourceGroupName: str, api_version: str | None = version) -> Any:
         check_version(api_version)
-        return {"value": await call(collections.list_collections, subscriptionId, resourceGroupName)}
+        found = await call(collections.list_collections, subscriptionId, resourceGroupName)
+        return {"value": [models.collection_to_wire(c) for c in found]}
 
     @app.get(JC, response_model=models.JobCollectionDefinition, response_model_exclude_none=True,
              operation_id="JobCollections_Get")
     async def get_collection(
-        subscriptionId: str, resourceGroupName: str, jobCollectionName: str, api_version: str | None = version
+        response: Response, subscriptionId: str, resourceGroupName: str, jobCollectionName: str,
+        api_version: str | None = version,
     ) -> Any:
         check_version(api_version)
         ref = CollectionRef(subscriptionId, resourceGroupName, jobCollectionName)
-        return await call(collections.get_collection, ref)
+        found = await call(collections.get_collection, ref)
+        set_etag(response, found.version)
+        return models.collection_to_wire(found)
 
     @app.put(JC, response_model=models.JobCollectionDefinition, response_model_exclude_none=True,
              status_code=200, responses={201: {"model": models.JobCollectionDefinition}},
@@ -116,26 +122,30 @@ def create_app(services_factory: Callable[[], Services]) -> FastAPI:
         check_version(api_version)
         ref = CollectionRef(subscriptionId, resourceGroupName, jobCollectionName)
         definition = parse_collection(parse_json(await request.body()))
-        rendered, created = await call(collections.put_collection, ref, definition)
-        return JSONResponse(rendered, status_code=201 if created else 200)
+        stored, created = await call(collections.put_collection, ref, definition, precondition(request))
+        return with_etag(models.collection_to_wire(stored), stored.version, 201 if created else 200)
 
     @app.patch(JC, response_model=models.JobCollectionDefinition, response_model_exclude_none=True,
                operation_id="JobCollections_Patch", openapi_extra=_body_schema("JobCollectionDefinition"))
     async def patch_collection(
-        request: Request, subscriptionId: str, resourceGroupName: str, jobCollectionName: str,
+        request: Request, response: Response, subscriptionId: str, resourceGroupName: str, jobCollectionName: str,
         api_version: str | None = version,
     ) -> Any:
         check_version(api_version)
         ref = CollectionRef(subscriptionId, resourceGroupName, jobCollectionName)
         patch = parse_collection(parse_json(await request.body()), partial=True)
-        return await call(collections.patch_collection, ref, patch)
+        stored = await call(collections.patch_collection, ref, patch, precondition(request))
+        set_etag(response, stored.version)
+        return models.collection_to_wire(stored)
 
     @app.delete(JC, operation_id="JobCollections_Delete")
     async def delete_collection(
-        subscriptionId: str, resourceGroupName: str, jobCollectionName: str, api_version: str | None = version
+        request: Request, subscriptionId: str, resourceGroupName: str, jobCollectionName: str,
+        api_version: str | None = version,
     ) -> Response:
         check_version(api_version)
-        await call(collections.delete_collection, CollectionRef(subscriptionId, resourceGroupName, jobCollectionName))
+        ref = CollectionRef(subscriptionId, resourceGroupName, jobCollectionName)
+        await call(collections.delete_collection, ref, precondition(request))
         return Response(status_code=200)
 
     def collection_state_route(state: JobState) -> Callable[..., Any]:
@@ -174,13 +184,14 @@ def create_app(services_factory: Callable[[], Services]) -> FastAPI:
         check_version(api_version)
         ref = job_ref(subscriptionId, resourceGroupName, jobCollectionName, jobName)
         properties = parse_job(parse_json(await request.body()), svc().settings, svc().clock())
-        rendered, created = await call(jobs.put_job, ref, properties)
-        return JSONResponse(rendered, status_code=201 if created else 200)
+        stored, created = await call(jobs.put_job, ref, properties, precondition(request))
+        return with_etag(models.job_to_wire(stored), stored.version, 201 if created else 200)
 
     @app.patch(JOB, response_model=models.JobDefinition, response_model_exclude_none=True,
                operation_id="Jobs_Patch", openapi_extra=_body_schema("JobDefinition"))
     async def patch_job(
-        request: Request, subscriptionId: str, resourceGroupName: str, jobCollectionName: str, jobName: str,
+        request: Request, response: Response, subscriptionId: str, resourceGroupName: str, jobCollectionName: str,
+        jobName: str,
         api_version: str | None = version,
     ) -> Any:
         check_version(api_version)
@@ -188,30 +199,40 @@ def create_app(services_factory: Callable[[], Services]) -> FastAPI:
         raw = parse_json(await request.body())
         if not isinstance(raw, dict):
             raise InvalidInput("The request body must be a JSON object (a JobDefinition).", "")
-        current = await call(jobs.current_definition, ref)
         # Read-only fields are ignored, as in a PUT; anything else merges (RFC 7386) and the result must be a valid job.
         patch = {k: v for k, v in raw.items() if k not in ("id", "type", "name")}
-        properties = parse_job(merge_patch({"properties": current}, patch), svc().settings, svc().clock())
-        if "state" not in (raw.get("properties") or {}):
-            properties.pop("state", None)  # keep whatever state the job reaches meanwhile
-        rendered, _ = await call(jobs.put_job, ref, properties)
-        return rendered
+        keep_state = "state" not in (raw.get("properties") or {})
+        settings = svc().settings
+
+        def build(current: dict[str, Any]) -> dict[str, Any]:
+            # Called inside the service's guarded write, again after a concurrent write: nothing is lost.
+            properties = parse_job(merge_patch({"properties": current}, patch), settings, svc().clock())
+            if keep_state:
+                properties.pop("state", None)  # keep whatever state the job reaches meanwhile
+            return properties
+
+        stored = await call(jobs.patch_job, ref, build, precondition(request))
+        set_etag(response, stored.version)
+        return models.job_to_wire(stored)
 
     @app.get(JOB, response_model=models.JobDefinition, response_model_exclude_none=True, operation_id="Jobs_Get")
     async def get_job(
-        subscriptionId: str, resourceGroupName: str, jobCollectionName: str, jobName: str,
+        response: Response, subscriptionId: str, resourceGroupName: str, jobCollectionName: str, jobName: str,
         api_version: str | None = version,
     ) -> Any:
         check_version(api_version)
-        return await call(jobs.get_job, job_ref(subscriptionId, resourceGroupName, jobCollectionName, jobName))
+        stored = await call(jobs.get_job, job_ref(subscriptionId, resourceGroupName, jobCollectionName, jobName))
+        set_etag(response, stored.version)
+        return models.job_to_wire(stored)
 
     @app.delete(JOB, operation_id="Jobs_Delete")
     async def delete_job(
-        subscriptionId: str, resourceGroupName: str, jobCollectionName: str, jobName: str,
+        request: Request, subscriptionId: str, resourceGroupName: str, jobCollectionName: str, jobName: str,
         api_version: str | None = version,
     ) -> Response:
         check_version(api_version)
-        await call(jobs.delete_job, job_ref(subscriptionId, resourceGroupName, jobCollectionName, jobName))
+        ref = job_ref(subscriptionId, resourceGroupName, jobCollectionName, jobName)
+        await call(jobs.delete_job, ref, precondition(request))
         return Response(status_code=200)
 
     @app.post(JOB + "/run", operation_id="Jobs_Run")
@@ -237,7 +258,7 @@ def create_app(services_factory: Callable[[], Services]) -> FastAPI:
         state = _parse_filter(filter, "state", JobState)
         ref = CollectionRef(subscriptionId, resourceGroupName, jobCollectionName)
         items, token = await call(jobs.list_jobs, ref, top=top, skip=skip, token=skiptoken, state=state)
-        return {"value": items, "nextLink": next_link(request, token, top)}
+        return {"value": [models.job_to_wire(j) for j in items], "nextLink": next_link(request, token, top)}
 
     @app.get(JOB + "/history", response_model=models.JobHistoryListResult, response_model_exclude_none=True,
              operation_id="Jobs_ListJobHistory")
@@ -255,7 +276,7 @@ def create_app(services_factory: Callable[[], Services]) -> FastAPI:
         items, token = await call(
             jobs.list_history, ref, top=top, skip=skip, token=skiptoken, status=status.value if status else None
         )
-        return {"value": items, "nextLink": next_link(request, token, top)}
+        return {"value": [models.history_to_wire(e) for e in items], "nextLink": next_link(request, token, top)}
 
     # ---- preview (extension) -----------------------------------------------------------------------------------
 

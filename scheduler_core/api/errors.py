@@ -1,7 +1,8 @@
 """Errors in the ARM envelope, and `x-ms-request-id` on every response.
 
 `{"error": {"code", "message", "details": [{"code", "target", "message"}]}}`: 400 BadRequest (with the JSON path of
-each offending field as `target`), 404 ResourceNotFound, 409 ConflictError, 500 InternalError (details only logged).
+each offending field as `target`), 404 ResourceNotFound, 409 ConflictError, 412 PreconditionFailed (If-Match,
+If-None-Match), 500 InternalError (details only logged).
 """
 
 from __future__ import annotations
@@ -15,7 +16,14 @@ from fastapi.exceptions import RequestValidationError
 from fastapi.responses import JSONResponse
 from starlette.exceptions import HTTPException as StarletteHTTPException
 
-from scheduler_core.domain.errors import Conflict, InvalidInput, Misconfigured, NotFound, Problem
+from scheduler_core.domain.errors import (
+    Conflict,
+    InvalidInput,
+    Misconfigured,
+    NotFound,
+    PreconditionFailed,
+    Problem,
+)
 
 log = logging.getLogger(__name__)
 
@@ -47,6 +55,10 @@ def install_error_handlers(app: FastAPI) -> None:
     @app.exception_handler(NotFound)
     async def not_found(_: Request, exc: NotFound) -> JSONResponse:
         return envelope(404, "ResourceNotFound", str(exc))
+
+    @app.exception_handler(PreconditionFailed)
+    async def precondition_failed(_: Request, exc: PreconditionFailed) -> JSONResponse:
+        return envelope(412, "PreconditionFailed", str(exc))
 
     @app.exception_handler(Conflict)
     async def conflict(_: Request, exc: Conflict) -> JSONResponse:

@@ -15,6 +15,9 @@ from scheduler_core.api.types import Duration, UtcDateTime, canonical_literal, c
 from scheduler_core.domain.job import JobState
 from scheduler_core.domain.recurrence import Frequency, WeekDay
 from scheduler_core.domain.retry import RetryType
+from scheduler_core.ports import HistoryEntry, StoredCollection, StoredJob
+from scheduler_core.service.quota import DEFAULT_SKU, effective_quota
+from scheduler_core.wire import format_datetime
 
 
 class Wire(BaseModel):
@@ -379,3 +382,62 @@ class ErrorResponse(Wire):
     """The ARM error envelope every failed request answers with."""
 
     error: ErrorBody
+
+
+# ---- typed values -> wire (responses) ----------------------------------------------------------------------------
+
+
+def job_to_wire(job: StoredJob) -> dict[str, Any]:
+    """A stored job as a `JobDefinition` response (secrets never included)."""
+    status: dict[str, Any] = {
+        "executionCount": job.status.execution_count,
+        "failureCount": job.status.failure_count,
+        "faultedCount": job.status.faulted_count,
+    }
+    if job.status.last_execution_time:
+        status["lastExecutionTime"] = format_datetime(job.status.last_execution_time)
+    if job.status.next_execution_time:
+        status["nextExecutionTime"] = format_datetime(job.status.next_execution_time)
+    return {
+        "id": job.ref.arm_id,
+        "type": "Microsoft.Scheduler/jobCollections/jobs",
+        "name": f"{job.ref.collection.name}/{job.ref.name}",
+        "properties": {**job.definition, "state": job.state.value, "status": status},
+    }
+
+
+def history_to_wire(entry: HistoryEntry) -> dict[str, Any]:
+    """A history row as a `JobHistoryDefinition`."""
+    name = f"{entry.execution_id}-{entry.action_name}-{entry.retry_count}"
+    return {
+        "id": f"{entry.job.arm_id}/history/{name}",
+        "type": "Microsoft.Scheduler/jobCollections/jobs/history",
+        "name": f"{entry.job.collection.name}/{entry.job.name}/{name}",
+        "properties": {
+            "startTime": format_datetime(entry.start_time),
+            "endTime": format_datetime(entry.end_time),
+            "expectedExecutionTime": format_datetime(entry.expected_execution_time),
+            "actionName": entry.action_name,
+            "status": entry.status,
+            "message": entry.message,
+            "retryCount": entry.retry_count,
+            "repeatCount": entry.repeat_count,
+        },
+    }
+
+
+def collection_to_wire(collection: StoredCollection) -> dict[str, Any]:
+    """A stored collection as a `JobCollectionDefinition`, defaults (sku, state, the plan's quota) filled in."""
+    properties = dict(collection.definition.get("properties") or {})
+    properties.update(
+        sku={"name": (properties.get("sku") or {}).get("name") or DEFAULT_SKU},
+        state=properties.get("state") or "Enabled",
+        quota=effective_quota(collection.definition),
+    )
+    return {
+        "id": collection.ref.arm_id,
+        "type": "Microsoft.Scheduler/jobCollections",
+        "name": collection.ref.name,
+        **collection.definition,
+        "properties": properties,
+    }

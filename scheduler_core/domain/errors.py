@@ -2,8 +2,8 @@
 
 Each error also inherits the builtin a caller would catch (`ValueError`, `LookupError`) and carries its data as
 attributes. The HTTP layer maps them to the ARM error envelope: `InvalidInput` -> 400 BadRequest,
-`NotFound` -> 404 ResourceNotFound, `Conflict` -> 409 ConflictError, `Misconfigured` -> 500 InternalError with
-its message.
+`NotFound` -> 404 ResourceNotFound, `Conflict` -> 409 ConflictError, `PreconditionFailed` -> 412
+PreconditionFailed, `Misconfigured` -> 500 InternalError with its message.
 """
 
 from __future__ import annotations
@@ -78,6 +78,10 @@ class StateConflict(Conflict):
 
 class ConcurrencyConflict(Conflict):
     """A conditional write lost a race (stale ETag, or the row already exists)."""
+
+
+class PreconditionFailed(Conflict):
+    """A conditional request (`If-Match`, `If-None-Match: *`) whose condition the stored resource does not meet."""
 
 
 class Misconfigured(SchedulerError):

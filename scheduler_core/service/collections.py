@@ -12,33 +12,22 @@ from typing import Any
 
 from scheduler_core.domain.errors import ConcurrencyConflict, JobCollectionNotFound, StateConflict
 from scheduler_core.domain.job import CollectionRef, JobState
-from scheduler_core.ports import StoredCollection
+from scheduler_core.domain.precondition import NONE, Precondition
+from scheduler_core.ports import StoredCollection, new_version
 from scheduler_core.service import jobs as job_use_cases
 from scheduler_core.service.context import Services
 from scheduler_core.service.merge import merge_patch
-from scheduler_core.service.quota import DEFAULT_SKU, check_job_count, check_jobs_fit, effective_quota
+from scheduler_core.service.quota import check_job_count, check_jobs_fit
 
 _CREATE_ATTEMPTS = 5
 
 
-def render(collection: StoredCollection) -> dict[str, Any]:
-    properties = dict(collection.definition.get("properties") or {})
-    properties.update(
-        sku={"name": (properties.get("sku") or {}).get("name") or DEFAULT_SKU},
-        state=properties.get("state") or "Enabled",
-        quota=effective_quota(collection.definition),
-    )
-    return {
-        "id": collection.ref.arm_id,
-        "type": "Microsoft.Scheduler/jobCollections",
-        "name": collection.ref.name,
-        **collection.definition,
-        "properties": properties,
-    }
-
-
-def _checked(services: Services, current: StoredCollection, definition: Mapping[str, Any]) -> StoredCollection:
-    """`current` with its new definition, if every job it holds still fits the new quota (else QuotaExceeded)."""
+def _checked(
+    services: Services, condition: Precondition, current: StoredCollection, definition: Mapping[str, Any]
+) -> StoredCollection:
+    """`current` with its new definition, if it meets `condition` (else PreconditionFailed) and every job it holds
+    still fits the new quota (else QuotaExceeded)."""
+    condition.check(current.ref.name, current.version)
     check_job_count(definition, current.job_count)
     live = [
         job.definition
@@ -46,34 +35,53 @@ def _checked(services: Services, current: StoredCollection, definition: Mapping[
         if job.state in (JobState.ENABLED, JobState.DISABLED)
     ]
     check_jobs_fit(definition, live, services.clock())
-    return replace(current, definition=definition)
+    return replace(current, definition=definition, version=new_version())
 
 
-def put_collection(services: Services, ref: CollectionRef, definition: Mapping[str, Any]) -> tuple[dict, bool]:
-    """Create or fully replace; returns (rendered collection, created). A replacement must fit the jobs it holds."""
+def put_collection(
+    services: Services, ref: CollectionRef, definition: Mapping[str, Any], condition: Precondition = NONE
+) -> tuple[StoredCollection, bool]:
+    """Create or fully replace; returns (stored collection, created). A replacement must fit the jobs it holds.
+
+    Raises:
+        PreconditionFailed: the collection does not meet `condition` (checked inside the guarded write).
+        QuotaExceeded: the new quota does not fit the jobs it holds.
+    """
     for _ in range(_CREATE_ATTEMPTS):
         try:
-            previous = services.storage.get_collection(ref)
+            previous: StoredCollection | None = services.storage.get_collection(ref)
         except JobCollectionNotFound:
             previous = None
+        condition.check(ref.name, previous.version if previous else None)
         if previous is None:
-            if services.storage.put_collection(StoredCollection(ref, definition)):
-                return render(services.storage.get_collection(ref)), True
-            continue  # created meanwhile by someone else: replace it under the ETag guard instead
-        updated = services.storage.update_collection(ref, lambda current: _checked(services, current, definition))
+            try:
+                created = services.storage.create_collection(StoredCollection(ref, definition, version=new_version()))
+            except ConcurrencyConflict:
+                continue  # created meanwhile by someone else: replace it under the ETag guard instead
+            return created, True
+        updated = services.storage.update_collection(
+            ref, lambda current: _checked(services, condition, current, definition)
+        )
         _apply_state_to_jobs(services, ref, previous=previous, now_enabled=updated.enabled)
-        return render(updated), False
+        return updated, False
     raise ConcurrencyConflict(f"job collection '{ref.name}' kept changing; try again")
 
 
-def patch_collection(services: Services, ref: CollectionRef, patch: Mapping[str, Any]) -> dict:
-    """Merge `patch` (canonical wire JSON, `null` removes a field) into the stored definition (RFC 7386)."""
+def patch_collection(
+    services: Services, ref: CollectionRef, patch: Mapping[str, Any], condition: Precondition = NONE
+) -> StoredCollection:
+    """Merge `patch` (canonical wire JSON, `null` removes a field) into the stored definition (RFC 7386), inside the
+    ETag-guarded update.
+
+    Raises:
+        JobCollectionNotFound, PreconditionFailed, QuotaExceeded.
+    """
     previous = services.storage.get_collection(ref)
     updated = services.storage.update_collection(
-        ref, lambda current: _checked(services, current, merge_patch(current.definition, patch))
+        ref, lambda current: _checked(services, condition, current, merge_patch(current.definition, patch))
     )
     _apply_state_to_jobs(services, ref, previous=previous, now_enabled=updated.enabled)
-    return render(updated)
+    return updated
 
 
 def _apply_state_to_jobs(
@@ -83,17 +91,23 @@ def _apply_state_to_jobs(
         set_jobs_state(services, ref, JobState.ENABLED if now_enabled else JobState.DISABLED)
 
 
-def get_collection(services: Services, ref: CollectionRef) -> dict:
-    return render(services.storage.get_collection(ref))
+def get_collection(services: Services, ref: CollectionRef) -> StoredCollection:
+    """Raises JobCollectionNotFound."""
+    return services.storage.get_collection(ref)
 
 
-def list_collections(services: Services, subscription: str, resource_group: str | None) -> list[dict]:
-    return [render(c) for c in services.storage.list_collections(subscription, resource_group)]
+def list_collections(services: Services, subscription: str, resource_group: str | None) -> list[StoredCollection]:
+    return services.storage.list_collections(subscription, resource_group)
 
 
-def delete_collection(services: Services, ref: CollectionRef) -> None:
-    """Delete the collection, its jobs, their pending occurrences and their history (404 when it does not exist)."""
-    services.storage.get_collection(ref)
+def delete_collection(services: Services, ref: CollectionRef, condition: Precondition = NONE) -> None:
+    """Delete the collection, its jobs, their pending occurrences and their history.
+
+    Raises:
+        JobCollectionNotFound: no such collection.
+        PreconditionFailed: it does not meet `condition` (checked before anything is deleted).
+    """
+    condition.check(ref.name, services.storage.get_collection(ref).version)
     for job in services.storage.all_jobs(ref):
         services.storage.delete_job(job.ref)
         if job.status.next_execution_time:
@@ -108,7 +122,7 @@ def set_collection_state(services: Services, ref: CollectionRef, state: JobState
 
     def update(current: StoredCollection) -> StoredCollection:
         properties = {**(current.definition.get("properties") or {}), "state": wanted}
-        return replace(current, definition={**current.definition, "properties": properties})
+        return replace(current, definition={**current.definition, "properties": properties}, version=new_version())
 
     services.storage.update_collection(ref, update)
     set_jobs_state(services, ref, state)

@@ -7,15 +7,16 @@ module enforces the collection's quotas, stores the job and keeps its next occur
 from __future__ import annotations
 
 import uuid
-from collections.abc import Mapping
+from collections.abc import Callable, Mapping
 from dataclasses import replace
 from datetime import datetime
 from typing import Any
 
 from scheduler_core.domain.errors import ConcurrencyConflict, InvalidInput, JobNotFound
 from scheduler_core.domain.job import CollectionRef, JobEvent, JobRef, JobState, JobStatus, apply_event
+from scheduler_core.domain.precondition import NONE, Precondition
 from scheduler_core.domain.recurrence import occurrences
-from scheduler_core.ports import HistoryEntry, Page, StoredCollection, StoredJob
+from scheduler_core.ports import HistoryEntry, Page, StoredCollection, StoredJob, new_version
 from scheduler_core.secrets import merge_secrets, split_secrets
 from scheduler_core.service.context import Services
 from scheduler_core.service.dispatch import Occurrence, default_anchor, enqueue, next_due, schedule, timing
@@ -25,95 +26,89 @@ from scheduler_core.wire import format_datetime
 MAX_PREVIEW = 1000
 
 
-# ---- rendering ---------------------------------------------------------------------------------------------------
-
-
-def render(job: StoredJob) -> dict[str, Any]:
-    status: dict[str, Any] = {
-        "executionCount": job.status.execution_count,
-        "failureCount": job.status.failure_count,
-        "faultedCount": job.status.faulted_count,
-    }
-    if job.status.last_execution_time:
-        status["lastExecutionTime"] = format_datetime(job.status.last_execution_time)
-    if job.status.next_execution_time:
-        status["nextExecutionTime"] = format_datetime(job.status.next_execution_time)
-    return {
-        "id": job.ref.arm_id,
-        "type": "Microsoft.Scheduler/jobCollections/jobs",
-        "name": f"{job.ref.collection.name}/{job.ref.name}",
-        "properties": {**job.definition, "state": job.state.value, "status": status},
-    }
-
-
-def render_history(entry: HistoryEntry) -> dict[str, Any]:
-    name = f"{entry.execution_id}-{entry.action_name}-{entry.retry_count}"
-    return {
-        "id": f"{entry.job.arm_id}/history/{name}",
-        "type": "Microsoft.Scheduler/jobCollections/jobs/history",
-        "name": f"{entry.job.collection.name}/{entry.job.name}/{name}",
-        "properties": {
-            "startTime": format_datetime(entry.start_time),
-            "endTime": format_datetime(entry.end_time),
-            "expectedExecutionTime": format_datetime(entry.expected_execution_time),
-            "actionName": entry.action_name,
-            "status": entry.status,
-            "message": entry.message,
-            "retryCount": entry.retry_count,
-            "repeatCount": entry.repeat_count,
-        },
-    }
-
-
 # ---- writes ------------------------------------------------------------------------------------------------------
 
 
-def put_job(services: Services, ref: JobRef, properties: Mapping[str, Any]) -> tuple[dict[str, Any], bool]:
-    """Create (201) or fully replace (200) a job; returns (rendered job, created).
+def put_job(
+    services: Services, ref: JobRef, properties: Mapping[str, Any], condition: Precondition = NONE
+) -> tuple[StoredJob, bool]:
+    """Create or fully replace a job; returns (stored job, created).
 
     `properties` is canonical wire JSON, secrets included, `status` excluded; `state` absent means keep the
     current state (Enabled for a new job).
 
     Raises:
         JobCollectionNotFound: no implicit creation of the collection.
+        PreconditionFailed: the job does not meet `condition` (checked inside the guarded write).
         QuotaExceeded: the job recurs more often than `maxRecurrence`, or a new job finds no `maxJobCount` slot.
         StateConflict: a state change of a Completed or Faulted job.
     """
+    return _write_job(services, ref, lambda _current: properties, condition)
+
+
+def patch_job(
+    services: Services,
+    ref: JobRef,
+    build: Callable[[dict[str, Any]], Mapping[str, Any]],
+    condition: Precondition = NONE,
+) -> StoredJob:
+    """Replace a job with `build(current properties)`, where the current properties (secrets and `state`
+    included) are read inside the ETag-guarded write: a concurrent write makes it read and build again, so no
+    update is lost. `build` merges the patch and validates the result (the API's part).
+
+    Raises:
+        JobNotFound, PreconditionFailed, QuotaExceeded, StateConflict: as `put_job`; InvalidInput from `build`.
+    """
+
+    def patched(current: StoredJob | None) -> Mapping[str, Any]:
+        if current is None:
+            raise JobNotFound(ref.name)
+        return build({**merge_secrets(current.definition, current.secrets), "state": current.state.value})
+
+    job, _ = _write_job(services, ref, patched, condition)
+    return job
+
+
+# Each round of racing writers lets one through: enough rounds for many concurrent clients of one job.
+_WRITE_ATTEMPTS = 50
+
+
+def _write_job(
+    services: Services,
+    ref: JobRef,
+    properties_for: Callable[[StoredJob | None], Mapping[str, Any]],
+    condition: Precondition,
+) -> tuple[StoredJob, bool]:
     collection = services.storage.get_collection(ref.collection)
     now = services.clock()
-    requested = properties.get("state")
-    definition = {k: v for k, v in properties.items() if k not in ("state", "status")}
-    check_recurrence(definition, collection.definition, now)
-    public, secrets = split_secrets(definition)
-    for _ in range(10):
+    for _ in range(_WRITE_ATTEMPTS):
         try:
-            current = services.storage.get_job(ref)
+            current: StoredJob | None = services.storage.get_job(ref)
         except JobNotFound:
             current = None
+        condition.check(ref.name, current.version if current else None)
+        properties = properties_for(current)
+        requested = properties.get("state")
+        definition = {k: v for k, v in properties.items() if k not in ("state", "status")}
+        check_recurrence(definition, collection.definition, now)
+        public, secrets = split_secrets(definition)
         if current is None:
             state = JobState(requested) if requested else JobState.ENABLED
             if not collection.enabled and state is JobState.ENABLED:
                 state = JobState.DISABLED
             anchor = default_anchor(now, public.get("recurrence"))
-            job = StoredJob(ref, public, state, JobStatus(), created_at=anchor, secrets=secrets)
+            job = StoredJob(ref, public, state, JobStatus(), created_at=anchor, secrets=secrets, version=new_version())
             try:
-                stored = _create(services, job, now)
+                return _create(services, job, now), True
             except ConcurrencyConflict:
-                continue  # created meanwhile by someone else: replace it instead
-            return render(stored), True
+                continue  # created meanwhile by someone else: replace it instead (or fail its precondition)
         state = current.state if not requested else _transition(current.state, JobState(requested))
-        job = replace(current, definition=public, secrets=secrets, state=state, generation=current.generation + 1)
+        job = replace(current, definition=public, secrets=secrets, state=state, version=new_version())
         try:
-            return render(_store(services, current, job, now)), False
+            return _store(services, current, job, now), False
         except ConcurrencyConflict:
             continue
     raise ConcurrencyConflict(f"job '{ref.name}' kept changing; try again")
-
-
-def current_definition(services: Services, ref: JobRef) -> dict[str, Any]:
-    """The stored `properties` (secrets included, status excluded): the base a PATCH merges into."""
-    job = services.storage.get_job(ref)
-    return {**merge_secrets(job.definition, job.secrets), "state": job.state.value}
 
 
 def _transition(current: JobState, wanted: JobState) -> JobState:
@@ -171,9 +166,23 @@ def _reschedule(services: Services, before: StoredJob | None, after: StoredJob, 
         schedule(services, after, new, now)
 
 
-def delete_job(services: Services, ref: JobRef) -> None:
-    job = services.storage.get_job(ref)
-    services.storage.delete_job(ref)
+def delete_job(services: Services, ref: JobRef, condition: Precondition = NONE) -> None:
+    """Delete a job, its pending occurrence and its history, and give its slot back.
+
+    Raises:
+        JobNotFound: no such job.
+        PreconditionFailed: the job does not meet `condition` (the delete is guarded by what was checked).
+    """
+    for _ in range(_WRITE_ATTEMPTS):
+        job = services.storage.get_job(ref)
+        condition.check(ref.name, job.version)
+        try:
+            services.storage.delete_job(ref, etag=job.etag if condition.if_match else None)
+            break
+        except ConcurrencyConflict:
+            continue  # it ran or changed meanwhile: check the condition again
+    else:
+        raise ConcurrencyConflict(f"job '{ref.name}' kept changing; try again")
     _give_back_slot(services, ref.collection)
     if job.status.next_execution_time:
         services.storage.remove_due(ref, job.status.next_execution_time)
@@ -184,9 +193,10 @@ def set_state(services: Services, ref: JobRef, state: JobState) -> None:
     now = services.clock()
     for _ in range(10):
         current = services.storage.get_job(ref)
-        job = replace(current, state=_transition(current.state, state), generation=current.generation + 1)
+        job = replace(current, state=_transition(current.state, state))
         if job.state is current.state:
             return
+        job = replace(job, version=new_version())
         try:
             _store(services, current, job, now)
             return
@@ -205,13 +215,14 @@ def run_job(services: Services, ref: JobRef) -> None:
 # ---- reads -------------------------------------------------------------------------------------------------------
 
 
-def get_job(services: Services, ref: JobRef) -> dict[str, Any]:
-    return render(services.storage.get_job(ref))
+def get_job(services: Services, ref: JobRef) -> StoredJob:
+    """Raises JobNotFound."""
+    return services.storage.get_job(ref)
 
 
 def list_jobs(
     services: Services, collection: CollectionRef, *, top: int, skip: int, token: str | None, state: JobState | None
-) -> tuple[list[dict[str, Any]], str | None]:
+) -> tuple[list[StoredJob], str | None]:
     services.storage.get_collection(collection)
     page = _skip_page(
         lambda size, tok: services.storage.list_jobs(collection, top=size, continuation=tok, state=state),
@@ -219,12 +230,12 @@ def list_jobs(
         skip=skip,
         token=token,
     )
-    return [render(j) for j in page.items], page.continuation
+    return list(page.items), page.continuation
 
 
 def list_history(
     services: Services, ref: JobRef, *, top: int, skip: int, token: str | None, status: str | None
-) -> tuple[list[dict[str, Any]], str | None]:
+) -> tuple[list[HistoryEntry], str | None]:
     services.storage.get_job(ref)
     page = _skip_page(
         lambda size, tok: services.storage.list_history(ref, top=size, continuation=tok, status=status),
@@ -232,7 +243,7 @@ def list_history(
         skip=skip,
         token=token,
     )
-    return [render_history(e) for e in page.items], page.continuation
+    return list(page.items), page.continuation
 
 
 def _skip_page(fetch: Any, *, top: int, skip: int, token: str | None) -> Page:

@@ -123,7 +123,7 @@ def test_maintenance_prunes_history_by_age_and_by_count(services: Services) -> N
     old = [history_row(job.ref, NOW - timedelta(days=70 + i)) for i in range(2)]
     recent = [history_row(job.ref, NOW - timedelta(hours=i)) for i in range(5)]
     services.storage.add_history(old + recent)
-    services.storage.put_collection(StoredCollection(job.ref.collection, {}))
+    services.storage.create_collection(StoredCollection(job.ref.collection, {}))
 
     maintenance.prune(services)
 
