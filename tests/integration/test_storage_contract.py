@@ -1,4 +1,5 @@
-"""The storage adapter's contracts on real Azurite: claims race to exactly one winner, ETag updates never lose a
+"""The storage ports' contracts, run against the in-memory reference and the Table Storage adapter on real Azurite:
+claims race to exactly one winner, ETag updates never lose a
 write, the due index answers by time, history is pruned by age and count, and the poison handler records a fault."""
 
 from __future__ import annotations
@@ -6,9 +7,9 @@ from __future__ import annotations
 import json
 import threading
 import uuid
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from concurrent.futures import ThreadPoolExecutor
-from dataclasses import replace
+from dataclasses import dataclass, replace
 from datetime import UTC, datetime, timedelta
 
 import pytest
@@ -16,8 +17,10 @@ import pytest
 from devhost.azurite import Azurite
 from scheduler_core.adapters.clients import queue_client, table_service
 from scheduler_core.adapters.http_action import HttpActionRunner
+from scheduler_core.adapters.memory import MemoryPoisonQueue, MemoryQueue, MemoryStorage, ScriptedActions
 from scheduler_core.adapters.queues import StorageExecutionQueue, StoragePoisonQueue
 from scheduler_core.adapters.tables import TableStorage
+from scheduler_core.domain.errors import ConcurrencyConflict, InvalidInput, JobCollectionNotFound, JobNotFound
 from scheduler_core.domain.job import CollectionRef, JobRef, JobState, JobStatus
 from scheduler_core.ports import Claim, Due, HistoryEntry, StoredCollection, StoredJob
 from scheduler_core.service import executor, maintenance
@@ -36,16 +39,59 @@ def private_azurite() -> Iterator[Azurite]:
         yield emulator
 
 
-@pytest.fixture
-def services(private_azurite: Azurite) -> Services:
-    settings = Settings.from_env(
-        {"AzureWebJobsStorage": private_azurite.connection_string, "SCHEDULER_HISTORY_MAX_RUNS": "3"}
-    )
+@dataclass(frozen=True)
+class Backend:
+    """The ports under test, and how to put raw bodies on its poison queue and count what is left there."""
+
+    services: Services
+    put_poison: Callable[[str], None]
+    poison_left: Callable[[], int]
+
+
+@pytest.fixture(params=["memory", "azurite"])
+def backend(request: pytest.FixtureRequest) -> Backend:
+    """The same contract against the in-memory reference (adapters/memory.py) and Table Storage on Azurite."""
+    if request.param == "memory":
+        env = {"AzureWebJobsStorage": "UseDevelopmentStorage=true", "SCHEDULER_HISTORY_MAX_RUNS": "3"}
+        memory_poison = MemoryPoisonQueue()
+
+        def put_memory(body: str) -> None:
+            try:
+                memory_poison.put(json.loads(body))
+            except json.JSONDecodeError:
+                memory_poison.put(None)
+
+        services = Services(
+            storage=MemoryStorage(),
+            queue=MemoryQueue(lambda: NOW),
+            actions=ScriptedActions(),
+            settings=Settings.from_env(env),
+            clock=lambda: NOW,
+            poison=memory_poison,
+        )
+        return Backend(services, put_memory, lambda: len(memory_poison))
+    emulator: Azurite = request.getfixturevalue("private_azurite")
+    settings = Settings.from_env({"AzureWebJobsStorage": emulator.connection_string, "SCHEDULER_HISTORY_MAX_RUNS": "3"})
     storage = TableStorage(table_service(settings.storage))
     storage.create_tables()
     queue = StorageExecutionQueue(queue_client(settings.storage, f"q{uuid.uuid4().hex[:12]}"))
     queue.create_queue()
-    return Services(storage=storage, queue=queue, actions=HttpActionRunner(), settings=settings, clock=lambda: NOW)
+    client = queue_client(settings.storage, f"p{uuid.uuid4().hex[:12]}")
+    poison = StoragePoisonQueue(client)
+    poison.create_queue()
+    services = Services(
+        storage=storage, queue=queue, actions=HttpActionRunner(), settings=settings, clock=lambda: NOW, poison=poison
+    )
+    return Backend(
+        services,
+        lambda body: client.send_message(body),
+        lambda: int(client.get_queue_properties().approximate_message_count),
+    )
+
+
+@pytest.fixture
+def services(backend: Backend) -> Services:
+    return backend.services
 
 
 def a_job(services: Services, **status: object) -> StoredJob:
@@ -149,21 +195,105 @@ def test_a_poisoned_message_is_recorded_as_faulted_and_the_schedule_moves_on(ser
     assert after.status.next_execution_time == due + timedelta(hours=1)
 
 
-def test_the_poison_sweep_records_each_poisoned_message_once_and_empties_the_queue(services: Services) -> None:
+def test_the_poison_sweep_records_each_poisoned_message_once_and_empties_the_queue(backend: Backend) -> None:
+    services = backend.services
     due = NOW - timedelta(minutes=1)
     job = a_job(services, next_execution_time=due)
-    client = queue_client(services.settings.storage, f"p{uuid.uuid4().hex[:12]}")
-    poison = StoragePoisonQueue(client)
-    poison.create_queue()
-    client.send_message(json.dumps(Occurrence(job.ref, due, execution_id(job.ref, due)).to_message()))
-    client.send_message("not an execution message")
-    client.send_message(json.dumps({"job": "no such shape"}))
-    sweeping = replace(services, poison=poison)
+    backend.put_poison(json.dumps(Occurrence(job.ref, due, execution_id(job.ref, due)).to_message()))
+    backend.put_poison("not an execution message")
+    backend.put_poison(json.dumps({"job": "no such shape"}))
 
-    assert executor.sweep_poisoned(sweeping) == 3
-    assert executor.sweep_poisoned(sweeping) == 0
+    assert executor.sweep_poisoned(services) == 3
+    assert executor.sweep_poisoned(services) == 0
 
     rows = services.storage.list_history(job.ref, top=10, continuation=None, status=None).items
     assert [(r.status, r.expected_execution_time) for r in rows] == [("Failed", due)]
     assert services.storage.get_job(job.ref).status.faulted_count == 1
-    assert client.get_queue_properties().approximate_message_count == 0
+    assert backend.poison_left() == 0
+
+
+def test_reads_of_missing_rows_raise_not_found_and_deletes_are_idempotent(services: Services) -> None:
+    ref = JobRef(CollectionRef("sub", "rg", f"jc-{uuid.uuid4().hex[:8]}"), "missing")
+    with pytest.raises(JobNotFound):
+        services.storage.get_job(ref)
+    with pytest.raises(JobCollectionNotFound):
+        services.storage.get_collection(ref.collection)
+    services.storage.delete_job(ref)
+    services.storage.delete_collection(ref.collection)
+    services.storage.delete_history(ref)
+    services.storage.remove_due(ref, NOW)
+
+
+def test_creates_fail_when_the_row_exists(services: Services) -> None:
+    job = a_job(services)
+    with pytest.raises(ConcurrencyConflict):
+        services.storage.create_job(replace(job, etag=None))
+    collection = services.storage.create_collection(StoredCollection(job.ref.collection, {"tags": {"a": "1"}}))
+    assert (collection.job_count, collection.definition) == (0, {"tags": {"a": "1"}})
+    with pytest.raises(ConcurrencyConflict):
+        services.storage.create_collection(StoredCollection(job.ref.collection, {}))
+
+
+def test_a_stale_etag_refuses_replace_and_delete_and_the_version_round_trips(services: Services) -> None:
+    job = a_job(services)
+    fresh = services.storage.replace_job(replace(job, version="v2"))
+    assert services.storage.get_job(job.ref).version == "v2"
+    with pytest.raises(ConcurrencyConflict):
+        services.storage.replace_job(replace(job, version="v3"))
+    with pytest.raises(ConcurrencyConflict):
+        services.storage.delete_job(job.ref, etag=job.etag)
+    assert services.storage.get_job(job.ref) == fresh
+    services.storage.delete_job(job.ref, etag=fresh.etag)
+    with pytest.raises(JobNotFound):
+        services.storage.get_job(job.ref)
+
+
+def test_concurrent_collection_updates_lose_no_increment(services: Services) -> None:
+    ref = CollectionRef("sub", "rg", f"jc-{uuid.uuid4().hex[:8]}")
+    services.storage.create_collection(StoredCollection(ref, {}, version="c1"))
+
+    def bump(_: int) -> None:
+        services.storage.update_collection(ref, lambda c: replace(c, job_count=c.job_count + 1, etag=None))
+
+    with ThreadPoolExecutor(6) as pool:
+        list(pool.map(bump, range(12)))
+    stored = services.storage.get_collection(ref)
+    assert (stored.job_count, stored.version) == (12, "c1")
+
+
+def test_jobs_list_in_pages_and_by_state(services: Services) -> None:
+    collection = CollectionRef("sub", "rg", f"jc-{uuid.uuid4().hex[:8]}")
+    for i in range(5):
+        state = JobState.DISABLED if i % 2 else JobState.ENABLED
+        services.storage.create_job(StoredJob(JobRef(collection, f"job-{i}"), {}, state, JobStatus(), NOW))
+    names: list[str] = []
+    token = None
+    for _ in range(5):
+        page = services.storage.list_jobs(collection, top=2, continuation=token, state=None)
+        names += [j.ref.name for j in page.items]
+        token = page.continuation
+        if token is None:
+            break
+    assert sorted(names) == [f"job-{i}" for i in range(5)]
+    disabled = services.storage.list_jobs(collection, top=10, continuation=None, state=JobState.DISABLED)
+    assert sorted(j.ref.name for j in disabled.items) == ["job-1", "job-3"]
+    with pytest.raises(InvalidInput):
+        services.storage.list_jobs(collection, top=2, continuation="not a token!", state=None)
+
+
+def test_history_lists_newest_first_by_status_and_a_deleted_job_forgets_its_claims(services: Services) -> None:
+    job = a_job(services)
+    rows = [history_row(job.ref, NOW - timedelta(minutes=i), "Failed" if i == 1 else "Completed") for i in range(3)]
+    services.storage.add_history(rows)
+    listed = services.storage.list_history(job.ref, top=2, continuation=None, status=None)
+    assert [r.start_time for r in listed.items] == [rows[0].start_time, rows[1].start_time]
+    assert listed.continuation is not None
+    rest = services.storage.list_history(job.ref, top=2, continuation=listed.continuation, status=None)
+    assert [r.start_time for r in rest.items] == [rows[2].start_time]
+    failed = services.storage.list_history(job.ref, top=10, continuation=None, status="Failed").items
+    assert failed == [rows[1]]
+
+    assert services.storage.claim(job.ref, "k", "first") is Claim.WON
+    services.storage.delete_history(job.ref)
+    assert services.storage.list_history(job.ref, top=10, continuation=None, status=None).items == []
+    assert services.storage.claim(job.ref, "k", "second") is Claim.WON

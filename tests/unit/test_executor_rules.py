@@ -1,0 +1,297 @@
+"""The executor's, the lifecycle's and the quotas' rules on the in-memory ports with a simulated clock (milliseconds):
+state transitions, counters, retry and errorAction sequences, catch-up, disable and delete races, redelivery."""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+from datetime import timedelta
+from typing import Any
+
+import pytest
+
+from scheduler_core.domain.errors import QuotaExceeded, StateConflict
+from scheduler_core.domain.job import JobState
+from scheduler_core.ports import Outcome
+from scheduler_core.service import collections, executor, jobs
+from tests.support.simulation import START, Simulation, http_action, iso
+
+HOUR = timedelta(hours=1)
+
+
+def failing(_action: Mapping[str, Any], _headers: Mapping[str, str]) -> Outcome:
+    return Outcome(False, "Http request failed: 500 Internal Server Error")
+
+
+def gaps(sim: Simulation) -> list[float]:
+    """Seconds between the end of each call (it takes `call_seconds`) and the start of the next."""
+    ends = [t + timedelta(seconds=sim.call_seconds) for t in sim.calls_at]
+    return [round((b - a).total_seconds(), 3) for a, b in zip(ends, sim.calls_at[1:], strict=False)]
+
+
+def rows(sim: Simulation, name: str) -> list[tuple[str, str, int]]:
+    return [(e.action_name, e.status, e.retry_count) for e in sim.history(name)]
+
+
+def test_a_one_time_job_runs_once_at_its_start_time_and_completes() -> None:
+    sim = Simulation()
+    sim.put("once", {"startTime": iso(START + timedelta(minutes=5)), "action": http_action()})
+
+    sim.run_for(hours=2)
+
+    assert sim.calls_at == [START + timedelta(minutes=5)]
+    job = sim.job("once")
+    assert job.state is JobState.COMPLETED
+    assert (job.status.execution_count, job.status.failure_count, job.status.faulted_count) == (1, 0, 0)
+    assert job.status.next_execution_time is None
+    assert rows(sim, "once") == [("MainAction", "Completed", 0)]
+    headers = sim.actions.calls[0].headers
+    assert headers["x-ms-scheduler-jobid"] == "once" and headers["x-ms-scheduler-retry-count"] == "0"
+
+
+def test_a_recurring_job_with_a_count_runs_that_often_on_time_then_completes() -> None:
+    sim = Simulation()
+    recurrence = {"frequency": "Hour", "count": 3}
+    sim.put("hourly", {"startTime": iso(START), "action": http_action(), "recurrence": recurrence})
+
+    sim.run_for(hours=6)
+
+    assert sim.calls_at == [START, START + HOUR, START + 2 * HOUR]
+    job = sim.job("hourly")
+    assert job.state is JobState.COMPLETED and job.status.execution_count == 3
+    assert job.status.last_execution_time == START + 2 * HOUR
+
+
+def test_failures_retry_on_the_policy_then_the_error_action_runs_and_the_job_faults() -> None:
+    sim = Simulation(respond=lambda action, headers: failing(action, headers) if "main" in action["request"]["uri"]
+                     else Outcome(True, "ok"))
+    main = http_action(retryPolicy={"retryType": "Fixed", "retryInterval": "PT30S", "retryCount": 2})
+    main["request"]["uri"] = "https://target.example/main"
+    main["errorAction"] = http_action()
+    sim.put("flaky", {"startTime": iso(START), "action": main})
+
+    sim.run_for(minutes=10)
+
+    assert sim.calls_at[0] == START
+    assert gaps(sim) == [30, 30, 0], "each retry waits its interval after the failed attempt; the error action not"
+    assert rows(sim, "flaky") == [
+        ("MainAction", "Failed", 0),
+        ("MainAction", "Failed", 1),
+        ("MainAction", "Failed", 2),
+        ("ErrorAction", "Completed", 0),
+    ]
+    job = sim.job("flaky")
+    assert job.state is JobState.FAULTED
+    assert (job.status.execution_count, job.status.failure_count, job.status.faulted_count) == (1, 3, 1)
+
+
+def test_a_retry_that_succeeds_completes_the_job_without_a_fault() -> None:
+    outcomes = iter([Outcome(False, "503"), Outcome(True, "200")])
+    sim = Simulation(respond=lambda _a, _h: next(outcomes))
+    policy = {"retryType": "Fixed", "retryInterval": "PT20S", "retryCount": 3}
+    sim.put("retry", {"startTime": iso(START), "action": http_action(retryPolicy=policy)})
+
+    sim.run_for(minutes=5)
+
+    assert sim.calls_at[0] == START and gaps(sim) == [20]
+    assert rows(sim, "retry") == [("MainAction", "Failed", 0), ("MainAction", "Completed", 1)]
+    job = sim.job("retry")
+    assert (job.state, job.status.failure_count, job.status.faulted_count) == (JobState.COMPLETED, 1, 0)
+
+
+def test_a_failing_recurring_job_keeps_its_schedule() -> None:
+    sim = Simulation(respond=failing)
+    action = http_action(retryPolicy={"retryType": "None"})
+    sim.put("r", {"startTime": iso(START), "action": action, "recurrence": {"frequency": "Hour"}})
+
+    sim.run_for(hours=2, minutes=30)
+
+    assert sim.calls_at == [START, START + HOUR, START + 2 * HOUR]
+    job = sim.job("r")
+    assert job.state is JobState.ENABLED and job.status.next_execution_time == START + 3 * HOUR
+    assert (job.status.failure_count, job.status.faulted_count) == (3, 3)
+
+
+def test_after_downtime_the_latest_missed_occurrence_runs_and_the_others_are_postponed() -> None:
+    sim = Simulation()
+    sim.put("c", {"startTime": iso(START), "action": http_action(), "recurrence": {"frequency": "Hour"}})
+
+    sim.clock.now = START + 3 * HOUR + timedelta(minutes=30)  # the scheduler was down
+    sim.run_for(seconds=1)
+
+    assert sim.calls_at == [START + 3 * HOUR + timedelta(minutes=30)]
+    history = sim.history("c")
+    assert [(e.status, e.expected_execution_time) for e in history if e.status == "Postponed"] == [
+        ("Postponed", START),
+        ("Postponed", START + HOUR),
+        ("Postponed", START + 2 * HOUR),
+    ]
+    assert [e.expected_execution_time for e in history if e.status == "Completed"] == [START + 3 * HOUR]
+    assert sim.job("c").status.next_execution_time == START + 4 * HOUR
+
+
+def test_a_job_catch_up_window_of_its_own_postpones_every_missed_occurrence_beyond_it() -> None:
+    sim = Simulation()
+    recurrence = {"frequency": "Hour"}
+    sim.put("w", {"startTime": iso(START), "action": http_action(), "recurrence": recurrence, "catchUpWindow": "PT10M"})
+
+    sim.clock.now = START + 2 * HOUR + timedelta(minutes=30)
+    sim.run_for(seconds=1)
+
+    assert sim.calls_at == []
+    assert [e.status for e in sim.history("w")] == ["Postponed"] * 3
+    sim.run_for(hours=1)
+    assert sim.calls_at == [START + 3 * HOUR]
+
+
+def test_a_job_disabled_before_its_occurrence_does_not_run_and_says_why() -> None:
+    sim = Simulation()
+    sim.put("d", {"startTime": iso(START + timedelta(seconds=10)), "action": http_action(),
+                  "recurrence": {"frequency": "Hour"}})
+    jobs.set_state(sim.services, sim.ref("d"), JobState.DISABLED)
+
+    sim.run_for(hours=1, minutes=30)
+
+    assert sim.calls_at == []
+    assert sim.job("d").state is JobState.DISABLED
+
+    jobs.set_state(sim.services, sim.ref("d"), JobState.ENABLED)
+    sim.run_for(hours=1)
+    assert sim.calls_at == [START + 2 * HOUR + timedelta(seconds=10)]
+
+
+def test_a_message_already_queued_for_a_disabled_job_is_postponed_with_the_reason() -> None:
+    sim = Simulation()
+    sim.put("q", {"startTime": iso(START + timedelta(seconds=5)), "action": http_action(),
+                  "recurrence": {"frequency": "Hour"}})
+    [message] = sim.queue.pending()  # due within the lookahead: queued at once
+    jobs.set_state(sim.services, sim.ref("q"), JobState.DISABLED)
+
+    sim.clock.now = message.visible_at
+    sim.deliver(message)
+
+    assert sim.calls_at == []
+    assert [(e.status, e.message) for e in sim.history("q")] == [("Postponed", "The job is disabled.")]
+
+
+def test_a_job_deleted_while_its_message_waits_is_dropped_without_a_trace() -> None:
+    sim = Simulation()
+    sim.put("x", {"startTime": iso(START + timedelta(seconds=5)), "action": http_action()})
+    assert len(sim.queue.pending()) == 1
+    jobs.delete_job(sim.services, sim.ref("x"))
+
+    sim.run_for(minutes=1)
+
+    assert sim.calls_at == []
+    assert sim.stored_collection().job_count == 0
+    assert sim.history("x") == []
+
+
+def test_a_redelivery_after_a_crash_runs_the_attempt_again_once_and_counts_it_once() -> None:
+    crashed = []
+
+    class Crash(BaseException):
+        """The worker died mid-action (an exception the executor does not catch)."""
+
+    def respond(_action: Mapping[str, Any], _headers: Mapping[str, str]) -> Outcome:
+        if not crashed:
+            crashed.append(True)
+            raise Crash()
+        return Outcome(True, "200")
+
+    sim = Simulation(respond=respond)
+    sim.put("crash", {"startTime": iso(START + timedelta(seconds=5)), "action": http_action()})
+    [message] = sim.queue.pending()
+    sim.clock.now = message.visible_at
+    with pytest.raises(Crash):
+        sim.deliver(message)
+    duplicate = type(message)("another-message", message.body, message.visible_at)
+
+    sim.deliver(message)  # the queue hands the same message over again after its lease
+    sim.deliver(duplicate)  # and a duplicate of it (an API write racing a tick) is a no-op
+
+    assert len(sim.calls_at) == 2
+    job = sim.job("crash")
+    assert (job.state, job.status.execution_count) == (JobState.COMPLETED, 1)
+    assert rows(sim, "crash") == [("MainAction", "Completed", 0)]
+
+
+def test_two_messages_for_one_occurrence_run_it_once() -> None:
+    sim = Simulation()
+    sim.put("twice", {"startTime": iso(START + timedelta(seconds=5)), "action": http_action()})
+    [message] = sim.queue.pending()
+    sim.clock.now = message.visible_at
+    for token in ("first", "second"):
+        executor.execute(sim.services, message.body, token)
+    assert len(sim.calls_at) == 1 and sim.job("twice").status.execution_count == 1
+
+
+def test_run_now_runs_a_disabled_job_counts_it_and_keeps_its_schedule() -> None:
+    sim = Simulation()
+    sim.put("manual", {"startTime": iso(START + 5 * HOUR), "action": http_action(), "recurrence": {"frequency": "Day"},
+                       "state": "Disabled"})
+    jobs.run_job(sim.services, sim.ref("manual"))
+
+    sim.run_for(minutes=1)
+
+    assert sim.calls_at == [START]
+    job = sim.job("manual")
+    assert (job.state, job.status.execution_count, job.manual_runs) == (JobState.DISABLED, 1, 1)
+    assert job.status.next_execution_time == START + 5 * HOUR
+
+
+def test_disabling_the_collection_disables_its_jobs_and_enabling_brings_them_back() -> None:
+    sim = Simulation()
+    sim.put("a", {"startTime": iso(START + HOUR), "action": http_action(), "recurrence": {"frequency": "Hour"}})
+    collections.set_collection_state(sim.services, sim.collection, JobState.DISABLED)
+    assert sim.job("a").state is JobState.DISABLED
+    sim.run_for(hours=1, minutes=30)
+    assert sim.calls_at == []
+    collections.set_collection_state(sim.services, sim.collection, JobState.ENABLED)
+    sim.run_for(hours=1)
+    assert sim.calls_at == [START + 2 * HOUR]
+
+
+def test_the_free_plan_holds_five_jobs_and_a_deleted_job_frees_its_slot() -> None:
+    sim = Simulation()
+    collections.patch_collection(sim.services, sim.collection, {"properties": {"sku": {"name": "Free"}}})
+    for i in range(5):
+        sim.put(f"j{i}", {"startTime": iso(START + HOUR), "action": http_action()})
+    with pytest.raises(QuotaExceeded) as refused:
+        sim.put("j5", {"startTime": iso(START + HOUR), "action": http_action()})
+    assert refused.value.quota == "maxJobCount"
+    jobs.delete_job(sim.services, sim.ref("j0"))
+    sim.put("j5", {"startTime": iso(START + HOUR), "action": http_action()})
+    assert sim.stored_collection().job_count == 5
+
+
+def test_the_free_plan_refuses_a_job_that_recurs_more_often_than_hourly() -> None:
+    sim = Simulation()
+    collections.patch_collection(sim.services, sim.collection, {"properties": {"sku": {"name": "Free"}}})
+    with pytest.raises(QuotaExceeded) as refused:
+        sim.put("fast", {"startTime": iso(START), "action": http_action(), "recurrence": {"frequency": "Minute"}})
+    assert refused.value.quota == "maxRecurrence"
+    assert sim.stored_collection().job_count == 0
+
+
+def test_a_completed_job_cannot_be_enabled_again() -> None:
+    sim = Simulation()
+    sim.put("done", {"startTime": iso(START), "action": http_action()})
+    sim.run_for(minutes=1)
+    assert sim.job("done").state is JobState.COMPLETED
+    with pytest.raises(StateConflict):
+        jobs.set_state(sim.services, sim.ref("done"), JobState.ENABLED)
+
+
+def test_a_poisoned_occurrence_is_recorded_as_faulted_and_the_schedule_moves_on() -> None:
+    sim = Simulation()
+    sim.put("p", {"startTime": iso(START + timedelta(seconds=5)), "action": http_action(),
+                  "recurrence": {"frequency": "Hour"}})
+    [message] = sim.queue.take_visible() or sim.queue.pending()
+    sim.poison.put(message.body)
+    sim.clock.now = START + timedelta(minutes=1)
+
+    assert executor.sweep_poisoned(sim.services) == 1
+
+    job = sim.job("p")
+    assert (job.status.faulted_count, job.status.next_execution_time) == (1, START + HOUR + timedelta(seconds=5))
+    assert [e.status for e in sim.history("p")] == ["Failed"]
