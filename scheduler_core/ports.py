@@ -1,7 +1,9 @@
 """What the service needs from storage, queues and the outside world, as small interfaces with contracts.
 
 Records here are plain frozen values. The adapters in `adapters/` implement the protocols on Table Storage and
-Storage Queues; the contract tests in `tests/integration/` run against them on real Azurite.
+Storage Queues; `adapters/memory.py` is the in-memory reference of every one. The contract tests in
+`tests/integration/test_storage_contract.py` run the same cases against both (the table adapter on real Azurite).
+"Raises nothing of its own": only what the infrastructure raises (a storage outage) gets through.
 """
 
 from __future__ import annotations
@@ -116,12 +118,14 @@ class CollectionStore(Protocol):
     ) -> StoredCollection:
         """Apply a pure `update(current) -> new` under an ETag guard, re-reading on conflict.
 
-        Raises JobCollectionNotFound, or whatever `update` raises."""
+        Raises JobCollectionNotFound, ConcurrencyConflict when it kept changing (20 rounds), or whatever `update`
+        raises."""
 
-    def list_collections(self, subscription: str, resource_group: str | None) -> list[StoredCollection]: ...
+    def list_collections(self, subscription: str, resource_group: str | None) -> list[StoredCollection]:
+        """The collections of a subscription (of one resource group when given). Raises nothing of its own."""
 
     def all_collections(self) -> list[StoredCollection]:
-        """Every collection of every subscription (maintenance only)."""
+        """Every collection of every subscription (maintenance only). Raises nothing of its own."""
 
     def delete_collection(self, ref: CollectionRef) -> None:
         """Idempotent; removes only the collection row."""
@@ -141,7 +145,8 @@ class JobStore(Protocol):
         self, ref: JobRef, update: Callable[[StoredJob], StoredJob], *, current: StoredJob | None = None
     ) -> StoredJob:
         """Apply a pure `update(current) -> new` under an ETag guard, re-reading on conflict (starting from
-        `current` when given, saving a read). An unchanged job is not written. Raises JobNotFound."""
+        `current` when given, saving a read). An unchanged job is not written. Raises JobNotFound, ConcurrencyConflict
+        when it kept changing (20 rounds), or whatever `update` raises."""
 
     def delete_job(self, ref: JobRef, *, etag: str | None = None) -> None:
         """Idempotent (a job already gone is no error). With `etag`, only if the row still has it: raises
@@ -149,28 +154,36 @@ class JobStore(Protocol):
 
     def list_jobs(
         self, collection: CollectionRef, *, top: int, continuation: str | None, state: JobState | None
-    ) -> Page: ...
+    ) -> Page:
+        """A page of at most `top` jobs (of one state when given). Raises InvalidInput for a continuation token it
+        did not issue."""
 
-    def all_jobs(self, collection: CollectionRef) -> list[StoredJob]: ...
+    def all_jobs(self, collection: CollectionRef) -> list[StoredJob]:
+        """Every job of a collection (none when it does not exist). Raises nothing of its own."""
 
     def snapshot(self, job: StoredJob) -> str | None:
         """The stored job (ETag included, secrets sealed as at rest) as an opaque string that an execution message
         or due entry carries, so the executor need not read the row; None when it is too large to carry."""
 
     def restore(self, snapshot: str) -> StoredJob:
-        """The job a `snapshot` was taken of, with that ETag (an update guarded by it fails if the row changed)."""
+        """The job a `snapshot` was taken of, with that ETag (an update guarded by it fails if the row changed).
+        Raises ValueError or KeyError for a string that is not one of its snapshots."""
 
 
 class HistoryStore(Protocol):
-    def add_history(self, entries: Sequence[HistoryEntry]) -> None: ...
+    def add_history(self, entries: Sequence[HistoryEntry]) -> None:
+        """Write rows (a row with the same start, execution, action and retry is replaced). Raises nothing of its
+        own."""
 
-    def list_history(self, job: JobRef, *, top: int, continuation: str | None, status: str | None) -> Page: ...
+    def list_history(self, job: JobRef, *, top: int, continuation: str | None, status: str | None) -> Page:
+        """A page of the job's rows, newest first (of one status when given). Raises InvalidInput for a
+        continuation token it did not issue."""
 
     def claim(self, job: JobRef, key: str, token: str) -> Claim:
         """Claim one attempt of an occurrence (`key`: due time, action, retry) for the message `token`.
 
         Exactly one token wins a key (WON); the winner's message may claim again after a crash (REDELIVERED);
-        any other token gets LOST."""
+        any other token gets LOST. Raises nothing of its own."""
 
     def delete_history(self, job: JobRef) -> None:
         """Remove every history row and claim of a job. Idempotent."""
@@ -191,7 +204,8 @@ class Due:
 class DueIndex(Protocol):
     """Occurrences due later than the planner's lookahead, by due-time bucket, so a tick reads only what is due."""
 
-    def add_due(self, job: JobRef, due: datetime, snapshot: str | None = None) -> None: ...
+    def add_due(self, job: JobRef, due: datetime, snapshot: str | None = None) -> None:
+        """Index the occurrence (idempotent: the same job and due time is one entry). Raises nothing of its own."""
 
     def remove_due(self, job: JobRef, due: datetime) -> None:
         """Idempotent."""
@@ -200,12 +214,14 @@ class DueIndex(Protocol):
         """Idempotent; batched by bucket."""
 
     def due_until(self, until: datetime) -> list[Due]:
-        """Every entry due at or before `until` that has not been removed (oldest first)."""
+        """Every entry due at or before `until` that has not been removed (oldest first). Raises nothing of its
+        own."""
 
 
 class ExecutionQueue(Protocol):
     def send(self, message: Mapping[str, Any], *, delay_seconds: float) -> None:
-        """Enqueue an execution message, invisible for `delay_seconds`."""
+        """Enqueue an execution message, invisible for `delay_seconds` (a negative delay is none). Raises nothing
+        of its own."""
 
 
 @dataclass(frozen=True)
@@ -236,4 +252,6 @@ class Outcome:
 
 class ActionRunner(Protocol):
     def run(self, action: Mapping[str, Any], secrets: Mapping[str, str], headers: Mapping[str, str]) -> Outcome:
-        """Perform an action (wire JSON) with its secrets; `headers` identify the occurrence for the target."""
+        """Perform an action (wire JSON) with its secrets; `headers` identify the occurrence for the target.
+
+        Never raises for what the target does: a failure is an Outcome with `succeeded` False and the reason."""
