@@ -39,6 +39,24 @@ _WATERMARK_SAFETY = timedelta(minutes=5)  # re-read recent buckets: covers clock
 # (32 K characters): a larger job is read by the executor instead.
 _MAX_SNAPSHOT_CHARS = 30_000
 
+#: The layout of every entity this adapter writes (`SchemaVersion` on each row). Readers accept this and the previous
+#: one, so a deploy never misreads what an older instance wrote (rows, and job snapshots still in the queue).
+#: 1 (unversioned): jobs carry `Generation` and collections no version. 2: `Version` on jobs and collections (the
+#: API's ETag).
+SCHEMA_VERSION = 2
+_READABLE = (1, 2)
+
+
+class UnsupportedSchema(ValueError):
+    """A row written by a newer layout than this instance reads (a deploy rolled back past it)."""
+
+
+def _schema(entity: Mapping[str, Any]) -> int:
+    version = int(entity.get("SchemaVersion") or 1)
+    if version not in _READABLE:
+        raise UnsupportedSchema(f"a row has schema version {version}; this instance reads {_READABLE}")
+    return version
+
 
 def _iso(value: datetime | None) -> str | None:
     return value.astimezone(UTC).isoformat(timespec="milliseconds") if value else None
@@ -104,6 +122,7 @@ class TableStorage:
         return ref.subscription.lower(), f"{ref.resource_group}|{ref.name}".lower()
 
     def _collection_from(self, entity: Any) -> StoredCollection:
+        _schema(entity)  # 1 has no Version: "1" until the next write by a user
         ref = CollectionRef(entity["Subscription"], entity["ResourceGroup"], entity["Name"])
         return StoredCollection(
             ref=ref,
@@ -124,6 +143,7 @@ class TableStorage:
             "Definition": json.dumps(collection.definition),
             "JobCount": collection.job_count,
             "Version": collection.version,
+            "SchemaVersion": SCHEMA_VERSION,
         }
 
     def get_collection(self, ref: CollectionRef) -> StoredCollection:
@@ -179,6 +199,7 @@ class TableStorage:
     # ---- jobs --------------------------------------------------------------------------------------------------
 
     def _job_from(self, entity: Any, collection: CollectionRef, etag: str | None = None) -> StoredJob:
+        layout = _schema(entity)
         sealed = entity.get("Secrets")
         return StoredJob(
             ref=JobRef(collection, entity["Name"]),
@@ -193,7 +214,7 @@ class TableStorage:
             ),
             created_at=_dt(entity["CreatedAt"]) or datetime.now(UTC),
             secrets=json.loads(self._unseal(sealed)) if sealed else {},
-            version=str(entity.get("Version") or entity.get("Generation") or "1"),
+            version=str(entity.get("Version") or "1") if layout >= 2 else f"g{entity.get('Generation', 1)}",
             manual_runs=int(entity.get("ManualRuns", 0)),
             dispatched=tuple((datetime.fromisoformat(d), t) for d, t in json.loads(entity.get("Dispatched") or "[]")),
             etag=etag or entity.metadata["etag"],
@@ -219,6 +240,7 @@ class TableStorage:
             "Version": job.version,
             "ManualRuns": job.manual_runs,
             "Dispatched": json.dumps([[_iso(d), t] for d, t in job.dispatched]),
+            "SchemaVersion": SCHEMA_VERSION,
         }
 
     def get_job(self, ref: JobRef) -> StoredJob:
@@ -323,6 +345,7 @@ class TableStorage:
                     "Message": entry.message,
                     "RetryCount": entry.retry_count,
                     "RepeatCount": entry.repeat_count,
+                    "SchemaVersion": SCHEMA_VERSION,
                 }
             )
         table = self._tables[HISTORY]
@@ -341,7 +364,7 @@ class TableStorage:
 
     def claim(self, job: JobRef, key: str, token: str) -> Claim:
         table = self._tables[HISTORY]
-        row = {"PartitionKey": job.key, "RowKey": f"D|{key}", "Token": token}
+        row = {"PartitionKey": job.key, "RowKey": f"D|{key}", "Token": token, "SchemaVersion": SCHEMA_VERSION}
         try:
             table.create_entity(row)
             return Claim.WON
@@ -396,6 +419,7 @@ class TableStorage:
                 "Job": job.name,
                 "Due": _iso(due),
                 "Snapshot": snapshot or "",
+                "SchemaVersion": SCHEMA_VERSION,
             }
         )
 
@@ -433,7 +457,7 @@ class TableStorage:
         while bucket <= until:
             for e in table.query_entities(f"PartitionKey eq '{self._bucket(bucket)}'"):
                 due = _dt(e["Due"])
-                if due is not None and due <= until:
+                if due is not None and due <= until and _schema(e):
                     ref = JobRef(CollectionRef(e["Subscription"], e["ResourceGroup"], e["Collection"]), e["Job"])
                     found.append(Due(ref, due, e.get("Snapshot") or None))
             bucket += timedelta(minutes=1)
@@ -453,6 +477,7 @@ def _page(table: TableClient, query: str, top: int, continuation: str | None, co
 
 
 def _history_from(entity: Any, job: JobRef) -> HistoryEntry:
+    _schema(entity)  # 1 and 2 are the same layout
     return HistoryEntry(
         job=job,
         execution_id=entity["ExecutionId"],

@@ -20,6 +20,11 @@ from scheduler_core.service.context import Services
 from scheduler_core.wire import parse_instant, recurrence_from_wire
 
 MAIN_ACTION, ERROR_ACTION = "MainAction", "ErrorAction"
+#: The layout of execution messages (`v`). Readers accept this and the previous one (unversioned reads as 1), so
+#: messages still queued across a deploy execute. 2 differs from 1 only in the job snapshot it may carry, whose own
+#: layout the storage adapter versions and reads (see adapters/tables.py SCHEMA_VERSION).
+MESSAGE_VERSION = 2
+_READABLE_MESSAGES = (1, 2)
 _NAMESPACE = uuid.UUID("6f1c1c55-5d1a-4c39-9f0e-6a4b1d6f7a01")
 
 
@@ -61,7 +66,7 @@ class Occurrence:
     def to_message(self) -> dict[str, Any]:
         c = self.job.collection
         return {
-            "v": 1,
+            "v": MESSAGE_VERSION,
             "job": [c.subscription, c.resource_group, c.name, self.job.name],
             "due": self.due.isoformat(),
             "id": self.execution_id,
@@ -74,6 +79,10 @@ class Occurrence:
 
     @classmethod
     def from_message(cls, message: Mapping[str, Any]) -> Occurrence:
+        """Raises ValueError (or KeyError, TypeError) for a message that is not an execution message of a layout
+        this instance reads."""
+        if message.get("v", 1) not in _READABLE_MESSAGES:
+            raise ValueError(f"execution message layout {message.get('v')!r}; this instance reads {_READABLE_MESSAGES}")
         subscription, resource_group, collection, job = message["job"]
         return cls(
             job=JobRef(CollectionRef(subscription, resource_group, collection), job),
