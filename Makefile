@@ -21,6 +21,8 @@ run: install
 	$(PY) -m devhost --azurite .azurite --port 7071
 
 test: install
+	$(PY) -m ruff check .
+	$(PY) -m mypy scheduler_core
 	$(PY) -m pytest
 
 lint: install

@@ -45,7 +45,7 @@ class StoredCollection:
 
     @property
     def enabled(self) -> bool:
-        return (self.definition.get("properties") or {}).get("state", "Enabled") == "Enabled"
+        return bool((self.definition.get("properties") or {}).get("state", "Enabled") == "Enabled")
 
 
 @dataclass(frozen=True)

@@ -91,7 +91,7 @@ def parse_job(raw: Any, settings: Settings, now: datetime) -> dict[str, Any]:
     if size > settings.max_job_chars:
         raise InvalidInput(f"The job is {size} characters; the maximum job size is {settings.max_job_chars}.", "")
     model = _validate(JobDefinition, raw)
-    properties = model.model_dump(mode="json", exclude_none=True).get("properties")
+    properties: dict[str, Any] | None = model.model_dump(mode="json", exclude_none=True).get("properties")
     if not properties:
         raise InvalidInput("is required", "properties")
     properties.pop("status", None)

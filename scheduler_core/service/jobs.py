@@ -246,10 +246,10 @@ def list_history(
     return list(page.items), page.continuation
 
 
-def _skip_page(fetch: Any, *, top: int, skip: int, token: str | None) -> Page:
+def _skip_page(fetch: Callable[[int, str | None], Page], *, top: int, skip: int, token: str | None) -> Page:
     """`$skip` on a store that pages by continuation: read and drop the first `skip` items (first page only)."""
     while skip > 0:
-        dropped: Page = fetch(min(skip, 1000), token)
+        dropped = fetch(min(skip, 1000), token)
         skip -= len(dropped.items)
         token = dropped.continuation
         if token is None:
