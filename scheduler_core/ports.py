@@ -15,7 +15,9 @@ from datetime import datetime
 from enum import Enum
 from typing import Any, Protocol
 
+from scheduler_core.domain.definition import JobDefinition
 from scheduler_core.domain.job import CollectionRef, JobRef, JobState, JobStatus
+from scheduler_core.wire import definition_from_wire
 
 
 def new_version() -> str:
@@ -52,14 +54,15 @@ class StoredCollection:
 class StoredJob:
     """A job as stored.
 
-    `definition` is the validated wire `properties` without `state`, `status` and secrets; `secrets` maps the JSON
-    path of each secret field to its value (encrypted at rest by the adapter). `created_at` anchors a job without
+    `definition` is the typed definition (its `wire`: the validated `properties` without `state`, `status` and
+    secrets; a wire mapping given here is parsed, for tests and benchmarks); `secrets` maps the JSON path of each
+    secret field to its value (encrypted at rest by the adapter). `created_at` anchors a job without
     `startTime`. `version` changes with every write by a user (PUT, PATCH, enable, disable), not with executions:
     the API's `ETag`. `etag` is the storage row's own, for guarded writes.
     """
 
     ref: JobRef
-    definition: Mapping[str, Any]
+    definition: JobDefinition
     state: JobState
     status: JobStatus
     created_at: datetime
@@ -69,6 +72,10 @@ class StoredJob:
     # The scheduled occurrences the schedule last moved on from, each with the message that did it (newest last,
     # a few kept): the job row itself is the claim of a scheduled first attempt (no extra write on the hot path).
     dispatched: tuple[tuple[datetime, str], ...] = ()
+
+    def __post_init__(self) -> None:
+        if not isinstance(self.definition, JobDefinition):
+            object.__setattr__(self, "definition", definition_from_wire(self.definition))
 
     def dispatcher_of(self, due: datetime) -> str | None:
         """The message that dispatched the occurrence `due`, if it is among the recent ones."""

@@ -1,7 +1,8 @@
-"""Stored wire JSON (canonical, validated by the API) -> domain values the scheduler computes with.
+"""Canonical wire JSON (validated by the API) <-> the domain values the scheduler computes with.
 
-The API validates a request into the wire models and stores their canonical JSON; the planner and the executor read
-that JSON back through these functions. Datetimes are ISO 8601 UTC strings, durations ISO 8601.
+The API validates a request into its canonical JSON and parses it here into a `JobDefinition`; the storage adapter
+stores that JSON and parses it here when it reads a row. Nothing past these two edges reads wire JSON. Datetimes are
+ISO 8601 UTC strings, durations ISO 8601.
 """
 
 from __future__ import annotations
@@ -12,8 +13,10 @@ from typing import Any
 
 import isodate
 
+from scheduler_core.domain.definition import Action, ActionType, JobDefinition
 from scheduler_core.domain.recurrence import Frequency, MonthlyOccurrence, Recurrence, RecurrenceSchedule, WeekDay
 from scheduler_core.domain.retry import DEFAULT_RETRY, RetryPolicy, RetryType
+from scheduler_core.secrets import merge_secrets
 
 
 def format_datetime(value: datetime) -> str:
@@ -75,4 +78,33 @@ def retry_policy_from_wire(policy: Mapping[str, Any] | None) -> RetryPolicy:
         max_interval=parse_timespan(policy.get("maxRetryInterval")),
         multiplier=policy.get("multiplier") or 2.0,
         jitter=policy.get("jitter") or 0.0,
+    )
+
+
+def action_from_wire(action: Mapping[str, Any], path: str = "action") -> Action:
+    """Typed action from canonical wire `action` at `path` (validated already: the type is one of `ActionType`)."""
+    error = action.get("errorAction")
+    return Action(
+        type=ActionType(action["type"]),
+        retry_policy=retry_policy_from_wire(action.get("retryPolicy")),
+        error_action=action_from_wire(error, f"{path}.errorAction") if error else None,
+        wire=action,
+        path=path,
+    )
+
+
+def with_secrets(action: Action, secrets: Mapping[str, str]) -> dict[str, Any]:
+    """The action's wire JSON with its secret fields put back (what a runner performs)."""
+    prefix = f"{action.path}."
+    return merge_secrets(action.wire, {k[len(prefix) :]: v for k, v in secrets.items() if k.startswith(prefix)})
+
+
+def definition_from_wire(properties: Mapping[str, Any]) -> JobDefinition:
+    """Typed definition from canonical wire `properties` (without `state`, `status` and secrets)."""
+    return JobDefinition(
+        action=action_from_wire(properties.get("action") or {"type": ActionType.HTTP.value}),
+        start_time=parse_instant(properties.get("startTime")),
+        recurrence=recurrence_from_wire(properties.get("recurrence")),
+        catch_up_window=parse_timespan(properties.get("catchUpWindow")),
+        wire=properties,
     )

@@ -28,6 +28,7 @@ from scheduler_core.adapters.group_commit import GroupCommit
 from scheduler_core.domain.errors import ConcurrencyConflict, InvalidInput, JobCollectionNotFound, JobNotFound
 from scheduler_core.domain.job import CollectionRef, JobRef, JobState, JobStatus
 from scheduler_core.ports import Claim, Due, HistoryEntry, Page, StoredCollection, StoredJob
+from scheduler_core.wire import definition_from_wire
 
 COLLECTIONS, JOBS, HISTORY, DUE = "collections", "jobs", "history", "due"
 TABLE_NAMES = (COLLECTIONS, JOBS, HISTORY, DUE)
@@ -203,7 +204,7 @@ class TableStorage:
         sealed = entity.get("Secrets")
         return StoredJob(
             ref=JobRef(collection, entity["Name"]),
-            definition=json.loads(entity["Definition"]),
+            definition=definition_from_wire(json.loads(entity["Definition"])),
             state=JobState(entity["State"]),
             status=JobStatus(
                 execution_count=int(entity.get("ExecutionCount", 0)),
@@ -228,7 +229,7 @@ class TableStorage:
             "ResourceGroup": job.ref.collection.resource_group,
             "Collection": job.ref.collection.name,
             "Name": job.ref.name,
-            "Definition": json.dumps(job.definition),
+            "Definition": json.dumps(job.definition.wire),
             "Secrets": self._seal(json.dumps(job.secrets)) if job.secrets else "",
             "State": job.state.value,
             "ExecutionCount": job.status.execution_count,

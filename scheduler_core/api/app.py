@@ -21,14 +21,16 @@ from scheduler_core.api.errors import install_error_handlers
 from scheduler_core.api.etags import precondition, set_etag, with_etag
 from scheduler_core.api.types import parse_datetime
 from scheduler_core.api.validation import parse_collection, parse_job, parse_json
+from scheduler_core.domain.definition import JobWrite
 from scheduler_core.domain.errors import InvalidInput
 from scheduler_core.domain.job import CollectionRef, JobRef, JobState
 from scheduler_core.domain.recurrence import occurrences
+from scheduler_core.ports import StoredJob
 from scheduler_core.service import collections, jobs
 from scheduler_core.service.context import Services
 from scheduler_core.service.dispatch import default_anchor
 from scheduler_core.service.merge import merge_patch
-from scheduler_core.wire import format_datetime, parse_instant, recurrence_from_wire
+from scheduler_core.wire import definition_from_wire, format_datetime
 
 API_VERSIONS = ("2016-03-01", "2016-01-01")
 P = "/subscriptions/{subscriptionId}/resourceGroups/{resourceGroupName}/providers/Microsoft.Scheduler"
@@ -183,8 +185,8 @@ def create_app(services_factory: Callable[[], Services]) -> FastAPI:
     ) -> Any:
         check_version(api_version)
         ref = job_ref(subscriptionId, resourceGroupName, jobCollectionName, jobName)
-        properties = parse_job(parse_json(await request.body()), svc().settings, svc().clock())
-        stored, created = await call(jobs.put_job, ref, properties, precondition(request))
+        write = models.job_write_from_wire(parse_job(parse_json(await request.body()), svc().settings, svc().clock()))
+        stored, created = await call(jobs.put_job, ref, write, precondition(request))
         return with_etag(models.job_to_wire(stored), stored.version, 201 if created else 200)
 
     @app.patch(JOB, response_model=models.JobDefinition, response_model_exclude_none=True,
@@ -204,12 +206,13 @@ def create_app(services_factory: Callable[[], Services]) -> FastAPI:
         keep_state = "state" not in (raw.get("properties") or {})
         settings = svc().settings
 
-        def build(current: dict[str, Any]) -> dict[str, Any]:
+        def build(current: StoredJob) -> JobWrite:
             # Called inside the service's guarded write, again after a concurrent write: nothing is lost.
-            properties = parse_job(merge_patch({"properties": current}, patch), settings, svc().clock())
+            base = {"properties": models.job_properties_to_wire(current)}
+            properties = parse_job(merge_patch(base, patch), settings, svc().clock())
             if keep_state:
                 properties.pop("state", None)  # keep whatever state the job reaches meanwhile
-            return properties
+            return models.job_write_from_wire(properties)
 
         stored = await call(jobs.patch_job, ref, build, precondition(request))
         set_etag(response, stored.version)
@@ -305,9 +308,10 @@ def create_app(services_factory: Callable[[], Services]) -> FastAPI:
         placeholder = {"type": "Http", "request": {"uri": "https://preview.invalid/", "method": "GET"}}
         timing = {"startTime": raw.get("startTime"), "recurrence": raw.get("recurrence")}
         job = parse_job({"properties": {**timing, "action": placeholder}}, svc().settings, now)
-        start = parse_instant(job.get("startTime")) or default_anchor(now, job.get("recurrence"))
+        definition = definition_from_wire(job)
+        start = definition.start_time or default_anchor(now, definition.recurrence)
         after = _parse_instant_param(raw.get("from"), "from") or now
-        found = occurrences(start, recurrence_from_wire(job.get("recurrence")), after=after, limit=count)
+        found = occurrences(start, definition.recurrence, after=after, limit=count)
         return {"value": [format_datetime(t) for t in found]}
 
     return app

@@ -6,18 +6,21 @@ marked as such; old clients never send them and ignore them in responses.
 
 from __future__ import annotations
 
+from collections.abc import Mapping
 from enum import Enum
 from typing import Annotated, Any, Literal
 
 from pydantic import AliasChoices, BaseModel, ConfigDict, Discriminator, Field, Tag
 
 from scheduler_core.api.types import Duration, UtcDateTime, canonical_literal, case_insensitive
+from scheduler_core.domain.definition import JobWrite
 from scheduler_core.domain.job import JobState
 from scheduler_core.domain.recurrence import Frequency, WeekDay
 from scheduler_core.domain.retry import RetryType
 from scheduler_core.ports import HistoryEntry, StoredCollection, StoredJob
+from scheduler_core.secrets import merge_secrets, split_secrets
 from scheduler_core.service.quota import DEFAULT_SKU, effective_quota
-from scheduler_core.wire import format_datetime
+from scheduler_core.wire import definition_from_wire, format_datetime
 
 
 class Wire(BaseModel):
@@ -402,8 +405,24 @@ def job_to_wire(job: StoredJob) -> dict[str, Any]:
         "id": job.ref.arm_id,
         "type": "Microsoft.Scheduler/jobCollections/jobs",
         "name": f"{job.ref.collection.name}/{job.ref.name}",
-        "properties": {**job.definition, "state": job.state.value, "status": status},
+        "properties": {**job.definition.wire, "state": job.state.value, "status": status},
     }
+
+
+# ---- wire -> typed values (requests) -----------------------------------------------------------------------------
+
+
+def job_write_from_wire(properties: Mapping[str, Any]) -> JobWrite:
+    """What a validated job `properties` (canonical, secrets included) asks for: definition, secrets, state."""
+    definition = {k: v for k, v in properties.items() if k not in ("state", "status")}
+    public, secrets = split_secrets(definition)
+    state = properties.get("state")
+    return JobWrite(definition_from_wire(public), secrets, JobState(state) if state else None)
+
+
+def job_properties_to_wire(job: StoredJob) -> dict[str, Any]:
+    """The stored job's `properties` with its secrets and state (not its status): the base a PATCH merges into."""
+    return {**merge_secrets(job.definition.wire, job.secrets), "state": job.state.value}
 
 
 def history_to_wire(entry: HistoryEntry) -> dict[str, Any]:

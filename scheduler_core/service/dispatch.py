@@ -17,7 +17,6 @@ from scheduler_core.domain.job import CollectionRef, JobRef
 from scheduler_core.domain.recurrence import Recurrence, next_occurrence
 from scheduler_core.ports import StoredJob
 from scheduler_core.service.context import Services
-from scheduler_core.wire import parse_instant, recurrence_from_wire
 
 MAIN_ACTION, ERROR_ACTION = "MainAction", "ErrorAction"
 #: The layout of execution messages (`v`). Readers accept this and the previous one (unversioned reads as 1), so
@@ -96,19 +95,18 @@ class Occurrence:
         )
 
 
-def default_anchor(now: datetime, recurrence: Mapping[str, Any] | None) -> datetime:
+def default_anchor(now: datetime, recurrence: Recurrence | None) -> datetime:
     """The anchor of a job without `startTime`: now (its first run is immediate), or the start of the minute when a
     schedule or cron picks the times, so that "hours 10, minutes 0" fires at 10:00:00, not at the creation's seconds.
     """
-    if recurrence and (recurrence.get("schedule") or recurrence.get("cron")):
+    if recurrence is not None and (recurrence.schedule is not None or recurrence.cron is not None):
         return now.replace(second=0, microsecond=0)
     return _whole_milliseconds(now)  # storage keeps milliseconds; rounded up so that the first run is not in the past
 
 
 def timing(job: StoredJob) -> tuple[datetime, Recurrence | None]:
     """The job's anchor (startTime, or its creation time when absent) and its recurrence."""
-    start = parse_instant(job.definition.get("startTime")) or job.created_at
-    return start, recurrence_from_wire(job.definition.get("recurrence"))
+    return job.definition.start_time or job.created_at, job.definition.recurrence
 
 
 def next_due(job: StoredJob, *, after: datetime, strictly_after: bool = False) -> datetime | None:

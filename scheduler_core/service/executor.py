@@ -20,12 +20,12 @@ from datetime import datetime, timedelta
 from typing import Any
 
 from scheduler_core.domain.catchup import MISFIRE_GRACE, plan_catch_up
+from scheduler_core.domain.definition import Action
 from scheduler_core.domain.errors import JobCollectionNotFound, JobNotFound
 from scheduler_core.domain.job import JobEvent, JobState, apply_event
 from scheduler_core.domain.recurrence import Recurrence, occurrences
-from scheduler_core.domain.retry import retry_delay
+from scheduler_core.domain.retry import DEFAULT_RETRY, retry_delay
 from scheduler_core.ports import Claim, HistoryEntry, Outcome, StoredJob
-from scheduler_core.secrets import merge_secrets
 from scheduler_core.service.context import Services
 from scheduler_core.service.dispatch import (
     ERROR_ACTION,
@@ -38,7 +38,7 @@ from scheduler_core.service.dispatch import (
     schedule,
     timing,
 )
-from scheduler_core.wire import parse_timespan, retry_policy_from_wire
+from scheduler_core.wire import with_secrets
 
 log = logging.getLogger(__name__)
 
@@ -245,8 +245,7 @@ def _catch_up(
 
 def _window(services: Services, job: StoredJob) -> timedelta:
     """How late a missed occurrence may still fire: the job's `catchUpWindow`, else the app setting."""
-    configured = parse_timespan(job.definition.get("catchUpWindow"))
-    return configured or timedelta(seconds=services.settings.catch_up_window_seconds)
+    return job.definition.catch_up_window or timedelta(seconds=services.settings.catch_up_window_seconds)
 
 
 def _due_between(
@@ -323,21 +322,19 @@ def _advance(
 
 
 def _attempt(services: Services, job: StoredJob, occurrence: Occurrence, started: datetime) -> None:
-    definition = merge_secrets(job.definition, job.secrets)
-    action = definition.get("action") or {}
-    if occurrence.action_name == ERROR_ACTION:
-        action = action.get("errorAction") or {}
+    main = job.definition.action
+    action = main if occurrence.action_name == MAIN_ACTION else main.error_action
     outcome = _run(services, job, occurrence, action)
     ended = services.clock()
     _record(services, occurrence, started, ended, "Completed" if outcome.succeeded else "Failed", outcome.message)
 
-    policy = retry_policy_from_wire(action.get("retryPolicy"))
+    policy = action.retry_policy if action is not None else DEFAULT_RETRY
     exhausted = not outcome.succeeded and occurrence.retry >= policy.retries
     if not outcome.succeeded and not exhausted:
         delay = retry_delay(policy, occurrence.retry + 1)
         retry = replace(occurrence, retry=occurrence.retry + 1, not_before=ended + delay, snapshot=None)
         enqueue(services, retry, ended)
-    elif exhausted and occurrence.action_name == MAIN_ACTION and (definition.get("action") or {}).get("errorAction"):
+    elif exhausted and occurrence.action_name == MAIN_ACTION and main.error_action is not None:
         error = replace(occurrence, action_name=ERROR_ACTION, retry=0, not_before=ended, snapshot=None)
         enqueue(services, error, ended)
 
@@ -367,7 +364,7 @@ def _settle(job: StoredJob, occurrence: Occurrence, outcome: Outcome, exhausted:
     return job
 
 
-def _run(services: Services, job: StoredJob, occurrence: Occurrence, action: Mapping[str, Any]) -> Outcome:
+def _run(services: Services, job: StoredJob, occurrence: Occurrence, action: Action | None) -> Outcome:
     headers = {
         "x-ms-scheduler-jobid": job.ref.name,
         "x-ms-scheduler-jobcollectionid": job.ref.collection.name,
@@ -376,8 +373,10 @@ def _run(services: Services, job: StoredJob, occurrence: Occurrence, action: Map
         "x-ms-scheduler-retry-count": str(occurrence.retry),
         "x-ms-scheduler-action": occurrence.action_name,
     }
+    if action is None:  # the error action was removed after the main action failed
+        return Outcome(False, "The job has no error action any more.")
     try:
-        return services.actions.run(action, job.secrets, headers)
+        return services.actions.run(with_secrets(action, job.secrets), job.secrets, headers)
     except Exception as exc:  # an action must never take the worker down; the reason goes to history
         log.exception("action of job %s raised", job.ref.name)
         return Outcome(False, f"The action could not be performed: {type(exc).__name__}.")

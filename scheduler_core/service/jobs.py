@@ -7,17 +7,16 @@ module enforces the collection's quotas, stores the job and keeps its next occur
 from __future__ import annotations
 
 import uuid
-from collections.abc import Callable, Mapping
+from collections.abc import Callable
 from dataclasses import replace
 from datetime import datetime
-from typing import Any
 
+from scheduler_core.domain.definition import JobWrite
 from scheduler_core.domain.errors import ConcurrencyConflict, InvalidInput, JobNotFound
 from scheduler_core.domain.job import CollectionRef, JobEvent, JobRef, JobState, JobStatus, apply_event
 from scheduler_core.domain.precondition import NONE, Precondition
 from scheduler_core.domain.recurrence import occurrences
 from scheduler_core.ports import HistoryEntry, Page, StoredCollection, StoredJob, new_version
-from scheduler_core.secrets import merge_secrets, split_secrets
 from scheduler_core.service.context import Services
 from scheduler_core.service.dispatch import Occurrence, default_anchor, enqueue, next_due, schedule, timing
 from scheduler_core.service.quota import check_new_job_fits, check_recurrence
@@ -30,12 +29,9 @@ MAX_PREVIEW = 1000
 
 
 def put_job(
-    services: Services, ref: JobRef, properties: Mapping[str, Any], condition: Precondition = NONE
+    services: Services, ref: JobRef, write: JobWrite, condition: Precondition = NONE
 ) -> tuple[StoredJob, bool]:
-    """Create or fully replace a job; returns (stored job, created).
-
-    `properties` is canonical wire JSON, secrets included, `status` excluded; `state` absent means keep the
-    current state (Enabled for a new job).
+    """Create or fully replace a job with `write`; returns (stored job, created).
 
     Raises:
         JobCollectionNotFound: no implicit creation of the collection.
@@ -43,27 +39,27 @@ def put_job(
         QuotaExceeded: the job recurs more often than `maxRecurrence`, or a new job finds no `maxJobCount` slot.
         StateConflict: a state change of a Completed or Faulted job.
     """
-    return _write_job(services, ref, lambda _current: properties, condition)
+    return _write_job(services, ref, lambda _current: write, condition)
 
 
 def patch_job(
     services: Services,
     ref: JobRef,
-    build: Callable[[dict[str, Any]], Mapping[str, Any]],
+    build: Callable[[StoredJob], JobWrite],
     condition: Precondition = NONE,
 ) -> StoredJob:
-    """Replace a job with `build(current properties)`, where the current properties (secrets and `state`
-    included) are read inside the ETag-guarded write: a concurrent write makes it read and build again, so no
-    update is lost. `build` merges the patch and validates the result (the API's part).
+    """Replace a job with `build(current job)`, where the current job is read inside the ETag-guarded write: a
+    concurrent write makes it read and build again, so no update is lost. `build` merges the patch and validates
+    the result (the API's part).
 
     Raises:
         JobNotFound, PreconditionFailed, QuotaExceeded, StateConflict: as `put_job`; InvalidInput from `build`.
     """
 
-    def patched(current: StoredJob | None) -> Mapping[str, Any]:
+    def patched(current: StoredJob | None) -> JobWrite:
         if current is None:
             raise JobNotFound(ref.name)
-        return build({**merge_secrets(current.definition, current.secrets), "state": current.state.value})
+        return build(current)
 
     job, _ = _write_job(services, ref, patched, condition)
     return job
@@ -76,7 +72,7 @@ _WRITE_ATTEMPTS = 50
 def _write_job(
     services: Services,
     ref: JobRef,
-    properties_for: Callable[[StoredJob | None], Mapping[str, Any]],
+    write_for: Callable[[StoredJob | None], JobWrite],
     condition: Precondition,
 ) -> tuple[StoredJob, bool]:
     collection = services.storage.get_collection(ref.collection)
@@ -87,23 +83,23 @@ def _write_job(
         except JobNotFound:
             current = None
         condition.check(ref.name, current.version if current else None)
-        properties = properties_for(current)
-        requested = properties.get("state")
-        definition = {k: v for k, v in properties.items() if k not in ("state", "status")}
+        write = write_for(current)
+        definition, requested = write.definition, write.state
         check_recurrence(definition, collection.definition, now)
-        public, secrets = split_secrets(definition)
         if current is None:
-            state = JobState(requested) if requested else JobState.ENABLED
+            state = requested or JobState.ENABLED
             if not collection.enabled and state is JobState.ENABLED:
                 state = JobState.DISABLED
-            anchor = default_anchor(now, public.get("recurrence"))
-            job = StoredJob(ref, public, state, JobStatus(), created_at=anchor, secrets=secrets, version=new_version())
+            anchor = default_anchor(now, definition.recurrence)
+            job = StoredJob(
+                ref, definition, state, JobStatus(), created_at=anchor, secrets=write.secrets, version=new_version()
+            )
             try:
                 return _create(services, job, now), True
             except ConcurrencyConflict:
                 continue  # created meanwhile by someone else: replace it instead (or fail its precondition)
-        state = current.state if not requested else _transition(current.state, JobState(requested))
-        job = replace(current, definition=public, secrets=secrets, state=state, version=new_version())
+        state = current.state if requested is None else _transition(current.state, requested)
+        job = replace(current, definition=definition, secrets=write.secrets, state=state, version=new_version())
         try:
             return _store(services, current, job, now), False
         except ConcurrencyConflict:

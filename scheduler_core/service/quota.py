@@ -10,9 +10,9 @@ from collections.abc import Iterable, Mapping
 from datetime import datetime, timedelta
 from typing import Any
 
+from scheduler_core.domain.definition import JobDefinition
 from scheduler_core.domain.errors import QuotaExceeded
 from scheduler_core.domain.recurrence import occurrences
-from scheduler_core.wire import parse_instant, recurrence_from_wire
 
 DEFAULT_SKU = "Standard"
 # Reference (e), quotas per plan: jobs per collection and the shortest recurrence.
@@ -54,18 +54,18 @@ def check_new_job_fits(definition: Mapping[str, Any], job_count: int, name: str)
         )
 
 
-def check_recurrence(job: Mapping[str, Any], collection: Mapping[str, Any], now: datetime) -> None:
-    """Raises QuotaExceeded when the job (wire `properties`) recurs more often than `maxRecurrence` allows.
+def check_recurrence(job: JobDefinition, collection: Mapping[str, Any], now: datetime) -> None:
+    """Raises QuotaExceeded when the job recurs more often than `maxRecurrence` allows.
 
     The shortest gap among the next occurrences is what counts, so a schedule (several hours a day) is measured by
     how often it really fires, not by its frequency alone.
     """
     limit = effective_quota(collection)["maxRecurrence"]
-    recurrence = recurrence_from_wire(job.get("recurrence"))
+    recurrence = job.recurrence
     if recurrence is None:
         return
     allowed = timedelta(seconds=_PERIOD[limit["frequency"]] * (limit.get("interval") or 1))
-    start = parse_instant(job.get("startTime")) or now
+    start = job.start_time or now
     upcoming = occurrences(start, recurrence, after=max(start, now), limit=_SAMPLE)
     gaps = [b - a for a, b in zip(upcoming, upcoming[1:], strict=False)]
     if gaps and min(gaps) < allowed:
@@ -76,7 +76,7 @@ def check_recurrence(job: Mapping[str, Any], collection: Mapping[str, Any], now:
         )
 
 
-def check_jobs_fit(collection: Mapping[str, Any], jobs: Iterable[Mapping[str, Any]], now: datetime) -> None:
-    """A quota change must keep every existing job (wire `properties`) within `maxRecurrence`."""
+def check_jobs_fit(collection: Mapping[str, Any], jobs: Iterable[JobDefinition], now: datetime) -> None:
+    """A quota change must keep every existing job within `maxRecurrence`."""
     for job in jobs:
         check_recurrence(job, collection, now)

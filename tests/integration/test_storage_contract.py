@@ -181,7 +181,9 @@ def test_a_poisoned_message_is_recorded_as_faulted_and_the_schedule_moves_on(ser
     due = NOW - timedelta(minutes=1)
     job = a_job(services, next_execution_time=due)
     services.storage.replace_job(
-        replace(job, definition={**job.definition, "recurrence": {"frequency": "Hour"}, "startTime": due.isoformat()})
+        replace(
+            job, definition={**job.definition.wire, "recurrence": {"frequency": "Hour"}, "startTime": due.isoformat()}
+        )
     )
     message = Occurrence(job.ref, due, execution_id(job.ref, due)).to_message()
 

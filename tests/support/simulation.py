@@ -10,6 +10,7 @@ from datetime import UTC, datetime, timedelta
 from typing import Any
 
 from scheduler_core.adapters.memory import MemoryPoisonQueue, MemoryQueue, MemoryStorage, ScriptedActions, Sent
+from scheduler_core.api.models import job_write_from_wire
 from scheduler_core.api.validation import parse_job
 from scheduler_core.domain.job import CollectionRef, JobRef
 from scheduler_core.ports import HistoryEntry, Outcome, StoredCollection, StoredJob
@@ -73,7 +74,7 @@ class Simulation:
     def put(self, name: str, properties: Mapping[str, Any]) -> StoredJob:
         """PUT a job as the API would: validated into canonical wire JSON, then stored."""
         canonical = parse_job({"properties": dict(properties)}, self.services.settings, self.clock.now)
-        stored, _ = jobs.put_job(self.services, self.ref(name), canonical)
+        stored, _ = jobs.put_job(self.services, self.ref(name), job_write_from_wire(canonical))
         return stored
 
     def ref(self, name: str) -> JobRef:

@@ -1,0 +1,97 @@
+"""A job's definition as typed, frozen values: what it does (its action, retries, error action) and when (start,
+recurrence, catch-up window). Parsed once from wire JSON at the edges (`scheduler_core/wire.py`, used by the API and
+the storage adapter); the service reasons only about these fields.
+
+Each value keeps the canonical wire JSON it was parsed from (`wire`, secrets excluded): the API renders it back and
+the action runners read the action's payload (request, queue message) from it. The payload kinds are not typed yet.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+from dataclasses import dataclass, field
+from datetime import datetime, timedelta
+from enum import Enum
+from typing import Any
+
+from scheduler_core.domain.job import JobState
+from scheduler_core.domain.recurrence import Recurrence
+from scheduler_core.domain.retry import DEFAULT_RETRY, RetryPolicy
+
+
+class ActionType(str, Enum):
+    """The kinds of action (wire `action.type`); each carries its payload under one field (`payload_field`)."""
+
+    HTTP = "Http"
+    HTTPS = "Https"
+    STORAGE_QUEUE = "StorageQueue"
+    SERVICE_BUS_QUEUE = "ServiceBusQueue"
+    SERVICE_BUS_TOPIC = "ServiceBusTopic"
+
+    @property
+    def payload_field(self) -> str:
+        """The wire field of this kind's payload: `request`, `queueMessage`, `serviceBusQueueMessage`, ..."""
+        return _PAYLOAD_FIELDS[self]
+
+
+_PAYLOAD_FIELDS = {
+    ActionType.HTTP: "request",
+    ActionType.HTTPS: "request",
+    ActionType.STORAGE_QUEUE: "queueMessage",
+    ActionType.SERVICE_BUS_QUEUE: "serviceBusQueueMessage",
+    ActionType.SERVICE_BUS_TOPIC: "serviceBusTopicMessage",
+}
+
+
+@dataclass(frozen=True)
+class Action:
+    """What a job does at an occurrence (wire `JobAction`).
+
+    Attributes:
+        type: the kind of action.
+        retry_policy: how a failed attempt is retried (absent on the wire: Fixed, 4 retries, 30 s apart).
+        error_action: what runs once the retries are exhausted, or None. It has no error action of its own.
+        wire: the action's canonical wire JSON, secrets excluded (the runner's input; `errorAction` included).
+        path: where it sits in the job's wire JSON (`action`, `action.errorAction`): the prefix of its secrets.
+    """
+
+    type: ActionType
+    retry_policy: RetryPolicy = DEFAULT_RETRY
+    error_action: Action | None = None
+    wire: Mapping[str, Any] = field(default_factory=dict, compare=False, repr=False)
+    path: str = "action"
+
+
+@dataclass(frozen=True)
+class JobDefinition:
+    """A job's definition (wire `JobProperties` without `state` and `status`).
+
+    Attributes:
+        action: what it does.
+        start_time: its first occurrence (aware), or None: anchored at its creation.
+        recurrence: how it repeats, or None for a one-time job.
+        catch_up_window: how late a missed occurrence may still run (extension `catchUpWindow`); None: the app's
+            setting.
+        wire: the canonical wire JSON it was parsed from, secrets excluded; equality is by it.
+    """
+
+    action: Action = field(compare=False)
+    start_time: datetime | None = field(default=None, compare=False)
+    recurrence: Recurrence | None = field(default=None, compare=False)
+    catch_up_window: timedelta | None = field(default=None, compare=False)
+    wire: Mapping[str, Any] = field(default_factory=dict, repr=False)
+
+
+@dataclass(frozen=True)
+class JobWrite:
+    """What a PUT or PATCH asks a job to be.
+
+    Attributes:
+        definition: the new definition.
+        secrets: its secret fields by JSON path (`action.request.authentication.password`), kept apart from it.
+        state: the state asked for; None keeps the current one (Enabled for a new job).
+    """
+
+    definition: JobDefinition
+    secrets: Mapping[str, str] = field(default_factory=dict)
+    state: JobState | None = None
