@@ -16,7 +16,14 @@ from enum import Enum
 from typing import Any, Protocol
 
 from scheduler_core.domain.definition import JobDefinition
-from scheduler_core.domain.job import CollectionRef, JobRef, JobState, JobStatus
+from scheduler_core.domain.job import (
+    CollectionRef,
+    JobExecutionStatus,
+    JobHistoryActionName,
+    JobRef,
+    JobState,
+    JobStatus,
+)
 from scheduler_core.wire import definition_from_wire
 
 
@@ -97,8 +104,8 @@ class HistoryEntry:
     expected_execution_time: datetime
     start_time: datetime
     end_time: datetime
-    action_name: str  # MainAction | ErrorAction
-    status: str  # Completed | Failed | Postponed
+    action_name: JobHistoryActionName
+    status: JobExecutionStatus
     message: str
     retry_count: int = 0
     repeat_count: int = 0
@@ -182,7 +189,9 @@ class HistoryStore(Protocol):
         """Write rows (a row with the same start, execution, action and retry is replaced). Raises nothing of its
         own."""
 
-    def list_history(self, job: JobRef, *, top: int, continuation: str | None, status: str | None) -> Page:
+    def list_history(
+        self, job: JobRef, *, top: int, continuation: str | None, status: JobExecutionStatus | None
+    ) -> Page:
         """A page of the job's rows, newest first (of one status when given). Raises InvalidInput for a
         continuation token it did not issue."""
 

@@ -13,7 +13,7 @@ from typing import Any
 
 import isodate
 
-from scheduler_core.domain.definition import Action, ActionType, JobDefinition
+from scheduler_core.domain.definition import Action, JobActionType, JobDefinition
 from scheduler_core.domain.recurrence import Frequency, MonthlyOccurrence, Recurrence, RecurrenceSchedule, WeekDay
 from scheduler_core.domain.retry import DEFAULT_RETRY, RetryPolicy, RetryType
 from scheduler_core.secrets import merge_secrets
@@ -82,10 +82,10 @@ def retry_policy_from_wire(policy: Mapping[str, Any] | None) -> RetryPolicy:
 
 
 def action_from_wire(action: Mapping[str, Any], path: str = "action") -> Action:
-    """Typed action from canonical wire `action` at `path` (validated already: the type is one of `ActionType`)."""
+    """Typed action from canonical wire `action` at `path` (validated already: the type is one of `JobActionType`)."""
     error = action.get("errorAction")
     return Action(
-        type=ActionType(action["type"]),
+        type=JobActionType(action["type"]),
         retry_policy=retry_policy_from_wire(action.get("retryPolicy")),
         error_action=action_from_wire(error, f"{path}.errorAction") if error else None,
         wire=action,
@@ -102,7 +102,7 @@ def with_secrets(action: Action, secrets: Mapping[str, str]) -> dict[str, Any]:
 def definition_from_wire(properties: Mapping[str, Any]) -> JobDefinition:
     """Typed definition from canonical wire `properties` (without `state`, `status` and secrets)."""
     return JobDefinition(
-        action=action_from_wire(properties.get("action") or {"type": ActionType.HTTP.value}),
+        action=action_from_wire(properties.get("action") or {"type": JobActionType.HTTP.value}),
         start_time=parse_instant(properties.get("startTime")),
         recurrence=recurrence_from_wire(properties.get("recurrence")),
         catch_up_window=parse_timespan(properties.get("catchUpWindow")),

@@ -11,6 +11,7 @@ from scheduler_core.adapters.secret_box import unreadable_reason
 from scheduler_core.adapters.service_bus_action import ServiceBusActionRunner
 from scheduler_core.adapters.storage_queue_action import StorageQueueActionRunner
 from scheduler_core.adapters.target_guard import TargetGuard
+from scheduler_core.domain.definition import JobActionType
 from scheduler_core.ports import ActionRunner, Outcome
 from scheduler_core.settings import Settings
 
@@ -45,11 +46,11 @@ class ActionDispatcher:
         )
         service_bus = ServiceBusActionRunner(timeout_seconds=timeout, guard=guard)
         self._runners: dict[str, ActionRunner] = {
-            "Http": http,
-            "Https": http,
-            "StorageQueue": queue,
-            "ServiceBusQueue": service_bus,
-            "ServiceBusTopic": service_bus,
+            JobActionType.HTTP.value: http,
+            JobActionType.HTTPS.value: http,
+            JobActionType.STORAGE_QUEUE.value: queue,
+            JobActionType.SERVICE_BUS_QUEUE.value: service_bus,
+            JobActionType.SERVICE_BUS_TOPIC.value: service_bus,
             **(runners or {}),
         }
 

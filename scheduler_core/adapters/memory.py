@@ -16,7 +16,7 @@ from datetime import datetime, timedelta
 from typing import Any
 
 from scheduler_core.domain.errors import ConcurrencyConflict, InvalidInput, JobCollectionNotFound, JobNotFound
-from scheduler_core.domain.job import CollectionRef, JobRef, JobState
+from scheduler_core.domain.job import CollectionRef, JobExecutionStatus, JobRef, JobState
 from scheduler_core.ports import Claim, Due, HistoryEntry, Outcome, Page, Poisoned, StoredCollection, StoredJob
 
 _MAX_ETAG_RETRIES = 20
@@ -186,7 +186,9 @@ class MemoryStorage:
                 rows[:] = [r for r in rows if (r.start_time, r.execution_id, r.action_name, r.retry_count) != same]
                 rows.append(entry)
 
-    def list_history(self, job: JobRef, *, top: int, continuation: str | None, status: str | None) -> Page:
+    def list_history(
+        self, job: JobRef, *, top: int, continuation: str | None, status: JobExecutionStatus | None
+    ) -> Page:
         with self._lock:
             rows = sorted(self._history.get(job.key, []), key=lambda r: r.start_time, reverse=True)
         return _page([r for r in rows if status is None or r.status == status], top, continuation)

@@ -17,13 +17,14 @@ from urllib.parse import quote
 from azure.servicebus import ServiceBusClient, ServiceBusMessage
 
 from scheduler_core.adapters.target_guard import TargetGuard, TargetRefused
+from scheduler_core.domain.definition import JobActionType
 from scheduler_core.ports import Outcome
 from scheduler_core.secrets import redact
 from scheduler_core.wire import parse_instant, parse_timespan
 
 _NAMESPACE = re.compile(r"^[A-Za-z0-9][A-Za-z0-9-]{0,48}[A-Za-z0-9]$")
 _HOST = re.compile(r"^[A-Za-z0-9-]+(\.[A-Za-z0-9-]+)+$")
-PAYLOADS = {"ServiceBusQueue": "serviceBusQueueMessage", "ServiceBusTopic": "serviceBusTopicMessage"}
+PAYLOADS = {k.value: k.payload_field for k in (JobActionType.SERVICE_BUS_QUEUE, JobActionType.SERVICE_BUS_TOPIC)}
 
 
 @dataclass(frozen=True)
@@ -55,7 +56,7 @@ def service_bus_connection(action_type: str, payload: Mapping[str, Any]) -> Serv
     Raises:
         ValueError: the namespace, entity or SAS key is missing or malformed (the message quotes no key).
     """
-    topic = action_type == "ServiceBusTopic"
+    topic = action_type == JobActionType.SERVICE_BUS_TOPIC.value
     entity = payload.get("topicPath" if topic else "queueName") or ""
     if not entity:
         raise ValueError(f"the {'topicPath' if topic else 'queueName'} is missing")

@@ -26,7 +26,14 @@ from azure.data.tables import TableClient, TableServiceClient, TableTransactionE
 
 from scheduler_core.adapters.group_commit import GroupCommit
 from scheduler_core.domain.errors import ConcurrencyConflict, InvalidInput, JobCollectionNotFound, JobNotFound
-from scheduler_core.domain.job import CollectionRef, JobRef, JobState, JobStatus
+from scheduler_core.domain.job import (
+    CollectionRef,
+    JobExecutionStatus,
+    JobHistoryActionName,
+    JobRef,
+    JobState,
+    JobStatus,
+)
 from scheduler_core.ports import Claim, Due, HistoryEntry, Page, StoredCollection, StoredJob
 from scheduler_core.wire import definition_from_wire
 
@@ -328,7 +335,7 @@ class TableStorage:
     @staticmethod
     def _history_key(entry: HistoryEntry) -> str:
         inverted = 10**14 - int(entry.start_time.timestamp() * 1000)
-        return f"H|{inverted:014d}|{entry.execution_id}|{entry.action_name}|{entry.retry_count:02d}"
+        return f"H|{inverted:014d}|{entry.execution_id}|{entry.action_name.value}|{entry.retry_count:02d}"
 
     def add_history(self, entries: Sequence[HistoryEntry]) -> None:
         by_job: dict[str, list[dict[str, Any]]] = {}
@@ -341,8 +348,8 @@ class TableStorage:
                     "ExpectedExecutionTime": _iso(entry.expected_execution_time),
                     "StartTime": _iso(entry.start_time),
                     "EndTime": _iso(entry.end_time),
-                    "ActionName": entry.action_name,
-                    "Status": entry.status,
+                    "ActionName": entry.action_name.value,
+                    "Status": entry.status.value,
                     "Message": entry.message,
                     "RetryCount": entry.retry_count,
                     "RepeatCount": entry.repeat_count,
@@ -357,10 +364,12 @@ class TableStorage:
             for i in range(0, len(rows), _BATCH):
                 table.submit_transaction([("upsert", row) for row in rows[i : i + _BATCH]])
 
-    def list_history(self, job: JobRef, *, top: int, continuation: str | None, status: str | None) -> Page:
+    def list_history(
+        self, job: JobRef, *, top: int, continuation: str | None, status: JobExecutionStatus | None
+    ) -> Page:
         query = f"PartitionKey eq '{_quote(job.key)}' and RowKey ge 'H|' and RowKey lt 'H}}'"
         if status:
-            query += f" and Status eq '{_quote(status)}'"
+            query += f" and Status eq '{_quote(status.value)}'"
         return _page(self._tables[HISTORY], query, top, continuation, lambda e: _history_from(e, job))
 
     def claim(self, job: JobRef, key: str, token: str) -> Claim:
@@ -485,8 +494,8 @@ def _history_from(entity: Any, job: JobRef) -> HistoryEntry:
         expected_execution_time=_dt(entity["ExpectedExecutionTime"]) or datetime.min.replace(tzinfo=UTC),
         start_time=_dt(entity["StartTime"]) or datetime.min.replace(tzinfo=UTC),
         end_time=_dt(entity["EndTime"]) or datetime.min.replace(tzinfo=UTC),
-        action_name=entity["ActionName"],
-        status=entity["Status"],
+        action_name=JobHistoryActionName(entity["ActionName"]),
+        status=JobExecutionStatus(entity["Status"]),
         message=entity.get("Message", ""),
         retry_count=int(entity.get("RetryCount", 0)),
         repeat_count=int(entity.get("RepeatCount", 0)),

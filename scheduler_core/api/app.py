@@ -23,7 +23,7 @@ from scheduler_core.api.types import parse_datetime
 from scheduler_core.api.validation import parse_collection, parse_job, parse_json
 from scheduler_core.domain.definition import JobWrite
 from scheduler_core.domain.errors import InvalidInput
-from scheduler_core.domain.job import CollectionRef, JobRef, JobState
+from scheduler_core.domain.job import CollectionRef, JobExecutionStatus, JobRef, JobState
 from scheduler_core.domain.recurrence import occurrences
 from scheduler_core.ports import StoredJob
 from scheduler_core.service import collections, jobs
@@ -274,10 +274,10 @@ def create_app(services_factory: Callable[[], Services]) -> FastAPI:
         skiptoken: str | None = Query(default=None, alias="$skiptoken"),
     ) -> Any:
         check_version(api_version)
-        status = _parse_filter(filter, "status", models.JobExecutionStatus)
+        status = _parse_filter(filter, "status", JobExecutionStatus)
         ref = job_ref(subscriptionId, resourceGroupName, jobCollectionName, jobName)
         items, token = await call(
-            jobs.list_history, ref, top=top, skip=skip, token=skiptoken, status=status.value if status else None
+            jobs.list_history, ref, top=top, skip=skip, token=skiptoken, status=status
         )
         return {"value": [models.history_to_wire(e) for e in items], "nextLink": next_link(request, token, top)}
 

@@ -13,8 +13,8 @@ from typing import Annotated, Any, Literal
 from pydantic import AliasChoices, BaseModel, ConfigDict, Discriminator, Field, Tag
 
 from scheduler_core.api.types import Duration, UtcDateTime, canonical_literal, case_insensitive
-from scheduler_core.domain.definition import JobWrite
-from scheduler_core.domain.job import JobState
+from scheduler_core.domain.definition import JobActionType, JobWrite
+from scheduler_core.domain.job import JobExecutionStatus, JobHistoryActionName, JobState
 from scheduler_core.domain.recurrence import Frequency, WeekDay
 from scheduler_core.domain.retry import RetryType
 from scheduler_core.ports import HistoryEntry, StoredCollection, StoredJob
@@ -46,14 +46,6 @@ class JobCollectionState(str, Enum):
     DELETED = "Deleted"
 
 
-class JobActionType(str, Enum):
-    HTTP = "Http"
-    HTTPS = "Https"
-    STORAGE_QUEUE = "StorageQueue"
-    SERVICE_BUS_QUEUE = "ServiceBusQueue"
-    SERVICE_BUS_TOPIC = "ServiceBusTopic"
-
-
 class ServiceBusTransportType(str, Enum):
     NOT_SPECIFIED = "NotSpecified"
     NET_MESSAGING = "NetMessaging"
@@ -70,17 +62,6 @@ class StorageQueueMessageFormat(str, Enum):
 
     ENVELOPE = "StorageQueueMessage"
     RAW = "Raw"
-
-
-class JobExecutionStatus(str, Enum):
-    COMPLETED = "Completed"
-    FAILED = "Failed"
-    POSTPONED = "Postponed"
-
-
-class JobHistoryActionName(str, Enum):
-    MAIN_ACTION = "MainAction"
-    ERROR_ACTION = "ErrorAction"
 
 
 def _enum(enum: type[Enum]) -> Any:
@@ -427,7 +408,7 @@ def job_properties_to_wire(job: StoredJob) -> dict[str, Any]:
 
 def history_to_wire(entry: HistoryEntry) -> dict[str, Any]:
     """A history row as a `JobHistoryDefinition`."""
-    name = f"{entry.execution_id}-{entry.action_name}-{entry.retry_count}"
+    name = f"{entry.execution_id}-{entry.action_name.value}-{entry.retry_count}"
     return {
         "id": f"{entry.job.arm_id}/history/{name}",
         "type": "Microsoft.Scheduler/jobCollections/jobs/history",
@@ -436,8 +417,8 @@ def history_to_wire(entry: HistoryEntry) -> dict[str, Any]:
             "startTime": format_datetime(entry.start_time),
             "endTime": format_datetime(entry.end_time),
             "expectedExecutionTime": format_datetime(entry.expected_execution_time),
-            "actionName": entry.action_name,
-            "status": entry.status,
+            "actionName": entry.action_name.value,
+            "status": entry.status.value,
             "message": entry.message,
             "retryCount": entry.retry_count,
             "repeatCount": entry.repeat_count,

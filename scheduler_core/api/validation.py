@@ -17,19 +17,14 @@ from pydantic import BaseModel, ValidationError
 
 from scheduler_core.api.models import JobCollectionDefinition, JobDefinition
 from scheduler_core.client_certificates import fill_certificate_details
+from scheduler_core.domain.definition import JobActionType
 from scheduler_core.domain.errors import InvalidInput, Problem
 from scheduler_core.domain.recurrence import check_fires
 from scheduler_core.settings import Settings
 from scheduler_core.wire import parse_instant, recurrence_from_wire, retry_policy_from_wire
 
 _TAGS = {"ClientCertificate", "Basic", "ActiveDirectoryOAuth", "ManagedIdentity", "NotSpecified"}
-_PAYLOAD = {
-    "Http": "request",
-    "Https": "request",
-    "StorageQueue": "queueMessage",
-    "ServiceBusQueue": "serviceBusQueueMessage",
-    "ServiceBusTopic": "serviceBusTopicMessage",
-}
+_PAYLOAD = {kind.value: kind.payload_field for kind in JobActionType}
 _REQUIRED = {
     "request": ("uri",),
     "queueMessage": ("storageAccount", "queueName", "sasToken", "message"),
@@ -146,7 +141,7 @@ def _request_problems(action_type: str, request: Mapping[str, Any], path: str, s
     parts = urlsplit(uri)
     if parts.scheme.lower() not in ("http", "https") or not parts.netloc:
         problems.append(Problem(f"{path}.uri", "must be an absolute http or https URL"))
-    elif action_type == "Https" and parts.scheme.lower() != "https":
+    elif action_type == JobActionType.HTTPS.value and parts.scheme.lower() != "https":
         problems.append(Problem(f"{path}.uri", "an Https action needs an https URL"))
     if len(uri) > settings.max_uri_chars:
         problems.append(Problem(f"{path}.uri", f"is longer than {settings.max_uri_chars} characters"))

@@ -19,7 +19,7 @@ from scheduler_core.domain.recurrence import Recurrence
 from scheduler_core.domain.retry import DEFAULT_RETRY, RetryPolicy
 
 
-class ActionType(str, Enum):
+class JobActionType(str, Enum):
     """The kinds of action (wire `action.type`); each carries its payload under one field (`payload_field`)."""
 
     HTTP = "Http"
@@ -35,11 +35,11 @@ class ActionType(str, Enum):
 
 
 _PAYLOAD_FIELDS = {
-    ActionType.HTTP: "request",
-    ActionType.HTTPS: "request",
-    ActionType.STORAGE_QUEUE: "queueMessage",
-    ActionType.SERVICE_BUS_QUEUE: "serviceBusQueueMessage",
-    ActionType.SERVICE_BUS_TOPIC: "serviceBusTopicMessage",
+    JobActionType.HTTP: "request",
+    JobActionType.HTTPS: "request",
+    JobActionType.STORAGE_QUEUE: "queueMessage",
+    JobActionType.SERVICE_BUS_QUEUE: "serviceBusQueueMessage",
+    JobActionType.SERVICE_BUS_TOPIC: "serviceBusTopicMessage",
 }
 
 
@@ -55,7 +55,7 @@ class Action:
         path: where it sits in the job's wire JSON (`action`, `action.errorAction`): the prefix of its secrets.
     """
 
-    type: ActionType
+    type: JobActionType
     retry_policy: RetryPolicy = DEFAULT_RETRY
     error_action: Action | None = None
     wire: Mapping[str, Any] = field(default_factory=dict, compare=False, repr=False)

@@ -81,6 +81,21 @@ class JobState(str, Enum):
     COMPLETED = "Completed"
 
 
+class JobExecutionStatus(str, Enum):
+    """How an attempt or an occurrence ended (history `status`)."""
+
+    COMPLETED = "Completed"
+    FAILED = "Failed"
+    POSTPONED = "Postponed"
+
+
+class JobHistoryActionName(str, Enum):
+    """Which action an attempt ran (history `actionName`)."""
+
+    MAIN_ACTION = "MainAction"
+    ERROR_ACTION = "ErrorAction"
+
+
 class JobEvent(str, Enum):
     """What can happen to a job's state."""
 

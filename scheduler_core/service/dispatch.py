@@ -13,12 +13,12 @@ from dataclasses import dataclass, field
 from datetime import datetime, timedelta
 from typing import Any
 
-from scheduler_core.domain.job import CollectionRef, JobRef
+from scheduler_core.domain.job import CollectionRef, JobHistoryActionName, JobRef
 from scheduler_core.domain.recurrence import Recurrence, next_occurrence
 from scheduler_core.ports import StoredJob
 from scheduler_core.service.context import Services
 
-MAIN_ACTION, ERROR_ACTION = "MainAction", "ErrorAction"
+MAIN_ACTION, ERROR_ACTION = JobHistoryActionName.MAIN_ACTION, JobHistoryActionName.ERROR_ACTION
 #: The layout of execution messages (`v`). Readers accept this and the previous one (unversioned reads as 1), so
 #: messages still queued across a deploy execute. 2 differs from 1 only in the job snapshot it may carry, whose own
 #: layout the storage adapter versions and reads (see adapters/tables.py SCHEMA_VERSION).
@@ -44,7 +44,7 @@ class Occurrence:
     job: JobRef
     due: datetime
     execution_id: str
-    action_name: str = MAIN_ACTION
+    action_name: JobHistoryActionName = MAIN_ACTION
     retry: int = 0
     manual: bool = False
     not_before: datetime | None = None  # a retry's time; the nominal `due` stays what history shows
@@ -56,7 +56,7 @@ class Occurrence:
 
     @property
     def claim_key(self) -> str:
-        return f"{self.due.isoformat(timespec='milliseconds')}|{self.action_name}|{self.retry}"
+        return f"{self.due.isoformat(timespec='milliseconds')}|{self.action_name.value}|{self.retry}"
 
     @property
     def first_attempt(self) -> bool:
@@ -69,7 +69,7 @@ class Occurrence:
             "job": [c.subscription, c.resource_group, c.name, self.job.name],
             "due": self.due.isoformat(),
             "id": self.execution_id,
-            "action": self.action_name,
+            "action": self.action_name.value,
             "retry": self.retry,
             "manual": self.manual,
             "at": self.act_at.isoformat(),
@@ -87,7 +87,7 @@ class Occurrence:
             job=JobRef(CollectionRef(subscription, resource_group, collection), job),
             due=datetime.fromisoformat(message["due"]),
             execution_id=message["id"],
-            action_name=message.get("action", MAIN_ACTION),
+            action_name=JobHistoryActionName(message.get("action", MAIN_ACTION.value)),
             retry=int(message.get("retry", 0)),
             manual=bool(message.get("manual", False)),
             not_before=datetime.fromisoformat(message["at"]) if message.get("at") else None,

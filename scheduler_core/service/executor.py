@@ -22,7 +22,7 @@ from typing import Any
 from scheduler_core.domain.catchup import MISFIRE_GRACE, plan_catch_up
 from scheduler_core.domain.definition import Action
 from scheduler_core.domain.errors import JobCollectionNotFound, JobNotFound
-from scheduler_core.domain.job import JobEvent, JobState, apply_event
+from scheduler_core.domain.job import JobEvent, JobExecutionStatus, JobState, apply_event
 from scheduler_core.domain.recurrence import Recurrence, occurrences
 from scheduler_core.domain.retry import DEFAULT_RETRY, retry_delay
 from scheduler_core.ports import Claim, HistoryEntry, Outcome, StoredJob
@@ -41,6 +41,7 @@ from scheduler_core.service.dispatch import (
 from scheduler_core.wire import with_secrets
 
 log = logging.getLogger(__name__)
+COMPLETED, FAILED, POSTPONED = JobExecutionStatus.COMPLETED, JobExecutionStatus.FAILED, JobExecutionStatus.POSTPONED
 
 # A message visible up to this early is prepared and waited out in place (it is sent to be visible
 # PREPARE_LEAD_SECONDS early, plus up to a second of rounding); an earlier one goes back on the queue.
@@ -188,7 +189,7 @@ def _scheduled_attempt(
     if reason is not None and job.state is not JobState.DISABLED:
         # The job no longer expects this occurrence: nothing moves on; one row says why (claimed, so only once).
         if services.storage.claim(job.ref, occurrence.claim_key, token) is not Claim.LOST:
-            _record(services, occurrence, now, now, "Postponed", reason)
+            _record(services, occurrence, now, now, POSTPONED, reason)
         return None
     run: Occurrence | None = occurrence
     missed: list[HistoryEntry] = []
@@ -206,7 +207,7 @@ def _scheduled_attempt(
     except JobNotFound:
         return None
     if reason is not None:
-        missed.append(_entry(occurrence, now, now, "Postponed", reason))
+        missed.append(_entry(occurrence, now, now, POSTPONED, reason))
     if missed:
         services.storage.add_history(missed)
     return (job, run) if runs and run is not None else None
@@ -231,13 +232,13 @@ def _catch_up(
             replace(occurrence, due=instant, execution_id=execution_id(job.ref, instant)),
             now,
             now,
-            "Postponed",
+            POSTPONED,
             f"Missed while the scheduler was not running; {because}",
         )
         for instant in plan.postponed
     ]
     if plan.more:
-        rows.append(_entry(occurrence, now, now, "Postponed", f"{plan.more} further occurrences were missed."))
+        rows.append(_entry(occurrence, now, now, POSTPONED, f"{plan.more} further occurrences were missed."))
     if plan.fire is None:
         return None, rows
     return replace(occurrence, due=plan.fire, execution_id=execution_id(job.ref, plan.fire)), rows
@@ -326,7 +327,7 @@ def _attempt(services: Services, job: StoredJob, occurrence: Occurrence, started
     action = main if occurrence.action_name == MAIN_ACTION else main.error_action
     outcome = _run(services, job, occurrence, action)
     ended = services.clock()
-    _record(services, occurrence, started, ended, "Completed" if outcome.succeeded else "Failed", outcome.message)
+    _record(services, occurrence, started, ended, COMPLETED if outcome.succeeded else FAILED, outcome.message)
 
     policy = action.retry_policy if action is not None else DEFAULT_RETRY
     exhausted = not outcome.succeeded and occurrence.retry >= policy.retries
@@ -371,7 +372,7 @@ def _run(services: Services, job: StoredJob, occurrence: Occurrence, action: Act
         "x-ms-scheduler-expected-execution-time": occurrence.due.isoformat(),
         "x-ms-scheduler-execution-id": occurrence.execution_id,
         "x-ms-scheduler-retry-count": str(occurrence.retry),
-        "x-ms-scheduler-action": occurrence.action_name,
+        "x-ms-scheduler-action": occurrence.action_name.value,
     }
     if action is None:  # the error action was removed after the main action failed
         return Outcome(False, "The job has no error action any more.")
@@ -382,7 +383,9 @@ def _run(services: Services, job: StoredJob, occurrence: Occurrence, action: Act
         return Outcome(False, f"The action could not be performed: {type(exc).__name__}.")
 
 
-def _entry(occurrence: Occurrence, started: datetime, ended: datetime, status: str, message: str) -> HistoryEntry:
+def _entry(
+    occurrence: Occurrence, started: datetime, ended: datetime, status: JobExecutionStatus, message: str
+) -> HistoryEntry:
     return HistoryEntry(
         job=occurrence.job,
         execution_id=occurrence.execution_id,
@@ -397,7 +400,12 @@ def _entry(occurrence: Occurrence, started: datetime, ended: datetime, status: s
 
 
 def _record(
-    services: Services, occurrence: Occurrence, started: datetime, ended: datetime, status: str, message: str
+    services: Services,
+    occurrence: Occurrence,
+    started: datetime,
+    ended: datetime,
+    status: JobExecutionStatus,
+    message: str,
 ) -> None:
     services.storage.add_history([_entry(occurrence, started, ended, status, message)])
 
@@ -416,7 +424,7 @@ def record_poisoned(services: Services, message: Mapping[str, Any]) -> None:
         occurrence,
         now,
         now,
-        "Failed",
+        FAILED,
         "Faulted: the execution could not be processed (the scheduler failed repeatedly) and was moved to the "
         "poison queue.",
     )

@@ -13,7 +13,15 @@ from datetime import datetime
 
 from scheduler_core.domain.definition import JobWrite
 from scheduler_core.domain.errors import ConcurrencyConflict, InvalidInput, JobNotFound
-from scheduler_core.domain.job import CollectionRef, JobEvent, JobRef, JobState, JobStatus, apply_event
+from scheduler_core.domain.job import (
+    CollectionRef,
+    JobEvent,
+    JobExecutionStatus,
+    JobRef,
+    JobState,
+    JobStatus,
+    apply_event,
+)
 from scheduler_core.domain.precondition import NONE, Precondition
 from scheduler_core.domain.recurrence import occurrences
 from scheduler_core.ports import HistoryEntry, Page, StoredCollection, StoredJob, new_version
@@ -230,7 +238,7 @@ def list_jobs(
 
 
 def list_history(
-    services: Services, ref: JobRef, *, top: int, skip: int, token: str | None, status: str | None
+    services: Services, ref: JobRef, *, top: int, skip: int, token: str | None, status: JobExecutionStatus | None
 ) -> tuple[list[HistoryEntry], str | None]:
     services.storage.get_job(ref)
     page = _skip_page(

@@ -21,7 +21,14 @@ from scheduler_core.adapters.memory import MemoryPoisonQueue, MemoryQueue, Memor
 from scheduler_core.adapters.queues import StorageExecutionQueue, StoragePoisonQueue
 from scheduler_core.adapters.tables import TableStorage
 from scheduler_core.domain.errors import ConcurrencyConflict, InvalidInput, JobCollectionNotFound, JobNotFound
-from scheduler_core.domain.job import CollectionRef, JobRef, JobState, JobStatus
+from scheduler_core.domain.job import (
+    CollectionRef,
+    JobExecutionStatus,
+    JobHistoryActionName,
+    JobRef,
+    JobState,
+    JobStatus,
+)
 from scheduler_core.ports import Claim, Due, HistoryEntry, StoredCollection, StoredJob
 from scheduler_core.service import executor, maintenance
 from scheduler_core.service.context import Services
@@ -30,6 +37,8 @@ from scheduler_core.settings import Settings
 from tests.conftest import REPO
 
 NOW = datetime(2026, 6, 1, 12, 0, tzinfo=UTC)
+COMPLETED, FAILED = JobExecutionStatus.COMPLETED, JobExecutionStatus.FAILED
+MAIN = JobHistoryActionName.MAIN_ACTION
 
 
 @pytest.fixture(scope="module")
@@ -160,8 +169,8 @@ def test_an_update_guarded_by_a_stale_snapshot_re_reads_and_loses_no_write(servi
     assert services.storage.get_job(job.ref) == updated
 
 
-def history_row(job: JobRef, started: datetime, status: str = "Completed") -> HistoryEntry:
-    return HistoryEntry(job, str(uuid.uuid4()), started, started, started, "MainAction", status, "ok")
+def history_row(job: JobRef, started: datetime, status: JobExecutionStatus = COMPLETED) -> HistoryEntry:
+    return HistoryEntry(job, str(uuid.uuid4()), started, started, started, MAIN, status, "ok")
 
 
 def test_maintenance_prunes_history_by_age_and_by_count(services: Services) -> None:
@@ -285,14 +294,14 @@ def test_jobs_list_in_pages_and_by_state(services: Services) -> None:
 
 def test_history_lists_newest_first_by_status_and_a_deleted_job_forgets_its_claims(services: Services) -> None:
     job = a_job(services)
-    rows = [history_row(job.ref, NOW - timedelta(minutes=i), "Failed" if i == 1 else "Completed") for i in range(3)]
+    rows = [history_row(job.ref, NOW - timedelta(minutes=i), FAILED if i == 1 else COMPLETED) for i in range(3)]
     services.storage.add_history(rows)
     listed = services.storage.list_history(job.ref, top=2, continuation=None, status=None)
     assert [r.start_time for r in listed.items] == [rows[0].start_time, rows[1].start_time]
     assert listed.continuation is not None
     rest = services.storage.list_history(job.ref, top=2, continuation=listed.continuation, status=None)
     assert [r.start_time for r in rest.items] == [rows[2].start_time]
-    failed = services.storage.list_history(job.ref, top=10, continuation=None, status="Failed").items
+    failed = services.storage.list_history(job.ref, top=10, continuation=None, status=FAILED).items
     assert failed == [rows[1]]
 
     assert services.storage.claim(job.ref, "k", "first") is Claim.WON
