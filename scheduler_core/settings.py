@@ -76,8 +76,10 @@ class Settings:
         Raises:
             ValueError: a setting is present but malformed; the message names it.
         """
-        env = os.environ if env is None else env
-        reader = _Reader(env)
+        return cls._read(_Reader(os.environ if env is None else env))
+
+    @classmethod
+    def _read(cls, reader: _Reader) -> Settings:
         return cls(
             storage=StorageConnection(
                 connection_string=reader.text(STORAGE_CONNECTION),
@@ -112,15 +114,14 @@ _HOST_SETTINGS = (TICK_SCHEDULE_SETTING, MAINTENANCE_SCHEDULE_SETTING)
 
 
 class _Reader:
-    """Typed access to an environment mapping that records every name it is asked for."""
-
-    names: set[str] = set()
+    """Typed access to an environment mapping that records every name it is asked for (in `names`)."""
 
     def __init__(self, env: Mapping[str, str]) -> None:
         self._env = env
+        self.names: set[str] = set()
 
     def text(self, name: str) -> str | None:
-        _Reader.names.add(name)
+        self.names.add(name)
         value = self._env.get(name)
         return value.strip() if value and value.strip() else None
 
@@ -171,5 +172,6 @@ class _Reader:
 
 def setting_names() -> frozenset[str]:
     """Every app setting name the scheduler code reads (used by the infra cross-check)."""
-    Settings.from_env({})
-    return frozenset(_Reader.names) | frozenset(_HOST_SETTINGS)
+    reader = _Reader({})
+    Settings._read(reader)
+    return frozenset(reader.names) | frozenset(_HOST_SETTINGS)

@@ -6,6 +6,7 @@ envelope), validated in `validation.py`, and handed to `scheduler_core.service`.
 
 from __future__ import annotations
 
+import asyncio
 from collections.abc import Callable
 from datetime import datetime
 from typing import Any
@@ -44,7 +45,7 @@ def _body_schema(model: str) -> dict[str, Any]:
 
 
 def create_app(services_factory: Callable[[], Services]) -> FastAPI:
-    """Build the API. `services_factory` is called once, lazily, on the first request."""
+    """Build the API. `services_factory` is called once, lazily, on the first request (in a worker thread)."""
     app = FastAPI(
         title="Azure Scheduler (revived)",
         version="2016-03-01",
@@ -53,14 +54,18 @@ def create_app(services_factory: Callable[[], Services]) -> FastAPI:
     install_error_handlers(app)
     _document_errors(app)
     cache: dict[str, Services] = {}
+    building = asyncio.Lock()
 
-    def svc() -> Services:
+    async def svc() -> Services:
+        # Built in a worker thread: building creates tables and queues, blocking calls the event loop must not make.
         if "s" not in cache:
-            cache["s"] = services_factory()
+            async with building:
+                if "s" not in cache:
+                    cache["s"] = await run_in_threadpool(services_factory)
         return cache["s"]
 
     async def call(fn: Callable[..., Any], *args: Any, **kwargs: Any) -> Any:
-        return await run_in_threadpool(fn, svc(), *args, **kwargs)
+        return await run_in_threadpool(fn, await svc(), *args, **kwargs)
 
     def check_version(api_version: str | None) -> None:
         if api_version is not None and api_version not in API_VERSIONS:
@@ -185,7 +190,9 @@ def create_app(services_factory: Callable[[], Services]) -> FastAPI:
     ) -> Any:
         check_version(api_version)
         ref = job_ref(subscriptionId, resourceGroupName, jobCollectionName, jobName)
-        write = models.job_write_from_wire(parse_job(parse_json(await request.body()), svc().settings, svc().clock()))
+        services = await svc()
+        properties = parse_job(parse_json(await request.body()), services.settings, services.clock())
+        write = models.job_write_from_wire(properties)
         stored, created = await call(jobs.put_job, ref, write, precondition(request))
         return with_etag(models.job_to_wire(stored), stored.version, 201 if created else 200)
 
@@ -204,12 +211,12 @@ def create_app(services_factory: Callable[[], Services]) -> FastAPI:
         # Read-only fields are ignored, as in a PUT; anything else merges (RFC 7386) and the result must be a valid job.
         patch = {k: v for k, v in raw.items() if k not in ("id", "type", "name")}
         keep_state = "state" not in (raw.get("properties") or {})
-        settings = svc().settings
+        services = await svc()
 
         def build(current: StoredJob) -> JobWrite:
             # Called inside the service's guarded write, again after a concurrent write: nothing is lost.
             base = {"properties": models.job_properties_to_wire(current)}
-            properties = parse_job(merge_patch(base, patch), settings, svc().clock())
+            properties = parse_job(merge_patch(base, patch), services.settings, services.clock())
             if keep_state:
                 properties.pop("state", None)  # keep whatever state the job reaches meanwhile
             return models.job_write_from_wire(properties)
@@ -301,13 +308,14 @@ def create_app(services_factory: Callable[[], Services]) -> FastAPI:
         raw = parse_json(await request.body())
         if not isinstance(raw, dict):
             raise InvalidInput("The request body must be a JSON object.", "")
-        now = svc().clock()
+        services = await svc()
+        now = services.clock()
         count = raw.get("count", 10)
         if not isinstance(count, int) or not 1 <= count <= jobs.MAX_PREVIEW:
             raise InvalidInput(f"must be an integer between 1 and {jobs.MAX_PREVIEW}", "count")
         placeholder = {"type": "Http", "request": {"uri": "https://preview.invalid/", "method": "GET"}}
         timing = {"startTime": raw.get("startTime"), "recurrence": raw.get("recurrence")}
-        job = parse_job({"properties": {**timing, "action": placeholder}}, svc().settings, now)
+        job = parse_job({"properties": {**timing, "action": placeholder}}, services.settings, now)
         definition = definition_from_wire(job)
         start = definition.start_time or default_anchor(now, definition.recurrence)
         after = _parse_instant_param(raw.get("from"), "from") or now
