@@ -112,6 +112,17 @@ class HistoryEntry:
 
 
 @dataclass(frozen=True)
+class Attempt:
+    """One attempt of one occurrence, what a claim is taken on: the job, the occurrence's nominal time, the action
+    and the retry (0 = the first try). How it is keyed in storage is the adapter's business."""
+
+    job: JobRef
+    due: datetime
+    action: JobHistoryActionName = JobHistoryActionName.MAIN_ACTION
+    retry: int = 0
+
+
+@dataclass(frozen=True)
 class Page:
     """A page of a listing and the opaque token of the next one (None at the end)."""
 
@@ -195,8 +206,8 @@ class HistoryStore(Protocol):
         """A page of the job's rows, newest first (of one status when given). Raises InvalidInput for a
         continuation token it did not issue."""
 
-    def claim(self, job: JobRef, key: str, token: str) -> Claim:
-        """Claim one attempt of an occurrence (`key`: due time, action, retry) for the message `token`.
+    def claim(self, attempt: Attempt, token: str) -> Claim:
+        """Claim one attempt of an occurrence for the message `token`.
 
         Exactly one token wins a key (WON); the winner's message may claim again after a crash (REDELIVERED);
         any other token gets LOST. Raises nothing of its own."""

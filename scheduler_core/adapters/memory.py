@@ -17,7 +17,7 @@ from typing import Any
 
 from scheduler_core.domain.errors import ConcurrencyConflict, InvalidInput, JobCollectionNotFound, JobNotFound
 from scheduler_core.domain.job import CollectionRef, JobExecutionStatus, JobRef, JobState
-from scheduler_core.ports import Claim, Due, HistoryEntry, Outcome, Page, Poisoned, StoredCollection, StoredJob
+from scheduler_core.ports import Attempt, Claim, Due, HistoryEntry, Outcome, Page, Poisoned, StoredCollection, StoredJob
 
 _MAX_ETAG_RETRIES = 20
 
@@ -45,7 +45,7 @@ class MemoryStorage:
         self._collections: dict[str, StoredCollection] = {}
         self._jobs: dict[str, StoredJob] = {}
         self._history: dict[str, list[HistoryEntry]] = {}
-        self._claims: dict[tuple[str, str], str] = {}
+        self._claims: dict[Attempt, str] = {}
         self._due: dict[tuple[str, datetime], Due] = {}
         self._snapshots: dict[str, StoredJob] = {}
 
@@ -193,11 +193,12 @@ class MemoryStorage:
             rows = sorted(self._history.get(job.key, []), key=lambda r: r.start_time, reverse=True)
         return _page([r for r in rows if status is None or r.status == status], top, continuation)
 
-    def claim(self, job: JobRef, key: str, token: str) -> Claim:
+    def claim(self, attempt: Attempt, token: str) -> Claim:
+        key = replace(attempt, job=JobRef(attempt.job.collection, attempt.job.name.lower()))  # names ignore case
         with self._lock:
-            holder = self._claims.get((job.key, key))
+            holder = self._claims.get(key)
             if holder is None:
-                self._claims[(job.key, key)] = token
+                self._claims[key] = token
                 return Claim.WON
         # A redelivery of the message that won the claim (same token) may go on: at least once across crashes.
         return Claim.REDELIVERED if holder == token else Claim.LOST
@@ -205,7 +206,7 @@ class MemoryStorage:
     def delete_history(self, job: JobRef) -> None:
         with self._lock:
             self._history.pop(job.key, None)
-            for claim in [c for c in self._claims if c[0] == job.key]:
+            for claim in [c for c in self._claims if c.job.key == job.key]:
                 del self._claims[claim]
 
     def prune_history(self, job: JobRef, *, older_than: datetime, keep_last: int) -> int:
@@ -213,8 +214,7 @@ class MemoryStorage:
             rows = sorted(self._history.get(job.key, []), key=lambda r: r.start_time, reverse=True)
             kept = [r for i, r in enumerate(rows) if i < keep_last and r.start_time >= older_than]
             self._history[job.key] = kept
-            cutoff = older_than.isoformat(timespec="milliseconds")
-            stale = [c for c in self._claims if c[0] == job.key and c[1] < cutoff]
+            stale = [c for c in self._claims if c.job.key == job.key and c.due < older_than]
             for claim in stale:
                 del self._claims[claim]
             return len(rows) - len(kept) + len(stale)

@@ -34,7 +34,7 @@ from scheduler_core.domain.job import (
     JobState,
     JobStatus,
 )
-from scheduler_core.ports import Claim, Due, HistoryEntry, Page, StoredCollection, StoredJob
+from scheduler_core.ports import Attempt, Claim, Due, HistoryEntry, Page, StoredCollection, StoredJob
 from scheduler_core.wire import definition_from_wire
 
 COLLECTIONS, JOBS, HISTORY, DUE = "collections", "jobs", "history", "due"
@@ -372,15 +372,16 @@ class TableStorage:
             query += f" and Status eq '{_quote(status.value)}'"
         return _page(self._tables[HISTORY], query, top, continuation, lambda e: _history_from(e, job))
 
-    def claim(self, job: JobRef, key: str, token: str) -> Claim:
+    def claim(self, attempt: Attempt, token: str) -> Claim:
         table = self._tables[HISTORY]
-        row = {"PartitionKey": job.key, "RowKey": f"D|{key}", "Token": token, "SchemaVersion": SCHEMA_VERSION}
+        job, key = attempt.job, _claim_key(attempt)
+        row = {"PartitionKey": job.key, "RowKey": key, "Token": token, "SchemaVersion": SCHEMA_VERSION}
         try:
             table.create_entity(row)
             return Claim.WON
         except ResourceExistsError:
             # A redelivery of the message that won the claim (same token) may go on: at least once across crashes.
-            won = table.get_entity(job.key, f"D|{key}").get("Token") == token
+            won = table.get_entity(job.key, key).get("Token") == token
             return Claim.REDELIVERED if won else Claim.LOST
 
     def delete_history(self, job: JobRef) -> None:
@@ -399,8 +400,8 @@ class TableStorage:
             r for i, r in enumerate(history) if i >= keep_last or (_dt(r.get("StartTime")) or older_than) < older_than
         ]
         # Claims older than the retention window can no longer be raced for.
-        cutoff = older_than.astimezone(UTC).isoformat(timespec="milliseconds")[:23]  # claim keys: D|{due}|...
-        doomed += [r for r in rows if r["RowKey"].startswith("D|") and r["RowKey"][2:25] < cutoff]
+        cutoff = older_than.astimezone(UTC)
+        doomed += [r for r in rows if r["RowKey"].startswith("D|") and _claimed_due(r["RowKey"]) < cutoff]
         for i in range(0, len(doomed), _BATCH):
             table.submit_transaction(
                 [("delete", {"PartitionKey": r["PartitionKey"], "RowKey": r["RowKey"]}) for r in doomed[i : i + _BATCH]]
@@ -484,6 +485,16 @@ def _page(table: TableClient, query: str, top: int, continuation: str | None, co
     pages = table.query_entities(query, results_per_page=top).by_page(continuation_token=token)
     items = [convert(e) for e in next(pages, [])]
     return Page(items, _encode_token(pages.continuation_token))  # type: ignore[attr-defined]
+
+
+def _claim_key(attempt: Attempt) -> str:
+    """`D|{due}|{action}|{retry}`: the row key of an attempt's claim (the due time as the message carries it)."""
+    return f"D|{attempt.due.isoformat(timespec='milliseconds')}|{attempt.action.value}|{attempt.retry}"
+
+
+def _claimed_due(row_key: str) -> datetime:
+    """The due time of a claim's row key (`_claim_key`)."""
+    return datetime.fromisoformat(row_key.split("|")[1]).astimezone(UTC)
 
 
 def _history_from(entity: Any, job: JobRef) -> HistoryEntry:

@@ -15,7 +15,7 @@ from typing import Any
 
 from scheduler_core.domain.job import CollectionRef, JobHistoryActionName, JobRef
 from scheduler_core.domain.recurrence import Recurrence, next_occurrence
-from scheduler_core.ports import StoredJob
+from scheduler_core.ports import Attempt, StoredJob
 from scheduler_core.service.context import Services
 
 MAIN_ACTION, ERROR_ACTION = JobHistoryActionName.MAIN_ACTION, JobHistoryActionName.ERROR_ACTION
@@ -55,8 +55,9 @@ class Occurrence:
         return self.not_before or self.due
 
     @property
-    def claim_key(self) -> str:
-        return f"{self.due.isoformat(timespec='milliseconds')}|{self.action_name.value}|{self.retry}"
+    def attempt(self) -> Attempt:
+        """What the executor claims for this message."""
+        return Attempt(self.job, self.due, self.action_name, self.retry)
 
     @property
     def first_attempt(self) -> bool:

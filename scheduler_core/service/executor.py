@@ -107,7 +107,7 @@ def prepare(services: Services, message: Mapping[str, Any], token: str) -> Prepa
     except JobNotFound:
         log.info("occurrence %s of a deleted job dropped", occurrence.execution_id)
         return None
-    if not scheduled and services.storage.claim(occurrence.job, occurrence.claim_key, token) is Claim.LOST:
+    if not scheduled and services.storage.claim(occurrence.attempt, token) is Claim.LOST:
         log.info("occurrence %s attempt already claimed by another message", occurrence.execution_id)
         return None
     return Prepared(job, occurrence, now, token, claimed=not scheduled)
@@ -188,7 +188,7 @@ def _scheduled_attempt(
     reason = _postpone_reason(services, job, occurrence)
     if reason is not None and job.state is not JobState.DISABLED:
         # The job no longer expects this occurrence: nothing moves on; one row says why (claimed, so only once).
-        if services.storage.claim(job.ref, occurrence.claim_key, token) is not Claim.LOST:
+        if services.storage.claim(occurrence.attempt, token) is not Claim.LOST:
             _record(services, occurrence, now, now, POSTPONED, reason)
         return None
     run: Occurrence | None = occurrence

@@ -29,7 +29,7 @@ from scheduler_core.domain.job import (
     JobState,
     JobStatus,
 )
-from scheduler_core.ports import Claim, Due, HistoryEntry, StoredCollection, StoredJob
+from scheduler_core.ports import Attempt, Claim, Due, HistoryEntry, StoredCollection, StoredJob
 from scheduler_core.service import executor, maintenance
 from scheduler_core.service.context import Services
 from scheduler_core.service.dispatch import Occurrence, execution_id
@@ -115,13 +115,13 @@ def test_racing_claims_have_exactly_one_winner_and_the_winner_may_claim_again(se
 
     def claim(token: str) -> Claim:
         barrier.wait()
-        return services.storage.claim(job.ref, "2026-06-01T12:00:00.000+00:00|MainAction|0", token)
+        return services.storage.claim(Attempt(job.ref, NOW), token)
 
     with ThreadPoolExecutor(8) as pool:
         results = list(pool.map(claim, [f"message-{i}" for i in range(8)]))
     assert results.count(Claim.WON) == 1 and results.count(Claim.LOST) == 7
     winner = f"message-{results.index(Claim.WON)}"
-    assert services.storage.claim(job.ref, "2026-06-01T12:00:00.000+00:00|MainAction|0", winner) is Claim.REDELIVERED
+    assert services.storage.claim(Attempt(job.ref, NOW), winner) is Claim.REDELIVERED
 
 
 def test_concurrent_etag_updates_lose_no_increment(services: Services) -> None:
@@ -304,7 +304,18 @@ def test_history_lists_newest_first_by_status_and_a_deleted_job_forgets_its_clai
     failed = services.storage.list_history(job.ref, top=10, continuation=None, status=FAILED).items
     assert failed == [rows[1]]
 
-    assert services.storage.claim(job.ref, "k", "first") is Claim.WON
+    assert services.storage.claim(Attempt(job.ref, NOW, retry=1), "first") is Claim.WON
     services.storage.delete_history(job.ref)
     assert services.storage.list_history(job.ref, top=10, continuation=None, status=None).items == []
-    assert services.storage.claim(job.ref, "k", "second") is Claim.WON
+    assert services.storage.claim(Attempt(job.ref, NOW, retry=1), "second") is Claim.WON
+
+
+def test_pruning_forgets_claims_older_than_the_cutoff_and_keeps_recent_ones(services: Services) -> None:
+    job = a_job(services)
+    old, recent = Attempt(job.ref, NOW - timedelta(days=70)), Attempt(job.ref, NOW - timedelta(hours=1), retry=2)
+    assert services.storage.claim(old, "a") is Claim.WON and services.storage.claim(recent, "a") is Claim.WON
+
+    services.storage.prune_history(job.ref, older_than=NOW - timedelta(days=60), keep_last=10)
+
+    assert services.storage.claim(old, "b") is Claim.WON
+    assert services.storage.claim(recent, "b") is Claim.LOST
