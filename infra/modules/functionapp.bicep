@@ -5,6 +5,10 @@ param location string
 param tags object
 param identityId string
 param identityClientId string
+@description('The identity jobs\' ManagedIdentity authentication gets tokens from; it holds no role on this deployment.')
+param outboundIdentityId string
+param outboundIdentityClientId string
+param managedIdentityAudiences array
 param storageBlobEndpoint string
 param storageQueueEndpoint string
 param storageTableEndpoint string
@@ -45,6 +49,10 @@ var appSettings = {
   SCHEDULER_HISTORY_RETENTION_DAYS: '60'
   SCHEDULER_HISTORY_MAX_RUNS: '1000'
   REGION_NAME: location
+  // Jobs' ManagedIdentity authentication: tokens only from the outbound identity, only for these audiences
+  // (empty: the extension is off).
+  SCHEDULER_OUTBOUND_IDENTITY_CLIENT_ID: outboundIdentityClientId
+  SCHEDULER_MANAGED_IDENTITY_AUDIENCES: join(managedIdentityAudiences, ';')
 }
 
 resource plan 'Microsoft.Web/serverfarms@2024-04-01' = {
@@ -72,6 +80,7 @@ resource site 'Microsoft.Web/sites@2024-04-01' = {
     type: 'UserAssigned'
     userAssignedIdentities: {
       '${identityId}': {}
+      '${outboundIdentityId}': {}
     }
   }
   properties: {

@@ -23,10 +23,10 @@ from azure.core.exceptions import AzureError, HttpResponseError
 from azure.storage.queue import QueueClient
 
 from scheduler_core.adapters.target_guard import TargetGuard, TargetRefused
+from scheduler_core.domain.targets import is_storage_account
 from scheduler_core.ports import Outcome
 from scheduler_core.secrets import redact
 
-_ACCOUNT = re.compile(r"^[a-z0-9]{3,24}$")
 # XML 1.0 cannot carry most control characters, even escaped.
 _NOT_XML = re.compile("[\x00-\x08\x0b\x0c\x0e-\x1f\ufffe\uffff]")
 _REPLACEMENT = "\ufffd"
@@ -67,8 +67,8 @@ def queue_endpoint(account: str, endpoints: Mapping[str, str]) -> str:
     """
     if account in endpoints:
         return endpoints[account].rstrip("/")
-    if not _ACCOUNT.match(account):
-        raise ValueError(f"'{account}' is not a storage account name (3-24 lower-case letters and digits)")
+    if not is_storage_account(account):
+        raise ValueError("is not a storage account name (3-24 lower-case letters and digits)")
     return f"https://{account}.queue.core.windows.net"
 
 

@@ -367,7 +367,7 @@ def test_function_app_runs_as_the_user_assigned_identity(templates):
     site = only(defining(templates, "Microsoft.Web/sites"), "Microsoft.Web/sites")
     identity = site["identity"]
     assert identity["type"] == "UserAssigned"
-    assert list(identity["userAssignedIdentities"]) == ["'${identityId}'"]
+    assert list(identity["userAssignedIdentities"]) == ["'${identityId}'", "'${outboundIdentityId}'"]
     assert site["properties"]["keyVaultReferenceIdentity"] == "identityId"
     calls = [m for m in templates[MAIN]["modules"].values() if m["detail"]["path"].endswith("functionapp.bicep")]
     params = {name: render(value) for name, value in calls[0]["config"]["params"].items()}
@@ -377,6 +377,26 @@ def test_function_app_runs_as_the_user_assigned_identity(templates):
     assert settings_["AzureWebJobsStorage__credential"] == "managedidentity"
     assert settings_["AzureWebJobsStorage__clientId"] == "identityClientId"
     assert settings_["APPLICATIONINSIGHTS_AUTHENTICATION_STRING"] == "ClientId=${identityClientId};Authorization=AAD"
+
+
+def test_jobs_get_tokens_only_from_an_outbound_identity_that_holds_no_role(templates):
+    """Issue 16: a ManagedIdentity job must not mint the app's own tokens (vault, tables, ARM)."""
+    modules = templates[MAIN]["modules"]
+    identities = {name for name, m in modules.items() if m["detail"]["path"].endswith("identity.bicep")}
+    assert identities == {"identity", "outboundIdentity"}
+    assert render(modules["identity"]["config"]["params"]["name"]) != render(
+        modules["outboundIdentity"]["config"]["params"]["name"])
+    for module in modules.values():
+        for value in module["config"].get("params", {}).values():
+            assert "outboundIdentity.outputs.principalId" not in render(value), "the outbound identity got a role"
+    assert all("outbound" not in a.principal.lower() for a in role_assignments(templates))
+    calls = [m for m in modules.values() if m["detail"]["path"].endswith("functionapp.bicep")]
+    params = {name: render(value) for name, value in calls[0]["config"]["params"].items()}
+    assert params["outboundIdentityClientId"] == "outboundIdentity.outputs.clientId"
+    settings_ = app_settings(templates)
+    assert settings_["SCHEDULER_OUTBOUND_IDENTITY_CLIENT_ID"] == "outboundIdentityClientId"
+    assert settings_["AzureWebJobsStorage__clientId"] != settings_["SCHEDULER_OUTBOUND_IDENTITY_CLIENT_ID"]
+    assert templates[MAIN]["parameters"]["managedIdentityAudiences"]["default"] == []
 
 
 # --- resources: storage, monitoring, Key Vault, Flex Consumption -----------------------------------------------
