@@ -72,6 +72,7 @@ class Settings:
     region: str = "local"
     managed_identity_audiences: frozenset[str] = frozenset()
     outbound_identity_client_id: str | None = None
+    max_start_ahead_days: float | None = None
 
     @classmethod
     def from_env(cls, env: Mapping[str, str] | None = None) -> Settings:
@@ -112,6 +113,7 @@ class Settings:
                 normalize_audience(a) for a in reader.items("SCHEDULER_MANAGED_IDENTITY_AUDIENCES")
             ),
             outbound_identity_client_id=reader.text("SCHEDULER_OUTBOUND_IDENTITY_CLIENT_ID"),
+            max_start_ahead_days=reader.optional_number("SCHEDULER_MAX_START_AHEAD_DAYS"),
         )
 
 
@@ -143,6 +145,9 @@ class _Reader:
         if number < 0:
             raise ValueError(f"app setting {name} must not be negative, got {value!r}")
         return number
+
+    def optional_number(self, name: str) -> float | None:
+        return None if self.text(name) is None else self.number(name, 0.0)
 
     def flag(self, name: str) -> bool:
         value = (self.text(name) or "false").lower()

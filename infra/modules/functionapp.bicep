@@ -48,6 +48,8 @@ var appSettings = {
   SCHEDULER_CATCH_UP_WINDOW_SECONDS: '3600'
   SCHEDULER_HISTORY_RETENTION_DAYS: '60'
   SCHEDULER_HISTORY_MAX_RUNS: '1000'
+  // The old service's limit on "time to start time": 18 months.
+  SCHEDULER_MAX_START_AHEAD_DAYS: '548'
   REGION_NAME: location
   // Jobs' ManagedIdentity authentication: tokens only from the outbound identity, only for these audiences
   // (empty: the extension is off).

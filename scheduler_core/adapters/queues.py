@@ -11,6 +11,7 @@ from typing import Any
 from azure.core.exceptions import ResourceExistsError, ResourceNotFoundError
 from azure.storage.queue import QueueClient
 
+from scheduler_core.adapters.unavailable import translates_unavailable
 from scheduler_core.ports import Poisoned
 
 _MAX_VISIBILITY_SECONDS = 7 * 24 * 3600  # the service's limit
@@ -25,6 +26,7 @@ def create_queue(client: QueueClient) -> None:
         pass
 
 
+@translates_unavailable
 class StorageExecutionQueue:
     """`ExecutionQueue` on a storage queue (the client must carry the base64 codec: `clients.queue_client`)."""
 
@@ -41,6 +43,7 @@ class StorageExecutionQueue:
         self._client.send_message(json.dumps(message, separators=(",", ":")), visibility_timeout=delay or None)
 
 
+@translates_unavailable
 class StoragePoisonQueue:
     """`PoisonQueue` on the storage queue where the host moves messages after `maxDequeueCount` failures."""
 

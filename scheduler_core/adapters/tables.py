@@ -25,6 +25,7 @@ from azure.core.exceptions import ResourceExistsError, ResourceModifiedError, Re
 from azure.data.tables import TableClient, TableServiceClient, TableTransactionError, UpdateMode
 
 from scheduler_core.adapters.group_commit import GroupCommit
+from scheduler_core.adapters.unavailable import translates_unavailable
 from scheduler_core.domain.errors import ConcurrencyConflict, InvalidInput, JobCollectionNotFound, JobNotFound
 from scheduler_core.domain.job import CollectionRef, JobRef, JobState, JobStatus
 from scheduler_core.ports import Claim, Due, HistoryEntry, Page, StoredCollection, StoredJob
@@ -70,6 +71,7 @@ def _quote(value: str) -> str:
     return value.replace("'", "''")
 
 
+@translates_unavailable
 class TableStorage:
     """Every table-backed port (CollectionStore, JobStore, HistoryStore, DueIndex) on one account.
 

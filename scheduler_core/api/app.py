@@ -61,7 +61,7 @@ def create_app(services_factory: Callable[[], Services]) -> FastAPI:
 
     def check_version(api_version: str | None) -> None:
         if api_version is not None and api_version not in API_VERSIONS:
-            raise InvalidInput(f"api-version '{api_version}' is not supported; use 2016-03-01", "api-version")
+            raise InvalidInput("this api-version is not supported; use 2016-03-01", "api-version")
 
     def next_link(request: Request, token: str | None, top: int) -> str | None:
         if token is None:
@@ -341,4 +341,4 @@ def _parse_filter(text: str | None, field: str, enum: Any) -> Any:
     for member in enum:
         if member.value.lower() == value:
             return member
-    raise InvalidInput(f"'{parts[2]}' is not a {field}; use one of {', '.join(m.value for m in enum)}", "$filter")
+    raise InvalidInput(f"not a {field}; use one of {', '.join(m.value for m in enum)}", "$filter")

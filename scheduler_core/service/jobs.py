@@ -126,18 +126,27 @@ def _transition(current: JobState, wanted: JobState) -> JobState:
 
 
 def _create(services: Services, job: StoredJob, now: datetime) -> StoredJob:
-    """Take a slot in the collection's job quota, then insert; give the slot back if the insert loses a race."""
+    """Insert the job, then count it against the collection's `maxJobCount`; remove it again if it does not fit.
+
+    The quota is counted per job, not per request: only the request whose insert wins takes a slot, so concurrent
+    identical PUTs of one new job never use up the quota (the others become replaces). The job is scheduled only
+    once its slot is taken, so a job that ends 409 never runs.
+
+    Raises:
+        ConcurrencyConflict: the job was created meanwhile (the caller replaces it instead).
+        QuotaExceeded: no slot left; nothing stays stored.
+    """
+    job = replace(job, status=job.status.scheduled(_first_due(job, now)))
+    stored = services.storage.create_job(job)
 
     def take_slot(current: StoredCollection) -> StoredCollection:
         check_new_job_fits(current.definition, current.job_count, current.ref.name)
         return replace(current, job_count=current.job_count + 1, etag=None)
 
-    services.storage.update_collection(job.ref.collection, take_slot)
     try:
-        job = replace(job, status=job.status.scheduled(_first_due(job, now)))
-        stored = services.storage.create_job(job)
+        services.storage.update_collection(job.ref.collection, take_slot)
     except BaseException:
-        _give_back_slot(services, job.ref.collection)
+        services.storage.delete_job(job.ref)
         raise
     _reschedule(services, None, stored, now)
     return stored
