@@ -22,6 +22,9 @@ early fires (received before due), duplicates (a job received more than once, an
 scheduler/APScheduler and whether the goals of issue 13 are met (p99 <= 250 ms and <= 0.8x APScheduler's, burst p99
 <= 250 ms, p50 <= 10 ms, zero early, zero duplicates, zero missing).
 
+`--workers N` runs N host worker processes (bench.stack: FUNCTIONS_WORKER_PROCESS_COUNT), the API requests spread
+over them. `--profile FILE` records py-spy samples of the (first) host process around the burst, for bench.attribute.
+
     python -m bench.lateness               # 1,000 over 60 s + 100 at once, lead 60 s: about 5 minutes
     python -m bench.lateness --quick       # 100 over 10 s + 20 at once, lead 15 s: under a minute
 """
@@ -29,6 +32,8 @@ scheduler/APScheduler and whether the goals of issue 13 are met (p99 <= 250 ms a
 from __future__ import annotations
 
 import argparse
+import subprocess
+import sys
 import tempfile
 import threading
 import time
@@ -42,6 +47,7 @@ from typing import Any
 
 import requests
 
+from bench.attribute import PROFILE_RATE
 from bench.stack import API_VERSION, collection_path, command, goal, http_job, local_stack, print_table, ratio
 from tests.support.target import Received, Target
 
@@ -129,7 +135,7 @@ def _wait(calls: Callable[[], int], expected: int, until: datetime) -> None:
 
 
 def run_scheduler(args: argparse.Namespace) -> Outcome:
-    with local_stack() as stack:
+    with local_stack(workers=args.workers) as stack:
         assert stack.host_url is not None
         base = stack.host_url
         collection = "lateness"
@@ -143,11 +149,12 @@ def run_scheduler(args: argparse.Namespace) -> Outcome:
         schedule = plan(args.jobs, args.burst, args.spread, began + timedelta(seconds=args.lead))
         local = threading.local()
 
-        def create(item: tuple[str, datetime]) -> None:
-            job, due = item
+        def create(numbered: tuple[int, tuple[str, datetime]]) -> None:
+            index, (job, due) = numbered
             session = getattr(local, "session", None) or requests.Session()
             local.session = session
-            url = f"{base}{collection_path(collection)}/jobs/{job}"
+            # The host spreads HTTP requests over its worker processes too.
+            url = f"{stack.host_urls[index % len(stack.host_urls)]}{collection_path(collection)}/jobs/{job}"
             response = session.put(url, json=http_job(f"{stack.target.url}/scheduler/{job}", due),
                                    params={"api-version": API_VERSION}, timeout=60)
             if response.status_code != 201:
@@ -156,15 +163,38 @@ def run_scheduler(args: argparse.Namespace) -> Outcome:
         # Earliest due first, so that a slow creation hurts the fewest jobs.
         t0 = time.perf_counter()
         with ThreadPoolExecutor(_CREATE_THREADS) as pool:
-            list(pool.map(create, sorted(schedule.due.items(), key=lambda kv: kv[1])))
+            list(pool.map(create, enumerate(sorted(schedule.due.items(), key=lambda kv: kv[1]))))
         creation = time.perf_counter() - t0
         _warn_if_late_creation("scheduler", began, creation, args.lead)
+        if args.profile:
+            assert stack.host is not None
+            burst_due = min(schedule.due[job] for job in schedule.burst) if schedule.burst else began
+            profile_host(stack.host.process.pid, burst_due, args.profile)
 
         last_due = max(schedule.due.values())
         _wait(lambda: len(stack.target.received), len(schedule.due), last_due + timedelta(seconds=args.grace))
         time.sleep(2)  # let duplicates, if any, arrive
         return measure("scheduler", schedule, list(stack.target.received), "/scheduler/", len(schedule.due) / creation,
                        creation)
+
+
+def profile_host(pid: int, burst_due: datetime, output: Path) -> None:
+    """Record py-spy samples of the host process (`pid`) from 1.5 s before the burst's instant to 3.5 s after it, in
+    a thread: `output` (only the thread holding the GIL: where the CPU goes) and `output` + ".all" (every thread,
+    waiting ones included). Both in py-spy's raw (collapsed stack) format, for bench.attribute."""
+
+    def record() -> None:
+        time.sleep(max(0.0, (burst_due - datetime.now(UTC)).total_seconds() - 1.5))
+        beside = Path(sys.executable).with_name("py-spy")  # the virtual environment's, when not on PATH
+        spy = str(beside) if beside.exists() else "py-spy"
+        common = [spy, "record", "--pid", str(pid), "--duration", "5", "--rate", str(PROFILE_RATE), "--format", "raw",
+                  "--nonblocking"]
+        runs = [subprocess.Popen([*common, "--gil", "--output", str(output)], stdout=subprocess.DEVNULL),
+                subprocess.Popen([*common, "--idle", "--output", f"{output}.all"], stdout=subprocess.DEVNULL)]
+        for run in runs:
+            run.wait()
+
+    threading.Thread(target=record, daemon=True).start()
 
 
 def _warn_if_late_creation(name: str, began: datetime, creation: float, lead: float) -> None:
@@ -237,6 +267,7 @@ def report(args: argparse.Namespace, ours: Outcome, base: Outcome) -> None:
 
     print(f"\n$ {command()}")
     print_table(
+        f"{args.workers} host worker process{'es' if args.workers > 1 else ''}; "
         f"{args.jobs:,} one-time jobs due over {args.spread:g} s + {args.burst:,} due at the same instant "
         f"(lead {args.lead:g} s)",
         ["figure", "scheduler", "APScheduler 3.x (SQLite)", "ratio"],
@@ -261,8 +292,11 @@ def main(argv: list[str] | None = None) -> None:
     parser.add_argument("--spread", type=float, default=60.0, help="seconds the spread jobs are due over")
     parser.add_argument("--lead", type=float, default=60.0, help="seconds from creation start to the first due")
     parser.add_argument("--grace", type=float, default=30.0, help="seconds to wait after the last due time")
+    parser.add_argument("--workers", type=int, default=1, help="host worker processes (FUNCTIONS_WORKER_PROCESS_COUNT)")
     parser.add_argument("--skip-baseline", action="store_true", help="run the scheduler only")
     parser.add_argument("--quick", action="store_true", help="100 over 10 s + 20 at once, lead 15 s")
+    parser.add_argument("--profile", type=Path, help="py-spy samples of the host around the burst to this file "
+                        "(and FILE.all); summarise with python -m bench.attribute FILE")
     args = parser.parse_args(argv)
     if args.quick:
         args.jobs, args.burst, args.spread, args.lead, args.grace = 100, 20, 10.0, 15.0, 10.0
