@@ -73,6 +73,21 @@ def main(
     ctx.obj = Settings(Target(endpoint, subscription, resource_group, audience), output)
 
 
+@app.command()
+def completion(
+    shell: Annotated[str, typer.Argument(help="bash, zsh, fish or powershell.")],
+) -> None:
+    """Print the shell completion script (job and collection names are completed from the endpoint).
+
+    Example: azsched completion bash >> ~/.bashrc   (or: azsched --install-completion)
+    """
+    from typer._completion_shared import get_completion_script  # typer's own scripts, as --show-completion prints
+
+    if shell not in ("bash", "zsh", "fish", "powershell", "pwsh"):
+        raise Failed(f"no completion for shell '{shell}': use bash, zsh, fish or powershell", 2)
+    typer.echo(get_completion_script(prog_name="azsched", complete_var="_AZSCHED_COMPLETE", shell=shell))
+
+
 def _register() -> None:
     from azsched.commands import collections, jobs, migrate
 
