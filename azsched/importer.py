@@ -177,4 +177,19 @@ def execute(client: SchedulerClient, plan: Plan, *, threads: int = 16,
         return step
 
     with ThreadPoolExecutor(threads) as pool:
-        list(pool.map(write, plan.steps))
+        list(pool.map(write, _interleaved(plan.steps)))
+
+
+def _interleaved(steps: list[Step]) -> list[Step]:
+    """Steps taken round-robin across collections: each new job takes a slot of its collection's job count, an
+    ETag-guarded write, so parallel writes into one collection would mostly retry each other."""
+    queues: dict[str, list[Step]] = defaultdict(list)
+    for step in steps:
+        queues[str(step.job.collection).lower()].append(step)
+    ordered: list[Step] = []
+    while queues:
+        for key in list(queues):
+            ordered.append(queues[key].pop(0))
+            if not queues[key]:
+                del queues[key]
+    return ordered
