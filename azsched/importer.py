@@ -21,6 +21,7 @@ from azsched.normalize import comparable
 PLAN_MAX_JOBS = {"free": 5, "standard": 50, "p10premium": 50, "p20premium": 1000}
 
 CREATE, UPDATE, UNCHANGED, ERROR = "create", "update", "unchanged", "error"
+_FINISHED = ("completed", "faulted")
 
 
 @dataclass
@@ -31,6 +32,7 @@ class Step:
     action: str
     message: str = ""
     result: str = ""  # created / updated / unchanged / failed (after the run)
+    held_state: str | None = None  # the state of the job the API holds, when it exists
 
     @property
     def needs_secret(self) -> bool:
@@ -131,7 +133,9 @@ def make_plan(client: SchedulerClient, jobs: list[ImportedJob], collections: lis
                     free -= 1
                 plan.steps.append(Step(job, CREATE))
                 continue
-            plan.steps.append(Step(job, UPDATE if force or _differs(job, current) else UNCHANGED))
+            held_state = str((current.get("properties") or {}).get("state", ""))
+            action = UPDATE if force or _differs(job, current) else UNCHANGED
+            plan.steps.append(Step(job, action, held_state=held_state))
     order = {id(j): i for i, j in enumerate(jobs)}
     plan.steps.sort(key=lambda s: order[id(s.job)])
     return plan
@@ -140,7 +144,8 @@ def make_plan(client: SchedulerClient, jobs: list[ImportedJob], collections: lis
 def _differs(job: ImportedJob, current: dict[str, Any]) -> bool:
     held = current.get("properties") or {}
     wanted_state = job.properties.get("state")
-    if wanted_state and str(wanted_state).lower() != str(held.get("state", "")).lower():
+    finished = str(held.get("state", "")).lower() in _FINISHED  # its state can no longer change
+    if wanted_state and not finished and str(wanted_state).lower() != str(held.get("state", "")).lower():
         return True
     return comparable(job.properties) != comparable(held)
 
@@ -166,7 +171,11 @@ def execute(client: SchedulerClient, plan: Plan, *, threads: int = 16,
             else:
                 try:
                     assert job.collection is not None
-                    client.put_job(job.collection, job.name, {"properties": job.properties})
+                    properties = job.properties
+                    if str(step.held_state).lower() in _FINISHED:
+                        # The API refuses a state change of a finished job; without `state` it keeps it.
+                        properties = {k: v for k, v in properties.items() if k != "state"}
+                    client.put_job(job.collection, job.name, {"properties": properties})
                     step.result = "created" if step.action == CREATE else "updated"
                 except ApiError as exc:
                     step.result, step.message = "failed", f"{exc.code}: {exc.message}"

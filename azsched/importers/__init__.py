@@ -123,6 +123,7 @@ def _finish(job: ImportedJob, options: ImportOptions) -> None:
         props["state"] = "Disabled"
         job.warnings.append(f"was {state.capitalize()} in the export: imported Disabled so that it does not run again")
     for target, path, value in options.sets:
+        path = path.removeprefix("properties.")
         if target is None or target.lower() in (job.name.lower(), job.key.lower()):
             _set_path(props, path, value)
             job.unresolved = [u for u in job.unresolved if not (u[0] == path or u[0].startswith(path + "."))]

@@ -174,3 +174,16 @@ def test_export_then_import_into_another_collection_gives_equal_definitions(cli:
     originals = {**definitions("legacy-rest"), **definitions("arm-toplevel")}
     assert definitions("copy") == originals
     assert {s["result"] for s in _report(cli, str(path), "--collection", "copy").values()} == {"unchanged"}
+
+
+def test_a_job_that_finished_since_the_first_import_stays_unchanged(cli: Cli, tmp_path: Path, target) -> None:  # noqa: ANN001
+    from devhost.tests.running import wait_for
+
+    path = tmp_path / "once.json"
+    path.write_text(json.dumps({"value": [{"name": "once/now", "properties": {
+        "action": {"type": "Http", "request": {"uri": f"{target.url}/once", "method": "POST"}},
+        "state": "Enabled"}}]}))
+    assert _report(cli, str(path))["once/now"]["result"] == "created"
+    wait_for(lambda: _props(cli, "once/now")["state"] == "Completed", "the one-time job to complete", 60)
+    assert _report(cli, str(path))["once/now"]["result"] == "unchanged"
+    assert len(target.requests_to("/once")) == 1, "re-importing a finished job does not run it again"
