@@ -111,7 +111,13 @@ class SchedulerClient:
             raise ApiError(0, "Unreachable", f"cannot reach {self.target.endpoint}: {exc.__class__.__name__}") from None
         if response.status_code >= 400:
             raise ApiError.from_response(response)
-        return response.json() if response.content else None
+        if not response.content:
+            return None
+        try:
+            return response.json()
+        except ValueError:
+            raise ApiError(response.status_code, "InvalidResponse",
+                           f"{url} answered {response.status_code} without JSON: is --endpoint a scheduler?") from None
 
     def pages(self, path: str, **params: Any) -> Iterator[dict[str, Any]]:
         """Every item of a pageable list, following `nextLink` to the end."""

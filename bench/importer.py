@@ -20,7 +20,7 @@ from azsched.client import SchedulerClient, Target
 from azsched.importer import execute, make_plan
 from azsched.importers import ImportOptions, read_files
 from bench.seed import job_entities, job_ref, submit
-from bench.stack import command, goal, local_stack, print_table, ratio
+from bench.stack import by_operation, command, goal, local_stack, print_table, ratio
 from scheduler_core.adapters.clients import table_service
 from scheduler_core.settings import StorageConnection
 
@@ -71,13 +71,19 @@ def main(argv: list[str] | None = None) -> None:
     total = args.collections * args.per_collection
     start = (datetime.now(UTC) + timedelta(days=200)).replace(hour=0, minute=0, second=0, microsecond=0)
 
-    with local_stack() as stack, tempfile.TemporaryDirectory() as tmp:
+    with local_stack(count_host_requests=True) as stack, tempfile.TemporaryDirectory() as tmp:
         assert stack.host_url is not None
         path = Path(tmp) / "jobs.json"
         _export(path, args.collections, args.per_collection, stack.target.url, start)
         client = SchedulerClient(Target(stack.host_url, "bench", "import"), pool=args.threads)
+        counter = stack.host_requests
+        assert counter is not None
+        counter.reset()
         first, first_summary = _import(client, path, args.threads)
+        first_requests = by_operation(counter.snapshot())
+        counter.reset()
         second, second_summary = _import(client, path, args.threads)
+        second_requests = sum(counter.snapshot().values())
 
         # The floor: the same number of jobs (and their due entries) upserted straight into the table.
         definition = client.get_job("bjc000", "job000")["properties"]
@@ -102,6 +108,9 @@ def main(argv: list[str] | None = None) -> None:
             [f"floor: table batches ({transactions} transactions)", floor, total / floor, "1.00x"],
         ],
     )
+    per_job = ", ".join(f"{op} {n / total:.2f}" for op, n in sorted(first_requests.items()))
+    print(f"host storage requests per imported job: {sum(first_requests.values()) / total:.2f} ({per_job}); "
+          f"second run: {second_requests / total:.2f}")
     print(f"\ngoal: {total:,} jobs in <= {GOAL_SECONDS:g} s: {goal(first <= GOAL_SECONDS)} ({first:.1f} s)")
 
 
