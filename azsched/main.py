@@ -32,14 +32,11 @@ class _Group(TyperGroup):
 
 HELP = """A command line for the scheduler's REST API, and a one-command migration from Azure Scheduler exports.
 
+\b
 Examples:
-
   azsched collections create nightly-jobs
-
   azsched jobs create http ping -c nightly-jobs --uri https://example.org/ping --every 15m
-
   azsched jobs list -c nightly-jobs -o json
-
   azsched import exported-jobs.json azuredeploy.json --parameters @azuredeploy.parameters.json --dry-run
 """
 

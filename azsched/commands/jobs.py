@@ -91,13 +91,11 @@ def create(
 ) -> None:
     """Create (or replace) a job.
 
+    \b
     Examples:
-
       azsched jobs create http ping -c nightly-jobs --uri https://example.org/ping --every 15m
-
       azsched jobs create http report -c nightly-jobs --uri https://example.org/r --method POST --body '{}' \\
         --frequency Week --week-days Monday,Friday --hours 9 --minutes 0 --time-zone Europe/Berlin
-
       azsched jobs create storage-queue nudge -c nightly-jobs --account acct --queue q --sas-token "$SAS" \\
         --message hello --cron '0 */5 * * * *'
     """
@@ -269,10 +267,9 @@ def preview(
 ) -> None:
     """The next fire times and the phrase of a schedule: of a job, of a file, or of schedule flags (computed here).
 
+    \b
     Examples:
-
       azsched jobs preview nightly-jobs/ping --next 5
-
       azsched jobs preview --frequency Week --week-days Monday --hours 9 --minutes 0 --time-zone Europe/Berlin
     """
     from azsched.jobspec import recurrence

@@ -96,12 +96,10 @@ def import_(
     """Import jobs from Azure Scheduler exports, creating collections as needed. Idempotent: a second run reports
     every job unchanged. Exit code 1 when any job failed.
 
+    \b
     Examples:
-
       azsched import jobs.json
-
       azsched import azuredeploy.json -p @azuredeploy.parameters.json -p env=prod --dry-run
-
       azsched import azuredeploy.json --set nightly:action.request.uri=https://example.org/run --secrets secrets.json
     """
     s = settings(ctx)

@@ -165,7 +165,18 @@ def test_preview_of_a_job_of_flags_and_of_a_file(cli: Cli, tmp_path) -> None:  #
     cli("jobs", "preview", expect=2)
 
 
-def test_help_shows_examples(cli: Cli) -> None:
+def test_every_command_has_help_with_an_example(cli: Cli) -> None:
+    import typer.main
+
+    from azsched.main import app
+
+    root = typer.main.get_command(app)
     assert "Examples:" in cli("--help").stdout
-    for command in (["jobs", "create"], ["jobs", "list"], ["collections", "create"], ["import"], ["export"]):
-        assert "azsched " in cli(*command, "--help").stdout.split("Example", 1)[1]
+    paths: list[list[str]] = []
+    for name, command in root.commands.items():  # type: ignore[attr-defined]
+        subcommands = getattr(command, "commands", None)
+        paths += [[name, sub] for sub in subcommands] if subcommands else [[name]]
+    assert len(paths) >= 20
+    for path in paths:
+        text = cli(*path, "--help").stdout
+        assert "Example" in text and "azsched " in text.split("Example", 1)[1], path
