@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
-import click
+import typer
 
 from azsched.client import SchedulerClient, Target
 from azsched.output import Format
@@ -33,7 +33,7 @@ class Settings:
         return self._client
 
 
-def settings(ctx: click.Context) -> Settings:
+def settings(ctx: typer.Context) -> Settings:
     """The global options of this invocation."""
     root = ctx.find_root()
     assert isinstance(root.obj, Settings)

@@ -67,11 +67,11 @@ class Plan:
 def _collection_body(definitions: list[ImportedCollection], name: str) -> dict[str, Any]:
     for found in definitions:
         if found.name.lower() == name.lower():
-            body = {"location": found.definition.get("location") or "local",
-                    "properties": dict(found.definition.get("properties") or {})}
+            properties: dict[str, Any] = dict(found.definition.get("properties") or {})
+            body: dict[str, Any] = {"location": found.definition.get("location") or "local", "properties": properties}
             if tags := found.definition.get("tags"):
                 body["tags"] = tags
-            body["properties"].setdefault("sku", {"name": "Standard"})
+            properties.setdefault("sku", {"name": "Standard"})
             return body
     return {"location": "local", "properties": {"sku": {"name": "Standard"}}}
 

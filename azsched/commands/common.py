@@ -6,14 +6,13 @@ import json
 from pathlib import Path
 from typing import Annotated, Any
 
-import click
 import typer
 
 from azsched.client import SchedulerClient, Target
 from azsched.context import Failed
 
 
-def _completion_client(ctx: click.Context) -> SchedulerClient:
+def _completion_client(ctx: typer.Context) -> SchedulerClient:
     """A client built from the global options typed so far (completion runs before the callback does)."""
     params = ctx.find_root().params
     return SchedulerClient(Target(
@@ -72,7 +71,7 @@ def job_ref(job: str, collection: str | None) -> tuple[str, str]:
 def read_json(path: Path) -> Any:
     """A JSON file, or stdin for `-`; a clear usage error when it is not JSON."""
     try:
-        text = click.get_text_stream("stdin").read() if str(path) == "-" else path.read_text(encoding="utf-8-sig")
+        text = typer.get_text_stream("stdin").read() if str(path) == "-" else path.read_text(encoding="utf-8-sig")
         return json.loads(text)
     except OSError as exc:
         raise Failed(f"cannot read {path}: {exc.strerror}", 2) from None

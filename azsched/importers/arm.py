@@ -142,7 +142,7 @@ class _Reader:
         problems: list[tuple[str, Unresolvable]] = []
         properties = evaluate_collecting(resource.get("properties") or {}, self.scope, "", problems)
         job = ImportedJob(where, collection or None, job_name, properties if isinstance(properties, dict) else {},
-                          parent[2] if parent else None, warnings)
+                          warnings=warnings)
         job.unresolved = [(p, e.expression, e.reason) for p, e in problems]
         self.jobs.append(job)
 

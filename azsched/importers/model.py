@@ -15,7 +15,6 @@ class ImportedJob:
         collection: the job collection (None when the file does not say and --collection was not given).
         name: the job's name.
         properties: the job's `properties` as the API takes them.
-        collection_definition: the collection's PUT body when the file defines it (an ARM resource), else None.
         warnings: what was changed or could not be carried over.
         problems: why the job cannot be imported (empty when it can).
         missing_secrets: secret fields the job needs and nobody gave (it is imported Disabled).
@@ -27,7 +26,6 @@ class ImportedJob:
     collection: str | None
     name: str
     properties: dict[str, Any]
-    collection_definition: dict[str, Any] | None = None
     warnings: list[str] = field(default_factory=list)
     problems: list[str] = field(default_factory=list)
     missing_secrets: list[str] = field(default_factory=list)

@@ -90,8 +90,8 @@ def test_the_reader_finds_nested_and_top_level_jobs_and_leaves_other_resources_a
                                       resource_group="g", location="westeurope")
     assert [(j.collection, j.name) for j in jobs] == [("jc", "nested"), ("jc", "top-0"), ("jc", "top-1")]
     assert {j.properties["action"]["request"]["uri"] for j in jobs} == {"http://h/jc"}
-    assert jobs[0].collection_definition == {"location": "westeurope", "properties": {"sku": {"name": "Free"}}}
-    assert [c.name for c in collections] == ["jc"]
+    assert [(c.name, c.definition) for c in collections] == [
+        ("jc", {"location": "westeurope", "properties": {"sku": {"name": "Free"}}})]
     assert all(not j.unresolved for j in jobs)
 
 
