@@ -14,6 +14,7 @@ from urllib.parse import quote
 
 import requests
 from requests.adapters import HTTPAdapter
+from urllib3.util.retry import Retry
 
 API_VERSION = "2016-03-01"
 PROVIDER = "Microsoft.Scheduler"
@@ -76,7 +77,11 @@ class SchedulerClient:
     def __init__(self, target: Target, *, pool: int = 16) -> None:
         self.target = target
         self.session = requests.Session()
-        adapter = HTTPAdapter(pool_connections=4, pool_maxsize=pool)
+        # Idempotent requests are retried on a dropped connection or a 429/502/503/504 (honouring Retry-After), so a
+        # busy host does not fail one job of a long import; POST (run, enable, disable) is never repeated.
+        retry = Retry(total=4, connect=3, read=0, status=3, backoff_factor=0.5, raise_on_status=False,
+                      status_forcelist=(429, 502, 503, 504), allowed_methods=frozenset({"GET", "PUT", "DELETE"}))
+        adapter = HTTPAdapter(pool_connections=4, pool_maxsize=pool, max_retries=retry)
         self.session.mount("http://", adapter)
         self.session.mount("https://", adapter)
         self._token: Callable[[], str] | None = _token_source(target.audience) if target.audience else None
