@@ -197,7 +197,7 @@ def run(
     retries, deadline = _retries(definition), time.monotonic() + timeout
     while True:
         new = [e for e in s.client.history(collection, name, top=100) if e["id"] not in before]
-        final = [e for e in new if e["properties"].get("status") == "Completed"
+        final = [e for e in new if e["properties"].get("status") in ("Completed", "Postponed")
                  or e["properties"].get("actionName") == "ErrorAction"
                  or int(e["properties"].get("retryCount") or 0) >= retries]
         if final:
