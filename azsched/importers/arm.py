@@ -17,6 +17,7 @@ from azsched.importers.model import ImportedCollection, ImportedJob
 
 COLLECTION_TYPE = "microsoft.scheduler/jobcollections"
 JOB_TYPE = "microsoft.scheduler/jobcollections/jobs"
+DEPLOYMENT_TYPE = "microsoft.resources/deployments"
 API_VERSIONS = ("2014-08-01-preview", "2016-01-01", "2016-03-01")
 
 
@@ -66,10 +67,20 @@ def read_template(
         raw_given: `--parameters k=v` strings (coerced to the declared type here; they win over files).
         subscription, resource_group, location: what `subscription()` and `resourceGroup()` return.
     """
+    scope = _scope(doc, given, raw_given, Scope(subscription_id=subscription, resource_group=resource_group,
+                                                location=location))
+    reader = _Reader(scope, source)
+    for i, resource in enumerate(doc.get("resources") or []):
+        reader.resource(resource, f"resources[{i}]", None)
+    return reader.jobs, reader.collections
+
+
+def _scope(doc: Mapping[str, Any], given: Mapping[str, Any], raw_given: Mapping[str, str], place: Scope) -> Scope:
+    """The scope of a template: its parameters' values (a default that cannot be evaluated leaves the parameter
+    without a value, reported where it is used) and its variables, at `place`'s subscription and resource group."""
     declared: Mapping[str, Any] = doc.get("parameters") or {}
-    scope = Scope(subscription_id=subscription, resource_group=resource_group, location=location,
-                  variables=doc.get("variables") or {})
-    missing: dict[str, str] = {}
+    scope = Scope(subscription_id=place.subscription_id, resource_group=place.resource_group,
+                  location=place.location, variables=doc.get("variables") or {})
     for name, spec in declared.items():
         raw = next((v for k, v in raw_given.items() if k.lower() == name.lower()), None)
         value = next((v for k, v in given.items() if k.lower() == name.lower()), None)
@@ -80,12 +91,9 @@ def read_template(
         elif isinstance(spec, Mapping) and "defaultValue" in spec:
             try:
                 scope.parameters[name] = evaluate_tree(spec["defaultValue"], scope)
-            except Unresolvable as exc:
-                missing[name] = exc.reason
-    reader = _Reader(scope, source)
-    for i, resource in enumerate(doc.get("resources") or []):
-        reader.resource(resource, f"resources[{i}]", None)
-    return reader.jobs, reader.collections
+            except Unresolvable:
+                pass
+    return scope
 
 
 class _Reader:
@@ -116,6 +124,9 @@ class _Reader:
     def _one(self, resource: Mapping[str, Any], path: str, parent: tuple[str, str, dict[str, Any]] | None) -> None:
         rtype = str(resource.get("type", ""))
         full = f"{parent[0]}/{rtype}" if parent and "/" not in rtype else rtype
+        if full.lower() == DEPLOYMENT_TYPE:
+            self._nested_template(resource, path)
+            return
         if full.lower() not in (COLLECTION_TYPE, JOB_TYPE):
             return  # other resource types are not ours to read
         where = f"{self.source} {path}"
@@ -145,6 +156,29 @@ class _Reader:
                           warnings=warnings)
         job.unresolved = [(p, e.expression, e.reason) for p, e in problems]
         self.jobs.append(job)
+
+    def _nested_template(self, resource: Mapping[str, Any], path: str) -> None:
+        """An inline nested deployment: its resources are read in the outer scope (ARM's default) or, with
+        `expressionEvaluationOptions.scope` inner, in its own, with the parameters the deployment passes."""
+        properties = resource.get("properties") or {}
+        template = properties.get("template")
+        if not isinstance(template, Mapping):
+            return  # a templateLink points outside the files given
+        scope = self.scope
+        if str((properties.get("expressionEvaluationOptions") or {}).get("scope", "outer")).lower() == "inner":
+            passed: dict[str, Any] = {}
+            for name, spec in (properties.get("parameters") or {}).items():
+                try:
+                    if isinstance(spec, Mapping) and "value" in spec:
+                        passed[name] = evaluate_tree(spec["value"], self.scope)
+                except Unresolvable:
+                    continue  # left without a value: reported where the nested template uses it
+            scope = _scope(template, passed, {}, self.scope)
+        nested = _Reader(scope, self.source)
+        for i, child in enumerate(template.get("resources") or []):
+            nested.resource(child, f"{path}.properties.template.resources[{i}]", None)
+        self.jobs += nested.jobs
+        self.collections += nested.collections
 
     def _collection(self, resource: Mapping[str, Any], path: str) -> dict[str, Any]:
         definition: dict[str, Any] = {}

@@ -109,3 +109,29 @@ def test_an_unresolvable_field_is_recorded_with_its_path_and_expression() -> Non
     assert jobs[0].unresolved == [("action.request.uri", "[reference('api').url]",
                                    "reference() needs a deployment in Azure and cannot be evaluated here")]
     assert jobs[0].properties["action"]["request"]["method"] == "GET"
+
+
+def test_jobs_in_inline_nested_deployments_are_read_in_the_outer_or_inner_scope() -> None:
+    job = {"type": "Microsoft.Scheduler/jobCollections/jobs", "apiVersion": "2016-03-01",
+           "name": "[concat(parameters('name'), '/j')]",
+           "properties": {"action": {"type": "Http", "request": {"uri": "[parameters('uri')]"}}}}
+    template = {
+        "parameters": {"name": {"type": "string", "defaultValue": "outer-jc"},
+                       "uri": {"type": "string", "defaultValue": "http://outer"}},
+        "resources": [
+            {"type": "Microsoft.Resources/deployments", "name": "outer-scope",
+             "properties": {"mode": "Incremental", "template": {"resources": [job]}}},
+            {"type": "Microsoft.Resources/deployments", "name": "inner-scope",
+             "properties": {"expressionEvaluationOptions": {"scope": "inner"},
+                            "parameters": {"name": {"value": "[concat(parameters('name'), '-inner')]"}},
+                            "template": {"parameters": {"name": {"type": "string"},
+                                                        "uri": {"type": "string", "defaultValue": "http://inner"}},
+                                         "resources": [job]}}},
+            {"type": "Microsoft.Resources/deployments", "name": "linked",
+             "properties": {"templateLink": {"uri": "https://example.org/t.json"}}},
+        ],
+    }
+    jobs, _ = read_template(template, "t.json", {}, {}, subscription="s", resource_group="g", location="l")
+    assert [(j.collection, j.name, j.properties["action"]["request"]["uri"]) for j in jobs] == [
+        ("outer-jc", "j", "http://outer"), ("outer-jc-inner", "j", "http://inner")]
+    assert jobs[1].source == "t.json resources[1].properties.template.resources[0]"
