@@ -22,3 +22,14 @@ def test_azsched_loads_only_the_pure_domain_of_scheduler_core() -> None:
     assert not [n for n in loaded if n.startswith("azure")]
     allowed = ("scheduler_core.domain", "scheduler_core.wire")
     assert [n for n in loaded if n != "scheduler_core" and not n.startswith(allowed)] == []
+
+
+def test_pip_install_puts_azsched_on_the_path_and_azure_deploys_without_it() -> None:
+    import importlib
+    import tomllib
+
+    project = tomllib.loads((ROOT / "pyproject.toml").read_text())
+    module, _, name = project["project"]["scripts"]["azsched"].partition(":")
+    assert callable(getattr(importlib.import_module(module), name))
+    assert project["tool"]["setuptools"]["packages"]["find"]["include"] == ["azsched*", "scheduler_core*"]
+    assert "azsched" in (ROOT / ".funcignore").read_text().split()
