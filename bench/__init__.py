@@ -5,5 +5,8 @@ Run them all with `python -m bench`, or one with `python -m bench.<module>`. Add
 
 #: The benchmark modules `python -m bench` runs, in order; each has a `main()`.
 BENCHMARKS: tuple[str, ...] = (
-    "bench.recurrence", "bench.lateness", "bench.throughput", "bench.scaling", "bench.creation",
+    "bench.recurrence", "bench.lateness", "bench.throughput", "bench.scaling", "bench.creation", "bench.importer",
 )
+
+#: Names for `python -m bench NAME` that are not module names (`import` is a Python keyword).
+ALIASES: dict[str, str] = {"import": "bench.importer"}
