@@ -16,6 +16,7 @@ param apiClientId string
 param allowedAudiences array
 param instanceMemoryMB int
 param maximumInstanceCount int
+param identityQueues string = ''
 
 // Every app setting in one place. tests/unit/test_infra.py checks these names against
 // scheduler_core.settings.setting_names() in both directions. Not set here on purpose:
@@ -44,6 +45,8 @@ var appSettings = {
   SCHEDULER_CATCH_UP_WINDOW_SECONDS: '3600'
   SCHEDULER_HISTORY_RETENTION_DAYS: '60'
   SCHEDULER_HISTORY_MAX_RUNS: '1000'
+  // StorageQueue actions with the identity instead of a SAS: only these account/queue pairs (empty: none).
+  SCHEDULER_IDENTITY_QUEUES: identityQueues
   REGION_NAME: location
 }
 
