@@ -157,11 +157,12 @@ class StorageQueueActionRunner:
             endpoint = queue_endpoint(account, self._endpoints)
             if queue in INTERNAL_QUEUES and _same_endpoint(endpoint, self._own_queue_endpoint):
                 raise ValueError(f"Queue '{queue}' is the scheduler's own: jobs cannot post to it.")
+            credential = self._authorization(account, queue, sas_token)
             self._guard.check_url(endpoint)
             client = QueueClient(
                 account_url=endpoint,
                 queue_name=queue,
-                credential=self._authorization(account, queue, sas_token),
+                credential=credential,
                 retry_total=0,  # the job's retry policy decides about retries
                 connection_timeout=self._timeout,
                 read_timeout=self._timeout,
