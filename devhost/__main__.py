@@ -52,7 +52,10 @@ def _parse_args(argv: list[str] | None) -> argparse.Namespace:
         help="Azurite's ports (default: with --azurite, Azurite's own 10000,10001,10002, which "
         "UseDevelopmentStorage=true means; with --parity, free ones)",
     )
-    return parser.parse_args(argv)
+    args = parser.parse_args(argv)
+    if args.azurite_ports is None:
+        args.azurite_ports = (0, 0, 0) if args.parity is not None else DEFAULT_PORTS
+    return args
 
 
 def _ports(text: str) -> tuple[int, int, int]:
@@ -108,13 +111,13 @@ def main(argv: list[str] | None = None) -> int:
     try:
         if args.parity is not None:
             # local.settings.json holds a connection string: parity mode takes the deployment's settings instead.
-            stack = parity.start(args.parity.resolve(), app_dir, args.azurite_ports or (0, 0, 0))
+            stack = parity.start(args.parity.resolve(), app_dir, args.azurite_ports)
             _print_parity(stack)
         else:
             apply_local_settings(app_dir)
         config = load_host_config(app_dir)
         if args.azurite is not None:
-            azurite = _start_azurite(args.azurite.resolve(), args.azurite_ports or DEFAULT_PORTS)
+            azurite = _start_azurite(args.azurite.resolve(), args.azurite_ports)
         resolve_references()
         # The worker runs in the app directory with it on sys.path.
         os.chdir(app_dir)
