@@ -60,13 +60,14 @@ def mint_token(
         The JWT and its expiry in epoch seconds.
     """
     issued = int(time.time() if now is None else now)
+    expires = issued + lifetime
     audience = resource.removesuffix("/.default")
     claims = {
         "aud": audience,
         "iss": f"https://sts.windows.net/{tenant_id}/",
         "iat": issued,
         "nbf": issued - 300,
-        "exp": issued + lifetime,
+        "exp": expires,
         "appid": client_id,
         "oid": str(uuid.uuid5(uuid.NAMESPACE_URL, f"devhost-identity:{client_id}")),
         "sub": client_id,
@@ -77,7 +78,7 @@ def mint_token(
     header = _b64url(json.dumps({"alg": "HS256", "typ": "JWT"}, separators=(",", ":")).encode())
     payload = _b64url(json.dumps(claims, separators=(",", ":")).encode())
     signature = hmac.new(key, f"{header}.{payload}".encode(), hashlib.sha256).digest()
-    return f"{header}.{payload}.{_b64url(signature)}", claims["exp"]
+    return f"{header}.{payload}.{_b64url(signature)}", expires
 
 
 class IdentityEndpoint:
