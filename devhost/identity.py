@@ -91,11 +91,13 @@ class IdentityEndpoint:
         client_id: As given.
         url: ``IDENTITY_ENDPOINT``.
         header: ``IDENTITY_HEADER`` (random per start).
+        issued: The resource of every token issued, in order.
     """
 
     def __init__(self, client_id: str) -> None:
         self.client_id = client_id
         self.header = secrets.token_urlsafe(24)
+        self.issued: list[str] = []
         self._key = secrets.token_bytes(32)
         owner = self
 
@@ -142,6 +144,7 @@ class IdentityEndpoint:
                 "PrincipalId.",
             }
         token, expires_on = mint_token(query["resource"], client_id=self.client_id, key=self._key)
+        self.issued.append(query["resource"])
         logger.info("identity: token for %s issued to client id %s", query["resource"], self.client_id)
         return 200, {
             "access_token": token,
