@@ -80,7 +80,10 @@ def evaluate_settings(
             return str(default)
         if param.endswith("ClientId"):
             return client_id
-        raise ConfigError(f"app setting {setting}: parameter {param!r} has no local value (devhost/bicep.py)")
+        raise ConfigError(
+            f"app setting {setting}: parameter {param!r} has no local value: give it one in "
+            "devhost/parity.py local_parameters() (None if it has no local counterpart)"
+        )
 
     settings: dict[str, str] = {}
     for name, raw in declared_settings(template).items():
