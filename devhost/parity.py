@@ -2,8 +2,8 @@
 
 What starts, all on 127.0.0.1, with its files in a git-ignored state folder:
 
-- a self-signed certificate (``tls/``), trusted through ``REQUESTS_CA_BUNDLE`` and ``SSL_CERT_FILE`` (certifi's roots
-  plus it, so real HTTPS endpoints stay trusted);
+- a self-signed certificate (``tls/``), trusted through ``REQUESTS_CA_BUNDLE`` and ``SSL_CERT_FILE`` (certifi's roots,
+  or the bundle those variables named already, plus it, so real HTTPS endpoints stay trusted);
 - Azurite over HTTPS with ``--oauth basic`` (data in ``azurite/``): it accepts the bearer tokens below;
 - a managed-identity endpoint (``IDENTITY_ENDPOINT`` / ``IDENTITY_HEADER``, App Service's protocol) for the
   user-assigned identity whose client id the app settings name;
@@ -102,7 +102,9 @@ def start(
         raise ConfigError(f"parity mode runs without a connection string: unset {STORAGE}")
     template = parse_template(app_dir / FUNCTION_APP_BICEP)
     state.mkdir(parents=True, exist_ok=True)
-    tls = ensure_certificate(state / "tls")
+    # A bundle the operator already trusts (a private CA for job targets) is extended, not replaced.
+    roots = env.get("REQUESTS_CA_BUNDLE") or env.get("SSL_CERT_FILE")
+    tls = ensure_certificate(state / "tls", roots=Path(roots) if roots else None)
     blob, queue, table = ports
     azurite = Azurite.start(
         location=str(state / "azurite"),

@@ -26,8 +26,8 @@ class TlsFiles:
     Attributes:
         cert: The self-signed certificate (also its own CA), for 127.0.0.1 and localhost.
         key: Its private key (unencrypted; it never leaves the state folder).
-        bundle: certifi's roots plus the certificate: what REQUESTS_CA_BUNDLE and SSL_CERT_FILE point at, so that
-            calls to real HTTPS endpoints keep working.
+        bundle: certifi's roots (or the bundle given) plus the certificate: what REQUESTS_CA_BUNDLE and
+            SSL_CERT_FILE point at, so that calls to real HTTPS endpoints keep working.
     """
 
     cert: Path
@@ -35,12 +35,13 @@ class TlsFiles:
     bundle: Path
 
 
-def ensure_certificate(folder: Path, now: datetime | None = None) -> TlsFiles:
+def ensure_certificate(folder: Path, now: datetime | None = None, roots: Path | None = None) -> TlsFiles:
     """Reuses the certificate in folder while it is valid for a while yet, else makes a new one.
 
     Args:
         folder: Where cert.pem, key.pem and ca-bundle.pem live (created if missing).
         now: The current instant (tests).
+        roots: The CA bundle the new bundle extends (default: certifi's), e.g. an operator's own private CAs.
 
     Returns:
         The three files.
@@ -50,7 +51,10 @@ def ensure_certificate(folder: Path, now: datetime | None = None) -> TlsFiles:
     files = TlsFiles(folder / "cert.pem", folder / "key.pem", folder / "ca-bundle.pem")
     if not _still_valid(files, now):
         _make(files, now)
-    files.bundle.write_bytes(Path(certifi.where()).read_bytes().rstrip(b"\n") + b"\n" + files.cert.read_bytes())
+    if roots is None or roots.resolve() == files.bundle.resolve():  # never extend our own bundle with itself
+        roots = Path(certifi.where())
+    base = roots.read_bytes().rstrip(b"\n")
+    files.bundle.write_bytes(base + b"\n" + files.cert.read_bytes())
     return files
 
 

@@ -163,3 +163,14 @@ def test_the_certificate_is_kept_while_valid_and_the_bundle_trusts_it_and_the_us
     assert pem.strip() in first.bundle.read_bytes()
     later = datetime.now(UTC) + timedelta(days=29)
     assert ensure_certificate(tmp_path, now=later).cert.read_bytes() != pem
+
+
+def test_a_bundle_the_operator_trusts_is_extended_not_replaced(tmp_path: Path) -> None:
+    private = tmp_path / "private-ca.pem"
+    other = ensure_certificate(tmp_path / "other")  # stands in for an operator's private CA
+    private.write_bytes(other.cert.read_bytes())
+    files = ensure_certificate(tmp_path / "tls", roots=private)
+    bundle = files.bundle.read_bytes()
+    assert other.cert.read_bytes().strip() in bundle and files.cert.read_bytes().strip() in bundle
+    again = ensure_certificate(tmp_path / "tls", roots=files.bundle).bundle.read_bytes()  # a restart in that shell
+    assert again.count(files.cert.read_bytes().strip()) == 1
