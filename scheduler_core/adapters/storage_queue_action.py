@@ -34,6 +34,8 @@ from scheduler_core.secrets import redact
 from scheduler_core.settings import IDENTITY_QUEUES_SETTING, INTERNAL_QUEUES
 
 _ACCOUNT = re.compile(r"^[a-z0-9]{3,24}$")
+# Azure's queue naming rule; anything else (a '/', '..', upper case) could address another resource than it names.
+_QUEUE = re.compile(r"^(?=.{3,63}$)[a-z0-9](?:-?[a-z0-9])+$")
 # XML 1.0 cannot carry most control characters, even escaped.
 _NOT_XML = re.compile("[\x00-\x08\x0b\x0c\x0e-\x1f\ufffe\uffff]")
 _REPLACEMENT = "\ufffd"
@@ -154,6 +156,8 @@ class StorageQueueActionRunner:
                 message, headers, client_request_id=str(uuid.uuid4()), region=self._region
             )
         try:
+            if not _QUEUE.match(queue):
+                raise ValueError(f"'{queue}' is not a queue name (3-63 lower-case letters, digits and single dashes)")
             endpoint = queue_endpoint(account, self._endpoints)
             if queue in INTERNAL_QUEUES and _same_endpoint(endpoint, self._own_queue_endpoint):
                 raise ValueError(f"Queue '{queue}' is the scheduler's own: jobs cannot post to it.")

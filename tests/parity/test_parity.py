@@ -33,6 +33,8 @@ from tests.conftest import REPO
 from tests.support.api import SchedulerApi, unique
 from tests.support.target import Target
 
+pytestmark = pytest.mark.e2e
+
 ALLOWED_QUEUE = "parity-allowed"
 FAST_QUOTA = {"quota": {"maxJobCount": 50, "maxRecurrence": {"frequency": "Second", "interval": 1}}}
 
