@@ -7,15 +7,18 @@ function call, a reference to a resource) stops parity mode with an error naming
 guessed. pycep renders an identifier and a string literal alike, so a value that is exactly a parameter's name is
 taken as that parameter.
 
+Of functions, ``join(<array parameter>, '<delimiter>')`` is evaluated (a list setting such as the managed-identity
+audiences).
+
 Parameters get their local value from the mapping the caller passes; one missing there takes its Bicep default, and
-one named ``...ClientId`` takes the local identity's client id. A parameter mapped to None has no local counterpart
-(Application Insights): settings that use it are left out.
+one named ``...ClientId`` (an identity's client id) the value ``client_id_for(name)`` gives. A parameter mapped to
+None has no local counterpart (Application Insights): settings that use it are left out.
 """
 
 from __future__ import annotations
 
 import re
-from collections.abc import Mapping
+from collections.abc import Callable, Mapping
 from pathlib import Path
 from typing import Any
 
@@ -57,14 +60,17 @@ def declared_settings(template: Mapping[str, Any]) -> dict[str, Any]:
 
 
 def evaluate_settings(
-    template: Mapping[str, Any], parameters: Mapping[str, str | None], *, client_id: str
+    template: Mapping[str, Any],
+    parameters: Mapping[str, str | list[str] | None],
+    *,
+    client_id_for: Callable[[str], str],
 ) -> dict[str, str]:
     """Every app setting of the template with its parameters replaced by local values.
 
     Args:
         template: A parsed template declaring ``appSettings``.
         parameters: Local values of parameters (None: no local counterpart, drop the settings that use it).
-        client_id: The local identity's client id, for parameters named ``...ClientId`` not in parameters.
+        client_id_for: The local client id for a parameter named ``...ClientId`` that is not in parameters.
 
     Raises:
         ConfigError: A setting is not a literal, a parameter or an interpolation of parameters, or uses a
@@ -72,14 +78,14 @@ def evaluate_settings(
     """
     declared = template.get("parameters", {})
 
-    def value_of(param: str, setting: str) -> str | None:
+    def value_of(param: str, setting: str) -> Any:
         if param in parameters:
             return parameters[param]
         default = declared[param].get("default")
         if default is not None:
-            return str(default)
+            return default
         if param.endswith("ClientId"):
-            return client_id
+            return client_id_for(param)
         raise ConfigError(
             f"app setting {setting}: parameter {param!r} has no local value: give it one in "
             "devhost/parity.py local_parameters() (None if it has no local counterpart)"
@@ -87,16 +93,26 @@ def evaluate_settings(
 
     settings: dict[str, str] = {}
     for name, raw in declared_settings(template).items():
-        if not isinstance(raw, str):
+        function = raw.get("function") if isinstance(raw, dict) else None
+        if function and function.get("type") == "join":
+            arguments = function.get("parameters") or {}
+            array = arguments.get("input_array")
+            items = value_of(array, name) if isinstance(array, str) and array in declared else None
+            if not isinstance(items, list):
+                raise ConfigError(f"app setting {name}: parity mode joins array parameters only, not {raw!r}")
+            value: str | None = str(arguments.get("delimiter", "")).join(str(item) for item in items)
+        elif not isinstance(raw, str):
             raise ConfigError(f"app setting {name}: parity mode cannot evaluate {raw!r}")
-        if raw in declared:
-            value = value_of(raw, name)
+        elif raw in declared:
+            single = value_of(raw, name)
+            value = None if single is None else str(single)
         else:
             values: dict[str, str | None] = {}
             for expression in _INTERPOLATION.findall(raw):
                 if expression not in declared:
                     raise ConfigError(f"app setting {name}: parity mode cannot evaluate ${{{expression}}}")
-                values[expression] = value_of(expression, name)
+                found = value_of(expression, name)
+                values[expression] = None if found is None else str(found)
             value = _interpolate(raw, values)
         if value is not None:
             settings[str(name)] = value

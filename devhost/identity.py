@@ -3,9 +3,9 @@
 On App Service and Azure Functions the platform sets `IDENTITY_ENDPOINT` (a loopback URL) and `IDENTITY_HEADER` (a
 secret the caller echoes in `X-IDENTITY-HEADER`); azure-identity's `ManagedIdentityCredential` then asks
 `GET {IDENTITY_ENDPOINT}?api-version=2019-08-01&resource=...&client_id=...` and gets
-`{"access_token", "expires_on", "resource", "token_type", "client_id"}`. This endpoint answers the same way for one
-user-assigned identity (the Bicep gives the app no system-assigned one), and refuses another client id as App Service
-does.
+`{"access_token", "expires_on", "resource", "token_type", "client_id"}`. This endpoint answers the same way for the
+user-assigned identities it is given (the Bicep gives the app no system-assigned one), and refuses another client id
+as App Service does.
 
 The tokens are JWTs with what Azurite's `--oauth basic` checks: an `sts.windows.net` issuer, the requested resource
 as the audience, `iat`/`nbf`/`exp`. Azurite does not check the signature (nor does anything else here): they are
@@ -85,17 +85,21 @@ class IdentityEndpoint:
     """The endpoint, served from a thread on 127.0.0.1; also a context manager that stops it.
 
     Args:
-        client_id: The one user-assigned identity it knows.
+        client_ids: The user-assigned identities assigned to the app, the first being its own (storage, Key Vault).
 
     Attributes:
-        client_id: As given.
+        client_id: The first of client_ids.
+        client_ids: As given.
         url: ``IDENTITY_ENDPOINT``.
         header: ``IDENTITY_HEADER`` (random per start).
         issued: The resource of every token issued, in order.
     """
 
-    def __init__(self, client_id: str) -> None:
-        self.client_id = client_id
+    def __init__(self, *client_ids: str) -> None:
+        if not client_ids:
+            raise ValueError("an identity endpoint needs at least one client id")
+        self.client_id = client_ids[0]
+        self.client_ids = frozenset(client_ids)
         self.header = secrets.token_urlsafe(24)
         self.issued: list[str] = []
         self._key = secrets.token_bytes(32)
@@ -135,23 +139,23 @@ class IdentityEndpoint:
         if query.get("api-version") != API_VERSION or not query.get("resource"):
             return 400, {"statusCode": 400, "message": f"api-version {API_VERSION} and resource are required."}
         client_id = query.get("client_id")
-        if client_id != self.client_id:
-            logger.warning("identity: refused a token for client id %r (the app's identity is %s)",
-                           client_id, self.client_id)
+        if client_id not in self.client_ids:
+            logger.warning("identity: refused a token for client id %r (the app's identities: %s)",
+                           client_id, ", ".join(sorted(self.client_ids)))
             return 400, {
                 "statusCode": 400,
                 "message": "No User Assigned or Delegated Managed Identity found for specified ClientId/ResourceId/"
                 "PrincipalId.",
             }
-        token, expires_on = mint_token(query["resource"], client_id=self.client_id, key=self._key)
+        token, expires_on = mint_token(query["resource"], client_id=client_id, key=self._key)
         self.issued.append(query["resource"])
-        logger.info("identity: token for %s issued to client id %s", query["resource"], self.client_id)
+        logger.info("identity: token for %s issued to client id %s", query["resource"], client_id)
         return 200, {
             "access_token": token,
             "expires_on": str(expires_on),
             "resource": query["resource"],
             "token_type": "Bearer",
-            "client_id": self.client_id,
+            "client_id": client_id,
         }
 
     def stop(self) -> None:

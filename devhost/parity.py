@@ -6,7 +6,7 @@ What starts, all on 127.0.0.1, with its files in a git-ignored state folder:
   or the bundle those variables named already, plus it, so real HTTPS endpoints stay trusted);
 - Azurite over HTTPS with ``--oauth basic`` (data in ``azurite/``): it accepts the bearer tokens below;
 - a managed-identity endpoint (``IDENTITY_ENDPOINT`` / ``IDENTITY_HEADER``, App Service's protocol) for the
-  user-assigned identity whose client id the app settings name;
+  user-assigned identities whose client ids the app settings name (the app's, and the jobs' outbound one);
 - the app settings of ``infra/modules/functionapp.bicep``, the storage endpoints pointing at Azurite, the Key Vault
   reference resolved from ``keyvault.json`` (made with a fresh keyring the first time).
 
@@ -34,8 +34,15 @@ from devhost.keyvault import FILE_SETTING, load_secrets, resolve, secret_address
 from devhost.tls import TlsFiles, ensure_certificate
 
 STORAGE = "AzureWebJobsStorage"
-# The local identity and vault: stable names, so a state folder's keyring and data stay usable across runs.
+# The local identities and vault: stable names, so a state folder's keyring and data stay usable across runs.
 LOCAL_CLIENT_ID = str(uuid.uuid5(uuid.NAMESPACE_URL, "devhost-parity-identity"))
+
+
+def local_client_id(param: str) -> str:
+    """The client id of the local identity a ``...ClientId`` parameter names (one per parameter, stable)."""
+    return LOCAL_CLIENT_ID if param == "identityClientId" else str(uuid.uuid5(uuid.NAMESPACE_URL, f"devhost:{param}"))
+
+
 LOCAL_VAULT = "https://devhost-parity.vault.azure.net"
 SECRET_KEYS_NAME = "scheduler-secret-keys"  # infra/modules/keyvault.bicep
 SECRET_KEY_ID = "k1"  # infra/main.bicep's default secretKeyId
@@ -44,7 +51,7 @@ REGION = "local"
 NO_LOCAL_COUNTERPART = ("applicationInsightsConnectionString",)
 
 
-def local_parameters(azurite: Azurite) -> dict[str, str | None]:
+def local_parameters(azurite: Azurite) -> dict[str, str | list[str] | None]:
     """functionapp.bicep's parameters as the local stack fills them (storage endpoints end with '/', as Azure's)."""
     return {
         "identityClientId": LOCAL_CLIENT_ID,
@@ -54,6 +61,7 @@ def local_parameters(azurite: Azurite) -> dict[str, str | None]:
         "secretKeysSecretUri": f"{LOCAL_VAULT}/secrets/{SECRET_KEYS_NAME}",
         "secretKeyId": SECRET_KEY_ID,
         "location": REGION,
+        "managedIdentityAudiences": [],  # main.bicep's default: jobs' ManagedIdentity authentication off
         **{name: None for name in NO_LOCAL_COUNTERPART},
     }
 
@@ -115,12 +123,18 @@ def start(
         tls=(tls.cert, tls.key),
         oauth=True,
     )
+    # Every identity the Bicep names (the app's, the jobs' outbound one) is known to the endpoint, each by its own id.
+    identities = {"identityClientId": LOCAL_CLIENT_ID}
+
+    def client_id_for(param: str) -> str:
+        return identities.setdefault(param, local_client_id(param))
+
     try:
-        settings = evaluate_settings(template, local_parameters(azurite), client_id=LOCAL_CLIENT_ID)
+        settings = evaluate_settings(template, local_parameters(azurite), client_id_for=client_id_for)
     except BaseException:
         azurite.stop()
         raise
-    identity = IdentityEndpoint(settings.get(f"{STORAGE}__clientId", LOCAL_CLIENT_ID))
+    identity = IdentityEndpoint(*identities.values())
     for name, value in settings.items():
         env.setdefault(name, value)
     env.update(identity.environment)

@@ -46,6 +46,9 @@ param identityQueues string = ''
 @description('Memory of each Flex Consumption instance, in MB.')
 param instanceMemoryMB int = 2048
 
+@description('Token audiences a job\'s ManagedIdentity authentication may ask for, e.g. ["api://my-backend"]. Empty (the default) turns the extension off. Audiences of the scheduler\'s own kinds of resource (Key Vault, storage, ARM) are refused even if listed. Tokens come from the outbound identity, which has no role anywhere until you grant one.')
+param managedIdentityAudiences array = []
+
 @minValue(1)
 @maxValue(1000)
 @description('Upper bound on Flex Consumption instances (caps cost and the load on job targets).')
@@ -67,6 +70,18 @@ module identity 'modules/identity.bicep' = {
   scope: rg
   params: {
     name: 'id-scheduler-${resourceToken}'
+    location: location
+    tags: tags
+  }
+}
+
+// A second identity, for jobs' ManagedIdentity authentication only. It gets no role in this deployment (no access to
+// the vault, the storage account or ARM): an operator grants it exactly what job targets need (docs/deploy.md).
+module outboundIdentity 'modules/identity.bicep' = {
+  name: 'outbound-identity'
+  scope: rg
+  params: {
+    name: 'id-scheduler-outbound-${resourceToken}'
     location: location
     tags: tags
   }
@@ -128,6 +143,9 @@ module functionApp 'modules/functionapp.bicep' = {
     tags: tags
     identityId: identity.outputs.id
     identityClientId: identity.outputs.clientId
+    outboundIdentityId: outboundIdentity.outputs.id
+    outboundIdentityClientId: outboundIdentity.outputs.clientId
+    managedIdentityAudiences: managedIdentityAudiences
     storageBlobEndpoint: storage.outputs.blobEndpoint
     storageQueueEndpoint: storage.outputs.queueEndpoint
     storageTableEndpoint: storage.outputs.tableEndpoint
@@ -153,4 +171,5 @@ output AZURE_RESOURCE_GROUP string = rg.name
 output FUNCTION_APP_URL string = functionApp.outputs.url
 output FUNCTION_APP_NAME string = functionApp.outputs.name
 output IDENTITY_CLIENT_ID string = identity.outputs.clientId
+output OUTBOUND_IDENTITY_PRINCIPAL_ID string = outboundIdentity.outputs.principalId
 output STORAGE_ACCOUNT_NAME string = storage.outputs.name

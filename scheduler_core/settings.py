@@ -12,6 +12,8 @@ import os
 from collections.abc import Mapping
 from dataclasses import dataclass, field
 
+from scheduler_core.domain.targets import normalize_audience
+
 STORAGE_CONNECTION = "AzureWebJobsStorage"
 """Name of the storage connection the triggers and the adapters share."""
 
@@ -76,6 +78,8 @@ class Settings:
     identity_queues: frozenset[tuple[str, str]] = frozenset()
     oauth_authority_host: str = "https://login.microsoftonline.com"
     region: str = "local"
+    managed_identity_audiences: frozenset[str] = frozenset()
+    outbound_identity_client_id: str | None = None
 
     @classmethod
     def from_env(cls, env: Mapping[str, str] | None = None) -> Settings:
@@ -113,6 +117,10 @@ class Settings:
             identity_queues=reader.queues(IDENTITY_QUEUES_SETTING),
             oauth_authority_host=reader.text("SCHEDULER_OAUTH_AUTHORITY_HOST") or "https://login.microsoftonline.com",
             region=reader.text("REGION_NAME") or "local",
+            managed_identity_audiences=frozenset(
+                normalize_audience(a) for a in reader.items("SCHEDULER_MANAGED_IDENTITY_AUDIENCES")
+            ),
+            outbound_identity_client_id=reader.text("SCHEDULER_OUTBOUND_IDENTITY_CLIENT_ID"),
         )
 
 
@@ -150,6 +158,10 @@ class _Reader:
         if value not in {"true", "false", "1", "0", "yes", "no"}:
             raise ValueError(f"app setting {name} must be true or false, got {value!r}")
         return value in {"true", "1", "yes"}
+
+    def items(self, name: str) -> list[str]:
+        """`a;b` or `a,b` -> ["a", "b"]."""
+        return [item.strip() for item in (self.text(name) or "").replace(",", ";").split(";") if item.strip()]
 
     def pairs(self, name: str) -> dict[str, str]:
         """`a=x;b=y` -> {"a": "x", "b": "y"}."""

@@ -93,6 +93,7 @@ def _template(settings: dict[str, object]) -> dict[str, object]:
         "otherClientId": {"default": None},
         "withDefault": {"default": "d"},
         "insights": {"default": None},
+        "audiences": {"default": None},
     }
     return {"parameters": parameters, "variables": {"appSettings": {"value": settings}}}
 
@@ -105,22 +106,29 @@ def test_settings_are_literals_parameters_and_interpolations_evaluated_locally()
         "DEFAULTED": "withDefault",
         "OTHER": "otherClientId",
         "INSIGHTS": "insights",
+        "JOINED": {"function": {"type": "join", "parameters": {"input_array": "audiences", "delimiter": ";"}}},
     })
-    params = {"endpoint": "https://127.0.0.1:1/devstoreaccount1/", "clientIdParam": "cid", "insights": None}
-    assert evaluate_settings(template, params, client_id="local") == {
+    params: dict[str, str | list[str] | None] = {
+        "endpoint": "https://127.0.0.1:1/devstoreaccount1/",
+        "clientIdParam": "cid",
+        "insights": None,
+        "audiences": ["api://a", "api://b"],
+    }
+    assert evaluate_settings(template, params, client_id_for=lambda param: f"local-{param}") == {
         "LITERAL": "90",
         "URI": "https://127.0.0.1:1/devstoreaccount1/",
         "AUTH": "ClientId=cid;Authorization=AAD",
         "DEFAULTED": "d",
-        "OTHER": "local",
+        "OTHER": "local-otherClientId",
+        "JOINED": "api://a;api://b",
     }
 
 
 def test_a_setting_parity_mode_cannot_evaluate_stops_it() -> None:
     with pytest.raises(ConfigError, match="X"):
-        evaluate_settings(_template({"X": "${resourceGroup().id}"}), {}, client_id="c")
+        evaluate_settings(_template({"X": "${resourceGroup().id}"}), {}, client_id_for=str)
     with pytest.raises(ConfigError, match="endpoint"):
-        evaluate_settings(_template({"Y": "endpoint"}), {}, client_id="c")
+        evaluate_settings(_template({"Y": "endpoint"}), {}, client_id_for=str)
 
 
 # ---- the managed-identity endpoint, through azure-identity --------------------------------------------------------

@@ -5,6 +5,10 @@ param location string
 param tags object
 param identityId string
 param identityClientId string
+@description('The identity jobs\' ManagedIdentity authentication gets tokens from; it holds no role on this deployment.')
+param outboundIdentityId string
+param outboundIdentityClientId string
+param managedIdentityAudiences array
 param storageBlobEndpoint string
 param storageQueueEndpoint string
 param storageTableEndpoint string
@@ -48,6 +52,10 @@ var appSettings = {
   // StorageQueue actions with the identity instead of a SAS: only these account/queue pairs (empty: none).
   SCHEDULER_IDENTITY_QUEUES: identityQueues
   REGION_NAME: location
+  // Jobs' ManagedIdentity authentication: tokens only from the outbound identity, only for these audiences
+  // (empty: the extension is off).
+  SCHEDULER_OUTBOUND_IDENTITY_CLIENT_ID: outboundIdentityClientId
+  SCHEDULER_MANAGED_IDENTITY_AUDIENCES: join(managedIdentityAudiences, ';')
 }
 
 resource plan 'Microsoft.Web/serverfarms@2024-04-01' = {
@@ -75,6 +83,7 @@ resource site 'Microsoft.Web/sites@2024-04-01' = {
     type: 'UserAssigned'
     userAssignedIdentities: {
       '${identityId}': {}
+      '${outboundIdentityId}': {}
     }
   }
   properties: {

@@ -39,7 +39,12 @@ class ActionDispatcher:
                 max_header_chars=settings.max_header_chars,
             ),
             guard=guard,
-            auth=OutboundAuth(authority_host=settings.oauth_authority_host, timeout_seconds=timeout),
+            auth=OutboundAuth(
+                authority_host=settings.oauth_authority_host,
+                timeout_seconds=timeout,
+                managed_identity_audiences=settings.managed_identity_audiences,
+                outbound_identity_client_id=settings.outbound_identity_client_id,
+            ),
         )
         queue = StorageQueueActionRunner(
             endpoints=settings.storage_queue_endpoints,

@@ -29,13 +29,11 @@ from azure.core.exceptions import AzureError, HttpResponseError
 from azure.storage.queue import QueueClient
 
 from scheduler_core.adapters.target_guard import TargetGuard, TargetRefused
+from scheduler_core.domain.targets import is_queue_name, is_storage_account
 from scheduler_core.ports import Outcome
 from scheduler_core.secrets import redact
 from scheduler_core.settings import IDENTITY_QUEUES_SETTING, INTERNAL_QUEUES
 
-_ACCOUNT = re.compile(r"^[a-z0-9]{3,24}$")
-# Azure's queue naming rule; anything else (a '/', '..', upper case) could address another resource than it names.
-_QUEUE = re.compile(r"^(?=.{3,63}$)[a-z0-9](?:-?[a-z0-9])+$")
 # XML 1.0 cannot carry most control characters, even escaped.
 _NOT_XML = re.compile("[\x00-\x08\x0b\x0c\x0e-\x1f\ufffe\uffff]")
 _REPLACEMENT = "\ufffd"
@@ -76,8 +74,8 @@ def queue_endpoint(account: str, endpoints: Mapping[str, str]) -> str:
     """
     if account in endpoints:
         return endpoints[account].rstrip("/")
-    if not _ACCOUNT.match(account):
-        raise ValueError(f"'{account}' is not a storage account name (3-24 lower-case letters and digits)")
+    if not is_storage_account(account):
+        raise ValueError("is not a storage account name (3-24 lower-case letters and digits)")
     return f"https://{account}.queue.core.windows.net"
 
 
@@ -156,7 +154,9 @@ class StorageQueueActionRunner:
                 message, headers, client_request_id=str(uuid.uuid4()), region=self._region
             )
         try:
-            if not _QUEUE.match(queue):
+            # Checked again here (the API checks at PUT): a '/' or '..' could address another queue than the
+            # internal-queue check below sees.
+            if not is_queue_name(queue):
                 raise ValueError(f"'{queue}' is not a queue name (3-63 lower-case letters, digits and single dashes)")
             endpoint = queue_endpoint(account, self._endpoints)
             if queue in INTERNAL_QUEUES and _same_endpoint(endpoint, self._own_queue_endpoint):

@@ -11,7 +11,6 @@ import json
 from collections.abc import Mapping, Sequence
 from datetime import datetime
 from typing import Any
-from urllib.parse import urlsplit
 
 from pydantic import BaseModel, ValidationError
 
@@ -19,6 +18,17 @@ from scheduler_core.api.models import JobCollectionDefinition, JobDefinition
 from scheduler_core.client_certificates import fill_certificate_details
 from scheduler_core.domain.errors import InvalidInput, Problem
 from scheduler_core.domain.recurrence import check_fires
+from scheduler_core.domain.targets import (
+    is_header_value,
+    is_http_token,
+    is_queue_name,
+    is_service_bus_entity,
+    is_storage_account,
+    is_tenant,
+    managed_identity_refusal,
+    parse_target,
+    service_bus_host,
+)
 from scheduler_core.settings import IDENTITY_QUEUES_SETTING, Settings
 from scheduler_core.wire import parse_instant, recurrence_from_wire, retry_policy_from_wire
 
@@ -124,6 +134,8 @@ def _action_problems(action: Mapping[str, Any] | None, path: str, settings: Sett
             problems.append(Problem(f"{path}.{other}", f"does not belong to an action of type {action['type']}"))
     if payload_name == "request" and payload:
         problems += _request_problems(action["type"], payload, f"{path}.request", settings)
+    elif payload:
+        problems += _payload_problems(payload_name, payload, f"{path}.{payload_name}", settings)
     try:
         policy = retry_policy_from_wire(action.get("retryPolicy"))
         if policy.retries and policy.interval.total_seconds() < settings.min_retry_interval_seconds:
@@ -155,11 +167,22 @@ def _required(payload_name: str, field: str) -> str:
 def _request_problems(action_type: str, request: Mapping[str, Any], path: str, settings: Settings) -> list[Problem]:
     problems: list[Problem] = []
     uri = request.get("uri") or ""
-    parts = urlsplit(uri)
-    if parts.scheme.lower() not in ("http", "https") or not parts.netloc:
-        problems.append(Problem(f"{path}.uri", "must be an absolute http or https URL"))
-    elif action_type == "Https" and parts.scheme.lower() != "https":
-        problems.append(Problem(f"{path}.uri", "an Https action needs an https URL"))
+    try:
+        target = parse_target(uri)  # the one reading the outbound connection uses too
+    except ValueError as exc:
+        problems.append(Problem(f"{path}.uri", str(exc)))
+    else:
+        if action_type == "Https" and target.scheme != "https":
+            problems.append(Problem(f"{path}.uri", "an Https action needs an https URL"))
+    method = request.get("method")
+    if method is not None and not is_http_token(method):
+        problems.append(Problem(f"{path}.method", "must be an HTTP method name (letters, no spaces or line breaks)"))
+    for name, value in (request.get("headers") or {}).items():
+        if not is_http_token(name):
+            problems.append(Problem(f"{path}.headers", "a header name must be a token (no spaces or separators)"))
+        elif not is_header_value(value):
+            problems.append(Problem(f"{path}.headers.{name}", "must not contain line breaks or control characters"))
+    problems += _authentication_problems(request.get("authentication") or {}, f"{path}.authentication", settings)
     if len(uri) > settings.max_uri_chars:
         problems.append(Problem(f"{path}.uri", f"is longer than {settings.max_uri_chars} characters"))
     if len(request.get("body") or "") > settings.max_request_body_chars:
@@ -169,6 +192,46 @@ def _request_problems(action_type: str, request: Mapping[str, Any], path: str, s
         problems.append(Problem(f"{path}.headers", f"has more than {settings.max_headers} headers"))
     if sum(len(k) + len(v) for k, v in headers.items()) > settings.max_header_chars:
         problems.append(Problem(f"{path}.headers", f"are longer than {settings.max_header_chars} characters in all"))
+    return problems
+
+
+def _authentication_problems(auth: Mapping[str, Any], path: str, settings: Settings) -> list[Problem]:
+    kind = auth.get("type")
+    if kind == "ManagedIdentity":
+        refusal = managed_identity_refusal(
+            auth.get("audience"), auth.get("clientId"),
+            allowed=settings.managed_identity_audiences, outbound_client_id=settings.outbound_identity_client_id,
+        )
+        return [Problem(f"{path}.{refusal[0]}", refusal[1])] if refusal else []
+    if kind == "ActiveDirectoryOAuth" and auth.get("tenant") and not is_tenant(auth["tenant"]):
+        return [Problem(f"{path}.tenant", "must be a tenant id (GUID) or a domain name")]
+    return []
+
+
+def _payload_problems(payload_name: str, payload: Mapping[str, Any], path: str, settings: Settings) -> list[Problem]:
+    """Names a StorageQueue or Service Bus action connects to, checked as the runner will read them."""
+    problems: list[Problem] = []
+    if payload_name == "queueMessage":
+        account, queue = payload.get("storageAccount"), payload.get("queueName")
+        if account and account not in settings.storage_queue_endpoints and not is_storage_account(account):
+            problems.append(Problem(f"{path}.storageAccount", "must be a storage account name (3-24 lower-case "
+                                                              "letters and digits)"))
+        if queue and not is_queue_name(queue):
+            problems.append(Problem(f"{path}.queueName", "must be 3-63 lower-case letters, digits and single hyphens"))
+    elif payload_name in ("serviceBusQueueMessage", "serviceBusTopicMessage"):
+        namespace = payload.get("namespace")
+        if namespace:
+            try:
+                service_bus_host(namespace)
+            except ValueError as exc:
+                problems.append(Problem(f"{path}.namespace", str(exc)))
+        entity_field = "queueName" if payload_name == "serviceBusQueueMessage" else "topicPath"
+        entity = payload.get(entity_field)
+        if entity and not is_service_bus_entity(entity):
+            problems.append(Problem(f"{path}.{entity_field}", "must be letters, digits, '.', '_', '-', '/' or '~'"))
+        custom = payload.get("customMessageProperties") or {}
+        if any(not is_header_value(str(v)) for v in custom.values()):
+            problems.append(Problem(f"{path}.customMessageProperties", "must not contain control characters"))
     return problems
 
 

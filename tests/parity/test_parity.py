@@ -11,6 +11,7 @@ The test itself reaches storage the way an operator with a data role would: a be
 
 from __future__ import annotations
 
+import base64
 import json
 import secrets
 import xml.etree.ElementTree as ET
@@ -26,7 +27,7 @@ from azure.storage.queue import QueueClient, QueueSasPermissions, TextBase64Enco
 
 from devhost.azurite import ACCOUNT_KEY, ACCOUNT_NAME, endpoint, free_ports
 from devhost.identity import mint_token
-from devhost.parity import LOCAL_CLIENT_ID
+from devhost.parity import LOCAL_CLIENT_ID, local_client_id
 from devhost.tests.running import Devhost, devhost_env, wait_for
 from scheduler_core.settings import EXECUTIONS_QUEUE, POISON_QUEUE
 from tests.conftest import REPO
@@ -36,6 +37,7 @@ from tests.support.target import Target
 pytestmark = pytest.mark.e2e
 
 ALLOWED_QUEUE = "parity-allowed"
+BACKEND_AUDIENCE = "api://parity-backend"
 FAST_QUOTA = {"quota": {"maxJobCount": 50, "maxRecurrence": {"frequency": "Second", "interval": 1}}}
 
 
@@ -80,6 +82,7 @@ def stack(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Stack]:
         SCHEDULER_LOOKAHEAD_SECONDS="20",
         SCHEDULER_MIN_RETRY_INTERVAL_SECONDS="1",
         SCHEDULER_IDENTITY_QUEUES=f"{ACCOUNT_NAME}/{ALLOWED_QUEUE}",
+        SCHEDULER_MANAGED_IDENTITY_AUDIENCES=BACKEND_AUDIENCE,
         DEVHOST_QUEUE_LEASE_SECONDS="6",
     )
     for name in ("REQUESTS_CA_BUNDLE", "SSL_CERT_FILE", "IDENTITY_ENDPOINT", "IDENTITY_HEADER"):
@@ -224,6 +227,24 @@ def test_a_message_on_the_poison_queue_is_swept_into_history_as_faulted(stack: S
     [row] = history_of(api, collection, job)
     assert row["status"] == "Failed" and row["message"].startswith("Faulted")
     assert job_of(api, collection, job)["status"]["faultedCount"] == 1
+
+
+def test_a_managed_identity_job_gets_its_token_from_the_outbound_identity_not_the_apps(stack: Stack) -> None:
+    api, target = stack.api, Target()
+    try:
+        request = {"uri": f"{target.url}/backend", "method": "GET",
+                   "authentication": {"type": "ManagedIdentity", "audience": BACKEND_AUDIENCE}}
+        collection, job = run_once(api, {"type": "Http", "request": request})
+
+        assert [h["status"] for h in history_of(api, collection, job)] == ["Completed"]
+        [call] = target.requests_to("/backend")
+        scheme, _, token = call.headers["authorization"].partition(" ")
+        payload = token.split(".")[1]
+        claims = json.loads(base64.urlsafe_b64decode(payload + "=" * (-len(payload) % 4)))
+        assert scheme == "Bearer" and claims["aud"] == BACKEND_AUDIENCE
+        assert claims["appid"] == local_client_id("outboundIdentityClientId") != LOCAL_CLIENT_ID
+    finally:
+        target.close()
 
 
 # ---- StorageQueue actions with the identity ------------------------------------------------------------------------

@@ -367,7 +367,7 @@ def test_function_app_runs_as_the_user_assigned_identity(templates):
     site = only(defining(templates, "Microsoft.Web/sites"), "Microsoft.Web/sites")
     identity = site["identity"]
     assert identity["type"] == "UserAssigned"
-    assert list(identity["userAssignedIdentities"]) == ["'${identityId}'"]
+    assert list(identity["userAssignedIdentities"]) == ["'${identityId}'", "'${outboundIdentityId}'"]
     assert site["properties"]["keyVaultReferenceIdentity"] == "identityId"
     calls = [m for m in templates[MAIN]["modules"].values() if m["detail"]["path"].endswith("functionapp.bicep")]
     params = {name: render(value) for name, value in calls[0]["config"]["params"].items()}
@@ -377,6 +377,26 @@ def test_function_app_runs_as_the_user_assigned_identity(templates):
     assert settings_["AzureWebJobsStorage__credential"] == "managedidentity"
     assert settings_["AzureWebJobsStorage__clientId"] == "identityClientId"
     assert settings_["APPLICATIONINSIGHTS_AUTHENTICATION_STRING"] == "ClientId=${identityClientId};Authorization=AAD"
+
+
+def test_jobs_get_tokens_only_from_an_outbound_identity_that_holds_no_role(templates):
+    """Issue 16: a ManagedIdentity job must not mint the app's own tokens (vault, tables, ARM)."""
+    modules = templates[MAIN]["modules"]
+    identities = {name for name, m in modules.items() if m["detail"]["path"].endswith("identity.bicep")}
+    assert identities == {"identity", "outboundIdentity"}
+    assert render(modules["identity"]["config"]["params"]["name"]) != render(
+        modules["outboundIdentity"]["config"]["params"]["name"])
+    for module in modules.values():
+        for value in module["config"].get("params", {}).values():
+            assert "outboundIdentity.outputs.principalId" not in render(value), "the outbound identity got a role"
+    assert all("outbound" not in a.principal.lower() for a in role_assignments(templates))
+    calls = [m for m in modules.values() if m["detail"]["path"].endswith("functionapp.bicep")]
+    params = {name: render(value) for name, value in calls[0]["config"]["params"].items()}
+    assert params["outboundIdentityClientId"] == "outboundIdentity.outputs.clientId"
+    settings_ = app_settings(templates)
+    assert settings_["SCHEDULER_OUTBOUND_IDENTITY_CLIENT_ID"] == "outboundIdentityClientId"
+    assert settings_["AzureWebJobsStorage__clientId"] != settings_["SCHEDULER_OUTBOUND_IDENTITY_CLIENT_ID"]
+    assert templates[MAIN]["parameters"]["managedIdentityAudiences"]["default"] == []
 
 
 # --- resources: storage, monitoring, Key Vault, Flex Consumption -----------------------------------------------
@@ -567,7 +587,7 @@ def test_client_ids_are_user_assigned_identities_client_ids(templates):
     assert fed_from(templates, param) == (USER_IDENTITY, "identity.properties.clientId")
     parameters = defining(templates, "Microsoft.Web/sites")["parameters"]
     for name, value in configured.items():
-        if "clientid" not in name.lower() and "ClientId=" not in value:
+        if "clientid" not in name.lower().replace("_", "") and "ClientId=" not in value:
             continue
         used = [p for p in re.findall(r"\$\{(\w+)\}", value) + [value] if p in parameters]
         assert used, f"{name} = {value!r} takes no parameter"
@@ -605,8 +625,9 @@ def test_the_app_reads_every_value_the_bicep_gives_it_as_azure_fills_it(template
             "secretKeysSecretUri": secret_uri,
             "secretKeyId": "k1",
             "location": "westeurope",
+            "managedIdentityAudiences": [],
         },
-        client_id=client_id,
+        client_id_for=lambda param: client_id if param == "identityClientId" else f"{param}-client-id",
     )
     keyring = f"k1={'A' * 43}="
     resolved = resolve(env["SCHEDULER_SECRET_KEYS"], {secret_uri: keyring})
@@ -624,4 +645,6 @@ def test_the_app_reads_every_value_the_bicep_gives_it_as_azure_fills_it(template
     )
     assert parsed.active_secret_key_id in parsed.secret_keys and len(parsed.secret_keys["k1"]) == 32
     assert parsed.identity_queues == frozenset(), "the identity must reach no job's queue unless the operator says so"
+    assert parsed.outbound_identity_client_id == "outboundIdentityClientId-client-id" != client_id
+    assert parsed.managed_identity_audiences == frozenset()
     assert parsed.region == "westeurope"
