@@ -35,6 +35,9 @@ param retiredSecretKeys string = ''
 @description('Key Vault purge protection. Recommended in production (losing the key loses every stored secret); it blocks `azd down --purge` for the retention period.')
 param enablePurgeProtection bool = false
 
+@description('Queues a StorageQueue action without a sasToken may post to with the app\'s identity: "account/queue;account/queue". Empty: none. The identity needs a queue data role on each account outside this deployment; the scheduler\'s own queues are refused.')
+param identityQueues string = ''
+
 @allowed([
   512
   2048
@@ -154,6 +157,7 @@ module functionApp 'modules/functionapp.bicep' = {
     allowedAudiences: allowedAudiences
     instanceMemoryMB: instanceMemoryMB
     maximumInstanceCount: maximumInstanceCount
+    identityQueues: identityQueues
   }
   // The host reads storage and the Key Vault reference as soon as it starts: grant access first.
   dependsOn: [

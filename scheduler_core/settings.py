@@ -34,6 +34,13 @@ TICK_SCHEDULE_SETTING = "SCHEDULER_TICK_SCHEDULE"
 MAINTENANCE_SCHEDULE_SETTING = "SCHEDULER_MAINTENANCE_SCHEDULE"
 """NCRONTAB of the daily history pruning timer."""
 
+IDENTITY_QUEUES_SETTING = "SCHEDULER_IDENTITY_QUEUES"
+"""`account/queue;account/queue`: the queues a StorageQueue action without a sasToken may post to with the app's
+identity (empty: none). The app's own queues are refused here, so a job cannot forge execution messages."""
+
+INTERNAL_QUEUES = frozenset({EXECUTIONS_QUEUE, POISON_QUEUE})
+"""Queues no job may post to, whatever its authorization."""
+
 
 @dataclass(frozen=True)
 class StorageConnection:
@@ -68,6 +75,7 @@ class Settings:
     secret_keys: Mapping[str, bytes] = field(default_factory=dict)
     active_secret_key_id: str | None = None
     storage_queue_endpoints: Mapping[str, str] = field(default_factory=dict)
+    identity_queues: frozenset[tuple[str, str]] = frozenset()
     oauth_authority_host: str = "https://login.microsoftonline.com"
     region: str = "local"
     managed_identity_audiences: frozenset[str] = frozenset()
@@ -107,6 +115,7 @@ class Settings:
             secret_keys=reader.keys("SCHEDULER_SECRET_KEYS"),
             active_secret_key_id=reader.text("SCHEDULER_ACTIVE_SECRET_KEY_ID"),
             storage_queue_endpoints=reader.pairs("SCHEDULER_STORAGE_QUEUE_ENDPOINTS"),
+            identity_queues=reader.queues(IDENTITY_QUEUES_SETTING),
             oauth_authority_host=reader.text("SCHEDULER_OAUTH_AUTHORITY_HOST") or "https://login.microsoftonline.com",
             region=reader.text("REGION_NAME") or "local",
             managed_identity_audiences=frozenset(
@@ -171,6 +180,23 @@ class _Reader:
                 raise ValueError(f"app setting {name} must look like 'name=value;name=value'")
             result[key.strip()] = val.strip()
         return result
+
+    def queues(self, name: str) -> frozenset[tuple[str, str]]:
+        """`account/queue;account/queue` -> {(account, queue)}; the app's internal queues are refused."""
+        import re
+
+        result: set[tuple[str, str]] = set()
+        for item in (self.text(name) or "").split(";"):
+            if not item.strip():
+                continue
+            account, sep, queue = (part.strip() for part in item.partition("/"))
+            queue_ok = 3 <= len(queue) <= 63 and re.fullmatch(r"[a-z0-9](?:-?[a-z0-9])+", queue)
+            if not sep or not re.fullmatch(r"[a-z0-9]{3,24}", account) or not queue_ok:
+                raise ValueError(f"app setting {name} must look like 'account/queue;account/queue' (lower case)")
+            if queue in INTERNAL_QUEUES:
+                raise ValueError(f"app setting {name}: '{queue}' is the scheduler's own queue; jobs may not post to it")
+            result.add((account, queue))
+        return frozenset(result)
 
     def keys(self, name: str) -> dict[str, bytes]:
         """`id1=<base64>;id2=<base64>` -> key ids to raw key bytes (values are never put in messages)."""

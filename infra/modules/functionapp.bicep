@@ -20,6 +20,7 @@ param apiClientId string
 param allowedAudiences array
 param instanceMemoryMB int
 param maximumInstanceCount int
+param identityQueues string = ''
 
 // Every app setting in one place. tests/unit/test_infra.py checks these names against
 // scheduler_core.settings.setting_names() in both directions. Not set here on purpose:
@@ -50,6 +51,8 @@ var appSettings = {
   SCHEDULER_HISTORY_MAX_RUNS: '1000'
   // The old service's limit on "time to start time": 18 months.
   SCHEDULER_MAX_START_AHEAD_DAYS: '548'
+  // StorageQueue actions with the identity instead of a SAS: only these account/queue pairs (empty: none).
+  SCHEDULER_IDENTITY_QUEUES: identityQueues
   REGION_NAME: location
   // Jobs' ManagedIdentity authentication: tokens only from the outbound identity, only for these audiences
   // (empty: the extension is off).

@@ -29,7 +29,7 @@ from scheduler_core.domain.targets import (
     parse_target,
     service_bus_host,
 )
-from scheduler_core.settings import Settings
+from scheduler_core.settings import IDENTITY_QUEUES_SETTING, Settings
 from scheduler_core.wire import parse_instant, recurrence_from_wire, retry_policy_from_wire
 
 _TAGS = {"ClientCertificate", "Basic", "ActiveDirectoryOAuth", "ManagedIdentity", "NotSpecified"}
@@ -174,9 +174,9 @@ def _action_problems(action: Mapping[str, Any] | None, path: str, settings: Sett
         problems.append(Problem(f"{path}.{payload_name}", f"is required for an action of type {action['type']}"))
     else:
         problems += [
-            Problem(f"{path}.{payload_name}.{field}", "is required")
+            Problem(f"{path}.{payload_name}.{field}", _required(payload_name, field))
             for field in _REQUIRED[payload_name]
-            if not payload.get(field)
+            if not payload.get(field) and not _identity_allowed(payload_name, field, payload, settings)
         ]
     for other in set(_PAYLOAD.values()) - {payload_name}:
         if action.get(other):
@@ -199,6 +199,18 @@ def _action_problems(action: Mapping[str, Any] | None, path: str, settings: Sett
     if action.get("errorAction"):
         problems += _action_problems(action["errorAction"], f"{path}.errorAction", settings)
     return problems
+
+
+def _identity_allowed(payload_name: str, field: str, payload: Mapping[str, Any], settings: Settings) -> bool:
+    """A StorageQueue action may omit its sasToken for a queue the app's identity is allowed to post to."""
+    queue = (payload.get("storageAccount"), payload.get("queueName"))
+    return payload_name == "queueMessage" and field == "sasToken" and queue in settings.identity_queues
+
+
+def _required(payload_name: str, field: str) -> str:
+    if payload_name == "queueMessage" and field == "sasToken":
+        return f"is required (without one, only the queues listed in {IDENTITY_QUEUES_SETTING} can be used)"
+    return "is required"
 
 
 def _request_problems(action_type: str, request: Mapping[str, Any], path: str, settings: Settings) -> list[Problem]:

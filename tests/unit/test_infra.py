@@ -555,3 +555,96 @@ def test_queues_are_the_executions_queue_and_its_poison_queue(templates):
 def test_the_app_has_a_thread_and_a_connection_for_every_message_host_json_lets_it_hold():
     queues = json.loads((ROOT / "host.json").read_text())["extensions"]["queues"]
     assert queues["batchSize"] + queues["newBatchThreshold"] == settings.CONCURRENT_ATTEMPTS
+
+
+# --- values have the shapes the code expects -----------------------------------------------------------------------
+
+
+def fed_from(templates: dict[str, dict[str, Any]], param: str) -> tuple[str, str]:
+    """For a parameter of the function app's module, (resource type, rendered value) of the module output main.bicep
+    passes to it, e.g. (Microsoft.Storage/storageAccounts, "storage.properties.primaryEndpoints.queue")."""
+    calls = [m for m in templates[MAIN]["modules"].values() if m["detail"]["path"].endswith("functionapp.bicep")]
+    assert len(calls) == 1
+    expression = render(calls[0]["config"]["params"][param])
+    match = re.fullmatch(r"(\w+)\.outputs\.(\w+)", expression)
+    assert match, f"functionapp parameter {param} = {expression!r} is not a module output"
+    _, target = module_target(templates, MAIN, match[1])
+    return output_resource_type(templates, MAIN, expression), render(target["outputs"][match[2]]["value"])
+
+
+def test_storage_service_uris_are_the_accounts_endpoints_of_their_own_service(templates):
+    configured = app_settings(templates)
+    for service in ("blob", "queue", "table"):
+        param = configured[f"AzureWebJobsStorage__{service}ServiceUri"]
+        type_, value = fed_from(templates, param)
+        assert type_ == STORAGE
+        assert re.fullmatch(rf"\w+\.properties\.primaryEndpoints\.{service}", value), f"{service}: {value}"
+
+
+def test_client_ids_are_user_assigned_identities_client_ids(templates):
+    configured = app_settings(templates)
+    param = configured["AzureWebJobsStorage__clientId"]
+    assert fed_from(templates, param) == (USER_IDENTITY, "identity.properties.clientId")
+    parameters = defining(templates, "Microsoft.Web/sites")["parameters"]
+    for name, value in configured.items():
+        if "clientid" not in name.lower().replace("_", "") and "ClientId=" not in value:
+            continue
+        used = [p for p in re.findall(r"\$\{(\w+)\}", value) + [value] if p in parameters]
+        assert used, f"{name} = {value!r} takes no parameter"
+        for used_param in used:
+            type_, source = fed_from(templates, used_param)
+            assert type_ == USER_IDENTITY and source.endswith(".properties.clientId"), f"{name}: {source}"
+
+
+def test_key_vault_reference_is_the_versionless_uri_of_the_keyring_secret(templates):
+    reference = app_settings(templates)["SCHEDULER_SECRET_KEYS"]
+    match = re.fullmatch(r"@Microsoft\.KeyVault\(SecretUri=\$\{(\w+)\}\)", reference)
+    assert match, reference
+    type_, value = fed_from(templates, match[1])
+    assert type_ == "Microsoft.KeyVault/vaults/secrets"
+    assert value.endswith(".properties.secretUri"), "secretUriWithVersion would pin one version of the keyring"
+
+
+def test_the_app_reads_every_value_the_bicep_gives_it_as_azure_fills_it(templates):
+    # The Bicep evaluated with values of the shapes Azure gives its outputs, and the Key Vault reference resolved as
+    # App Service resolves it: the app's settings reader accepts all of them and puts each where the code uses it.
+    from devhost.bicep import evaluate_settings
+    from devhost.keyvault import resolve
+
+    client_id = "8d7f4c57-2f3e-4b8e-9c51-5a0fbd1f1a2b"
+    secret_uri = "https://kv-abc123.vault.azure.net/secrets/scheduler-secret-keys"
+    account = "stabc123"
+    env = evaluate_settings(
+        defining(templates, "Microsoft.Web/sites"),
+        {
+            "identityClientId": client_id,
+            "storageBlobEndpoint": f"https://{account}.blob.core.windows.net/",
+            "storageQueueEndpoint": f"https://{account}.queue.core.windows.net/",
+            "storageTableEndpoint": f"https://{account}.table.core.windows.net/",
+            "applicationInsightsConnectionString": "InstrumentationKey=00000000-0000-0000-0000-000000000000",
+            "secretKeysSecretUri": secret_uri,
+            "secretKeyId": "k1",
+            "location": "westeurope",
+            "managedIdentityAudiences": [],
+        },
+        client_id_for=lambda param: client_id if param == "identityClientId" else f"{param}-client-id",
+    )
+    keyring = f"k1={'A' * 43}="
+    resolved = resolve(env["SCHEDULER_SECRET_KEYS"], {secret_uri: keyring})
+    assert resolved == keyring, "App Service would leave the reference unresolved"
+    env["SCHEDULER_SECRET_KEYS"] = resolved
+
+    parsed = settings.Settings.from_env(env)
+
+    assert parsed.storage == settings.StorageConnection(
+        connection_string=None,
+        table_service_uri=f"https://{account}.table.core.windows.net/",
+        queue_service_uri=f"https://{account}.queue.core.windows.net/",
+        credential="managedidentity",
+        client_id=client_id,
+    )
+    assert parsed.active_secret_key_id in parsed.secret_keys and len(parsed.secret_keys["k1"]) == 32
+    assert parsed.identity_queues == frozenset(), "the identity must reach no job's queue unless the operator says so"
+    assert parsed.outbound_identity_client_id == "outboundIdentityClientId-client-id" != client_id
+    assert parsed.managed_identity_audiences == frozenset()
+    assert parsed.region == "westeurope"
