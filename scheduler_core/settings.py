@@ -45,6 +45,16 @@ class StorageConnection:
 
 
 @dataclass(frozen=True)
+class TelemetrySettings:
+    """Where traces, metrics and logs go (adapters/telemetry.py): Application Insights, an OTLP collector, both or
+    neither (then nothing is exported and nothing is slower)."""
+
+    connection_string: str | None = None  # APPLICATIONINSIGHTS_CONNECTION_STRING
+    authentication: str | None = None  # APPLICATIONINSIGHTS_AUTHENTICATION_STRING, e.g. ClientId=<id>;Authorization=AAD
+    otlp_endpoint: str | None = None  # OTEL_EXPORTER_OTLP_ENDPOINT: OTLP over HTTP/protobuf, e.g. http://host:4318
+
+
+@dataclass(frozen=True)
 class Settings:
     """Every knob of the scheduler, with the defaults a deployment gets when the setting is absent."""
 
@@ -68,6 +78,7 @@ class Settings:
     storage_queue_endpoints: Mapping[str, str] = field(default_factory=dict)
     oauth_authority_host: str = "https://login.microsoftonline.com"
     region: str = "local"
+    telemetry: TelemetrySettings = field(default_factory=TelemetrySettings)
 
     @classmethod
     def from_env(cls, env: Mapping[str, str] | None = None) -> Settings:
@@ -104,6 +115,11 @@ class Settings:
             storage_queue_endpoints=reader.pairs("SCHEDULER_STORAGE_QUEUE_ENDPOINTS"),
             oauth_authority_host=reader.text("SCHEDULER_OAUTH_AUTHORITY_HOST") or "https://login.microsoftonline.com",
             region=reader.text("REGION_NAME") or "local",
+            telemetry=TelemetrySettings(
+                connection_string=reader.text("APPLICATIONINSIGHTS_CONNECTION_STRING"),
+                authentication=reader.text("APPLICATIONINSIGHTS_AUTHENTICATION_STRING"),
+                otlp_endpoint=reader.text("OTEL_EXPORTER_OTLP_ENDPOINT"),
+            ),
         )
 
 
