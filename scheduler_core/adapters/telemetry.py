@@ -295,7 +295,7 @@ def instrument_api(app: Any, settings: TelemetrySettings) -> None:
     from opentelemetry.instrumentation.fastapi import FastAPIInstrumentor
 
     _set_up_providers(settings)
-    FastAPIInstrumentor.instrument_app(app, excluded_urls="health")
+    FastAPIInstrumentor.instrument_app(app, excluded_urls="health", exclude_spans=["receive", "send"])
 
 
 def _set_up_providers(settings: TelemetrySettings) -> None:
