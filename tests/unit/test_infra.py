@@ -122,7 +122,7 @@ def render(node: Any) -> str:
         return "[" + ", ".join(render(item) for item in node) + "]"
     if not isinstance(node, dict):
         return str(node)
-    if "operator" in node:
+    if isinstance(node.get("operator"), dict):  # (an object may have a plain `operator` property too)
         kind, operands = node["operator"]["type"], node["operator"]["operands"]
         if kind == "property_accessor":
             return f"{render(operands['operand_1'])}.{render(operands['operand_2'])}"
