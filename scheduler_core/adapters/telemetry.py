@@ -124,11 +124,18 @@ class OpenTelemetry:
 
     Args:
         queue_depth: approximate messages in the executions queue, read when metrics are collected.
+        tracer_provider, meter_provider: instead of the global ones (tests).
     """
 
-    def __init__(self, queue_depth: Callable[[], int] | None = None) -> None:
-        self.tracer = trace.get_tracer(INSTRUMENTATION)
-        meter = metrics.get_meter(INSTRUMENTATION)
+    def __init__(
+        self,
+        queue_depth: Callable[[], int] | None = None,
+        *,
+        tracer_provider: trace.TracerProvider | None = None,
+        meter_provider: metrics.MeterProvider | None = None,
+    ) -> None:
+        self.tracer = trace.get_tracer(INSTRUMENTATION, tracer_provider=tracer_provider)
+        meter = metrics.get_meter(INSTRUMENTATION, meter_provider=meter_provider)
         self.lateness = meter.create_histogram(
             METRIC_LATENESS, unit="ms", description="From the instant an attempt was due to its start"
         )
