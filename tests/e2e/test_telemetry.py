@@ -17,6 +17,7 @@ from devhost.azurite import Azurite
 from devhost.tests.running import Devhost, wait_for
 from tests.conftest import REPO, start_host
 from tests.support.api import SchedulerApi, unique
+from tests.support.appinsights import Ingestion
 from tests.support.otlp import OtlpReceiver, Span
 from tests.support.target import Target
 
@@ -166,3 +167,30 @@ def test_without_an_exporter_the_target_sees_no_traceparent(azurite: Azurite, tm
     finally:
         host.terminate()
         target.close()
+
+
+def test_with_a_connection_string_the_azure_monitor_distro_sends_the_signals_and_no_secret(
+    azurite: Azurite, tmp_path: Path
+) -> None:
+    ingestion, target = Ingestion(), Target()
+    host, url = start_host(
+        azurite,
+        tmp_path / "host.log",
+        APPLICATIONINSIGHTS_CONNECTION_STRING=ingestion.connection_string,
+        APPLICATIONINSIGHTS_STATSBEAT_DISABLED_ALL="true",  # its own usage reports go to a Microsoft endpoint
+        OTEL_METRIC_EXPORT_INTERVAL="500",
+    )
+    try:
+        stack = Stack(host, SchedulerApi(url), OtlpReceiver(), target)
+        one_time_job(stack, "/ai", request={
+            "authentication": {"type": "Basic", "username": "scheduler", "password": PASSWORD}})
+        call = wait_for(lambda: target.requests_to("/ai"), "the target to be called")[0]
+        assert "traceparent" in call.headers
+        wanted = {"scheduler.attempts", "scheduler.occurrence.lateness", "scheduler.dispatch.queue_depth"}
+        assert wait_for(lambda: wanted <= ingestion.metric_names(), "the scheduler's metrics at the ingestion endpoint")
+        credentials = base64.b64encode(f"scheduler:{PASSWORD}".encode())
+        assert PASSWORD.encode() not in ingestion.raw() and credentials not in ingestion.raw()
+    finally:
+        host.terminate()
+        target.close()
+        ingestion.close()
