@@ -42,6 +42,10 @@ class StorageExecutionQueue:
         delay = min(max(0, math.floor(delay_seconds)), _MAX_VISIBILITY_SECONDS)
         self._client.send_message(json.dumps(message, separators=(",", ":")), visibility_timeout=delay or None)
 
+    def approximate_depth(self) -> int:
+        """Messages in the queue, visible or not, as the service estimates them (for the queue-depth metric)."""
+        return int(self._client.get_queue_properties().approximate_message_count or 0)
+
 
 @translates_unavailable
 class StoragePoisonQueue:
