@@ -54,6 +54,10 @@ def test_collections_and_job_list_show_jobs_with_their_states(page: Any, api: Sc
     assert "Enabled" in page.locator("tr[data-job='alpha-report'] td.state").inner_text()
     assert "Disabled" in page.locator("tr[data-job='beta-cleanup'] td.state").inner_text()
     assert "every hour" in page.locator("tr[data-job='alpha-report']").inner_text()
+    page.evaluate("window.notReloaded = true")
+    put_job(api, collection, "gamma-late", http_job(f"{target.url}/c", **hourly_from_tomorrow()))
+    page.locator("tr[data-job='gamma-late']").wait_for(timeout=WAIT_MS)  # the list refreshes by itself
+    assert page.evaluate("window.notReloaded") is True
 
     page.get_by_label("Name contains").fill("beta")
     page.locator("tr[data-job='alpha-report']").wait_for(state="detached", timeout=WAIT_MS)
@@ -140,3 +144,50 @@ def test_api_docs_render_from_local_assets(page: Any) -> None:
     page.goto("/docs")
     page.locator(".swagger-ui .info").wait_for(timeout=WAIT_MS)
     assert "Azure Scheduler" in page.locator(".swagger-ui .info").inner_text()
+
+
+def test_bulk_disable_with_a_reason_then_enable(page: Any, api: SchedulerApi, target: Target) -> None:
+    collection = api.new_collection()
+    names = ["bulk-a", "bulk-b", "bulk-c"]
+    for name in names:
+        put_job(api, collection, name, http_job(f"{target.url}/{name}", **hourly_from_tomorrow()))
+
+    page.goto(console_path(collection))
+    page.get_by_label("Select bulk-a").check()
+    page.get_by_label("Select bulk-c").check()
+    page.get_by_label("Reason for disabling (optional)").fill("quarter close")
+    page.once("dialog", lambda dialog: dialog.accept())
+    page.get_by_role("button", name="Disable selected").click()
+    page.locator("#flash").filter(has_text="2 jobs").wait_for(timeout=WAIT_MS)
+    page.locator("tr[data-job='bulk-a'] .note").wait_for(timeout=WAIT_MS)
+
+    states = {n: api.call("GET", api.job_path(collection, n)).json()["properties"]["state"] for n in names}
+    assert states == {"bulk-a": "Disabled", "bulk-b": "Enabled", "bulk-c": "Disabled"}
+    assert "quarter close" in page.locator("tr[data-job='bulk-c']").inner_text()
+
+    page.get_by_label("Select every job on this page").check()
+    page.once("dialog", lambda dialog: dialog.accept())
+    page.get_by_role("button", name="Enable selected").click()
+    page.locator("tr[data-job='bulk-a'] .note").wait_for(state="detached", timeout=WAIT_MS)
+    assert {api.call("GET", api.job_path(collection, n)).json()["properties"]["state"] for n in names} == {"Enabled"}
+
+
+def test_timeline_shows_planned_runs_and_a_past_cell_opens_its_history_entry(
+    page: Any, api: SchedulerApi, target: Target
+) -> None:
+    collection = api.new_collection()
+    name = unique("tl")
+    put_job(api, collection, name, http_job(f"{target.url}/{name}", **hourly_from_tomorrow()))
+    assert api.call("POST", api.job_path(collection, name) + "/run").status_code == 200
+    wait_for(lambda: api.call("GET", api.job_path(collection, name) + "/history").json()["value"], "a history row")
+
+    page.goto(f"{console_path(collection)}timeline?days=7")
+    row = page.locator(f"tr[data-job='{name}']")
+    assert row.locator(".cell.planned").count() > 0
+    past = row.locator("a.cell.completed")
+    assert past.count() == 1
+    past.click()
+    page.wait_for_url(f"**/jobs/{name}/#h-*")
+    opened = page.locator("#history-list tr.target details[open]")
+    opened.wait_for(timeout=WAIT_MS)
+    assert "200" in opened.inner_text()
