@@ -4,4 +4,6 @@ Run them all with `python -m bench`, or one with `python -m bench.<module>`. Add
 """
 
 #: The benchmark modules `python -m bench` runs, in order; each has a `main()`.
-BENCHMARKS: tuple[str, ...] = ("bench.recurrence", "bench.lateness", "bench.throughput", "bench.scaling")
+BENCHMARKS: tuple[str, ...] = (
+    "bench.recurrence", "bench.lateness", "bench.throughput", "bench.scaling", "bench.console"
+)

@@ -40,6 +40,14 @@ _WATERMARK_SAFETY = timedelta(minutes=5)  # re-read recent buckets: covers clock
 _MAX_SNAPSHOT_CHARS = 30_000
 
 
+# What a job list shows (jobs_changed_since); the entity's other columns are left out.
+_LIST_COLUMNS = [
+    "Name", "Definition", "State", "ExecutionCount", "FailureCount", "FaultedCount", "LastExecutionTime",
+    "NextExecutionTime", "CreatedAt", "Generation", "ManualRuns", "LastResult", "DisabledBy", "DisabledAt",
+    "DisabledReason",
+]
+
+
 def _iso(value: datetime | None) -> str | None:
     return value.astimezone(UTC).isoformat(timespec="milliseconds") if value else None
 
@@ -302,12 +310,15 @@ class TableStorage:
         self, collection: CollectionRef, since: datetime | None
     ) -> tuple[list[StoredJob], datetime | None]:
         """The collection's jobs written at or after `since` (all when None), and the newest write time among them
-        (storage's own `Timestamp`), for the console's job index (`service.console.JobChanges`)."""
+        (storage's own `Timestamp`), for the console's job index (`service.console.JobChanges`).
+
+        For a list, not for a write: secrets and dispatch records are not read (the SDK's per-property parsing is
+        most of the cost of reading thousands of rows)."""
         query = f"PartitionKey eq '{_quote(collection.key)}'"
         if since is not None:
             query += f" and Timestamp ge datetime'{since.astimezone(UTC).strftime('%Y-%m-%dT%H:%M:%S.%fZ')}'"
         jobs, newest = [], None
-        for entity in self._tables[JOBS].query_entities(query, results_per_page=1000):
+        for entity in self._tables[JOBS].query_entities(query, results_per_page=1000, select=_LIST_COLUMNS):
             jobs.append(self._job_from(entity, collection))
             stamp = _dt(entity.metadata.get("timestamp"))
             newest = stamp if newest is None or (stamp and stamp > newest) else newest

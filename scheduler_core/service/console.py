@@ -11,12 +11,14 @@ point read, a small delta query and a scan of memory.
 
 from __future__ import annotations
 
+import json
 import threading
 import time
 from collections import Counter
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field, replace
 from datetime import UTC, datetime, timedelta
+from functools import lru_cache
 from typing import Any, Protocol
 from urllib.parse import urlsplit
 
@@ -30,8 +32,9 @@ from scheduler_core.service import jobs as job_use_cases
 from scheduler_core.service.context import Services
 from scheduler_core.service.dispatch import timing
 from scheduler_core.service.quota import effective_quota
+from scheduler_core.wire import parse_instant, recurrence_from_wire
 
-FULL_REFRESH = timedelta(minutes=2)
+FULL_REFRESH = timedelta(minutes=10)
 #: Rows changed this long before the newest change already seen are read again: storage stamps rows with its own
 #: clock, and two writes in the same instant may commit in either order.
 _OVERLAP = timedelta(seconds=5)
@@ -109,6 +112,7 @@ class JobPage:
     limit: int
     by_state: dict[str, int]
     action_types: list[str]
+    collection: CollectionSummary
 
     @property
     def next_offset(self) -> int | None:
@@ -160,6 +164,7 @@ class Timeline:
     future_step: timedelta
     rows: list[TimelineRow]
     matched: int
+    collection: CollectionSummary
 
 
 # ---- the index ------------------------------------------------------------------------------------------------------
@@ -168,13 +173,17 @@ class Timeline:
 @dataclass
 class _Entry:
     rows: dict[str, JobRow]
-    newest: datetime | None
+    checked: datetime | None  # our clock when the last read of this collection began
     built: float
     lock: threading.Lock = field(default_factory=threading.Lock)
 
 
 class JobIndex:
-    """Per-collection index of job rows, refreshed by delta queries (see the module docstring). Thread-safe."""
+    """Per-collection index of job rows, refreshed by delta queries (see the module docstring). Thread-safe.
+
+    A delta reads the rows storage stamped at or after the previous read's start less `_OVERLAP`: a write that
+    commits while a read runs, or whose stamp is a little behind our clock, is still seen by the next read.
+    """
 
     def __init__(self, monotonic: Callable[[], float] = time.monotonic) -> None:
         self._entries: dict[str, _Entry] = {}
@@ -190,24 +199,27 @@ class JobIndex:
             if entry is None:
                 entry = self._entries[key] = _Entry({}, None, 0.0)
         with entry.lock:
-            changes: JobChanges | None = storage if hasattr(storage, "jobs_changed_since") else None  # type: ignore[assignment]
-            stale = self._monotonic() - entry.built > FULL_REFRESH.total_seconds()
+            changes: JobChanges | None = storage if hasattr(storage, "jobs_changed_since") else None  # type: ignore
+            started = services.clock()
             if changes is None:
                 entry.rows = {j.ref.name.lower(): to_row(j) for j in storage.all_jobs(collection.ref)}
-            elif stale or entry.newest is None:
-                jobs, newest = changes.jobs_changed_since(collection.ref, None)
-                entry.rows = {j.ref.name.lower(): to_row(j) for j in jobs}
-                entry.newest, entry.built = newest, self._monotonic()
+            elif entry.checked is None or self._monotonic() - entry.built > FULL_REFRESH.total_seconds():
+                self._rebuild(entry, changes, collection.ref, started)
             else:
-                jobs, newest = changes.jobs_changed_since(collection.ref, entry.newest - _OVERLAP)
+                jobs, _ = changes.jobs_changed_since(collection.ref, entry.checked - _OVERLAP)
                 for job in jobs:
-                    entry.rows[job.ref.name.lower()] = to_row(job)
-                entry.newest = max(entry.newest, newest or entry.newest)
-                if len(entry.rows) != collection.job_count:  # a job went (deletes leave no changed row)
-                    jobs, newest = changes.jobs_changed_since(collection.ref, None)
-                    entry.rows = {j.ref.name.lower(): to_row(j) for j in jobs}
-                    entry.newest, entry.built = newest, self._monotonic()
+                    known = entry.rows.get(job.ref.name.lower())
+                    if known is None or known.job.etag != job.etag:
+                        entry.rows[job.ref.name.lower()] = to_row(job)
+                entry.checked = started
+                if len(entry.rows) != collection.job_count:  # a job went (a delete leaves no changed row)
+                    self._rebuild(entry, changes, collection.ref, started)
             return sorted(entry.rows.values(), key=lambda r: r.job.ref.name.lower())
+
+    def _rebuild(self, entry: _Entry, changes: JobChanges, ref: CollectionRef, started: datetime) -> None:
+        jobs, _ = changes.jobs_changed_since(ref, None)
+        entry.rows = {j.ref.name.lower(): to_row(j) for j in jobs}
+        entry.checked, entry.built = started, self._monotonic()
 
     def forget(self, collection: CollectionRef, name: str | None = None) -> None:
         """Drop a job (or the whole collection) this process deleted, so the next read does not show it."""
@@ -226,10 +238,17 @@ _INDEX = JobIndex()
 
 def to_row(job: StoredJob) -> JobRow:
     """The job as one line of the list: its schedule phrase, action type and target host."""
-    start, recurrence = timing(job)
-    phrase = describe(recurrence, start if job.definition.get("startTime") else None)
+    start = job.definition.get("startTime")
+    recurrence = job.definition.get("recurrence")
+    phrase = _phrase(json.dumps(recurrence, sort_keys=True) if recurrence else "", start if not recurrence else None)
     action = job.definition.get("action") or {}
     return JobRow(job, phrase, str(action.get("type") or ""), _target(action))
+
+
+@lru_cache(maxsize=4096)
+def _phrase(recurrence: str, start: str | None) -> str:
+    """Thousands of jobs share a few schedules, and describing a cron takes milliseconds: one phrase per schedule."""
+    return describe(recurrence_from_wire(json.loads(recurrence)) if recurrence else None, parse_instant(start))
 
 
 def _target(action: dict[str, Any]) -> str:
@@ -256,10 +275,13 @@ def collection_summaries(services: Services) -> list[CollectionSummary]:
     return found
 
 
-def summary(services: Services, collection: StoredCollection) -> CollectionSummary:
+def summary(
+    services: Services, collection: StoredCollection, rows: Sequence[JobRow] | None = None
+) -> CollectionSummary:
+    """The collection's state, plan, quota use and jobs by state (from `rows` when the caller has them)."""
     properties = collection.definition.get("properties") or {}
     quota = effective_quota(collection.definition)
-    rows = _INDEX.rows(services, collection)
+    rows = _INDEX.rows(services, collection) if rows is None else rows
     return CollectionSummary(
         ref=collection.ref,
         state=properties.get("state") or "Enabled",
@@ -299,6 +321,7 @@ def job_page(services: Services, ref: CollectionRef, wanted: JobFilter, *, offse
         limit=limit,
         by_state=_by_state(rows),
         action_types=sorted({r.action_type for r in rows if r.action_type}),
+        collection=summary(services, collection, rows),
     )
 
 
@@ -352,7 +375,7 @@ def timeline(
         _fill_planned(row.job, planned, future_step, now)
         _fill_past(services, row.job.ref, past, past_step)
         rows.append(TimelineRow(row, past, planned))
-    return Timeline(now, past_step, future_step, rows, page.matched)
+    return Timeline(now, past_step, future_step, rows, page.matched, page.collection)
 
 
 _MAX_PLANNED = 5000

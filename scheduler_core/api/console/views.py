@@ -164,11 +164,10 @@ def install_console(app: FastAPI, services: Callable[[], Services]) -> None:
         try:
             ref = CollectionRef(sub, rg, name)
             wanted, offset = filters(request)
-            summary = await call(console.get_summary, ref)
             page = await call(console.job_page, ref, wanted, offset=offset, limit=PAGE_SIZE)
         except SchedulerError as exc:
             return error_page(request, exc)
-        return render(request, "jobs.html", collection=summary, page=page, wanted=wanted,
+        return render(request, "jobs.html", collection=page.collection, page=page, wanted=wanted,
                       query=query_of(wanted), query_of=query_of, states=[s for s in page.by_state],
                       results=console.LAST_RESULTS)
 
@@ -192,12 +191,11 @@ def install_console(app: FastAPI, services: Callable[[], Services]) -> None:
             ref = CollectionRef(sub, rg, name)
             wanted, offset = filters(request)
             days = 7 if request.query_params.get("days") == "7" else 1
-            summary = await call(console.get_summary, ref)
             line = await call(console.timeline, ref, wanted, days=days, offset=offset, limit=PAGE_SIZE)
         except SchedulerError as exc:
             return error_page(request, exc)
         template = "_timeline.html" if fragment(request) else "timeline.html"
-        return render(request, template, collection=summary, collection_ref=ref, line=line, days=days,
+        return render(request, template, collection=line.collection, collection_ref=ref, line=line, days=days,
                       wanted=wanted, query=query_of(wanted), query_of=query_of, offset=offset, limit=PAGE_SIZE)
 
     @router.get("/{sub}/{rg}/{name}/jobs/{job}/", response_class=HTMLResponse)
