@@ -17,6 +17,8 @@ from fastapi.responses import JSONResponse, Response
 from starlette.concurrency import run_in_threadpool
 
 from scheduler_core.api import models
+from scheduler_core.api.console import install_console
+from scheduler_core.api.docs import install_docs
 from scheduler_core.api.errors import install_error_handlers
 from scheduler_core.api.types import parse_datetime
 from scheduler_core.api.validation import parse_collection, parse_job, parse_json
@@ -46,6 +48,8 @@ def create_app(services_factory: Callable[[], Services]) -> FastAPI:
         title="Azure Scheduler (revived)",
         version="2016-03-01",
         description="The Azure Scheduler 2016-03-01 management API on Azure Functions.",
+        docs_url=None,  # served by install_docs from local files
+        redoc_url=None,
     )
     install_error_handlers(app)
     _document_errors(app)
@@ -289,6 +293,8 @@ def create_app(services_factory: Callable[[], Services]) -> FastAPI:
         found = occurrences(start, recurrence_from_wire(job.get("recurrence")), after=after, limit=count)
         return {"value": [format_datetime(t) for t in found]}
 
+    install_docs(app)
+    install_console(app, svc)
     return app
 
 

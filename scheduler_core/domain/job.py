@@ -138,6 +138,20 @@ class JobStatus:
     faulted_count: int = 0
     last_execution_time: datetime | None = None
     next_execution_time: datetime | None = None
+    last_result: str | None = None  # Completed | Failed: the outcome of the latest main-action attempt (extension)
 
     def scheduled(self, next_time: datetime | None) -> JobStatus:
         return replace(self, next_execution_time=next_time)
+
+
+@dataclass(frozen=True)
+class DisabledNote:
+    """Who disabled a job, when, and why (an extension: Azure Scheduler kept no reason). Kept while it is disabled."""
+
+    by: str
+    at: datetime
+    reason: str = ""
+
+    def __str__(self) -> str:
+        text = f"disabled by {self.by} at {self.at:%Y-%m-%d %H:%M} UTC"
+        return f"{text}: {self.reason}" if self.reason else text

@@ -367,6 +367,7 @@ def _settle(job: StoredJob, occurrence: Occurrence, outcome: Outcome, exhausted:
     if occurrence.manual and occurrence.first_attempt:
         status = replace(status, execution_count=status.execution_count + 1, last_execution_time=now)
         job = replace(job, manual_runs=job.manual_runs + 1)
+    status = replace(status, last_result="Completed" if outcome.succeeded else "Failed")
     if not outcome.succeeded:
         status = replace(status, failure_count=status.failure_count + 1)
     if exhausted:

@@ -13,7 +13,7 @@ from datetime import datetime
 from typing import Any
 
 from scheduler_core.domain.errors import ConcurrencyConflict, InvalidInput, JobNotFound
-from scheduler_core.domain.job import CollectionRef, JobEvent, JobRef, JobState, JobStatus, apply_event
+from scheduler_core.domain.job import CollectionRef, DisabledNote, JobEvent, JobRef, JobState, JobStatus, apply_event
 from scheduler_core.domain.recurrence import occurrences
 from scheduler_core.ports import HistoryEntry, Page, StoredCollection, StoredJob
 from scheduler_core.secrets import merge_secrets, split_secrets
@@ -102,7 +102,11 @@ def put_job(services: Services, ref: JobRef, properties: Mapping[str, Any]) -> t
                 continue  # created meanwhile by someone else: replace it instead
             return render(stored), True
         state = current.state if not requested else _transition(current.state, JobState(requested))
-        job = replace(current, definition=public, secrets=secrets, state=state, generation=current.generation + 1)
+        note = current.disabled_note if state is JobState.DISABLED else None
+        job = replace(
+            current, definition=public, secrets=secrets, state=state, generation=current.generation + 1,
+            disabled_note=note,
+        )
         try:
             return render(_store(services, current, job, now)), False
         except ConcurrencyConflict:
@@ -189,13 +193,16 @@ def delete_job(services: Services, ref: JobRef) -> None:
     services.storage.delete_history(ref)
 
 
-def set_state(services: Services, ref: JobRef, state: JobState) -> None:
+def set_state(services: Services, ref: JobRef, state: JobState, note: DisabledNote | None = None) -> None:
+    """Enable or disable a job; a disable may carry a `note` (who, when, why), kept while the job stays disabled."""
     now = services.clock()
     for _ in range(10):
         current = services.storage.get_job(ref)
         job = replace(current, state=_transition(current.state, state), generation=current.generation + 1)
-        if job.state is current.state:
+        kept = (note or current.disabled_note) if job.state is JobState.DISABLED else None
+        if job.state is current.state and kept == current.disabled_note:
             return
+        job = replace(job, disabled_note=kept)
         try:
             _store(services, current, job, now)
             return
