@@ -18,6 +18,7 @@ from typing import Any, Protocol
 from scheduler_core.domain.definition import JobDefinition
 from scheduler_core.domain.job import (
     CollectionRef,
+    DisabledNote,
     JobExecutionStatus,
     JobHistoryActionName,
     JobRef,
@@ -89,6 +90,7 @@ class StoredJob:
         return next((token for when, token in self.dispatched if when == due), None)
 
     etag: str | None = None
+    disabled_note: DisabledNote | None = None  # set by a disable that gave a reason; cleared when it leaves Disabled
 
     @property
     def scheduled_runs(self) -> int:

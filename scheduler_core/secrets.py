@@ -11,6 +11,8 @@ import copy
 from collections.abc import Mapping
 from typing import Any
 
+from scheduler_core.domain.definition import Action
+
 SECRET_FIELDS = frozenset({"password", "pfx", "secret", "sasToken", "sasKey"})
 # Maps whose keys are the user's own names (a header called `secret` is a header, not a secret field): kept whole.
 _USER_MAPS = frozenset({"headers", "customMessageProperties"})
@@ -58,3 +60,9 @@ def redact(text: str, secrets: Mapping[str, str]) -> str:
         if value and len(value) >= 4:
             text = text.replace(value, "***")
     return text
+
+
+def with_secrets(action: Action, secrets: Mapping[str, str]) -> dict[str, Any]:
+    """The action's wire JSON with its secret fields put back (what a runner performs)."""
+    prefix = f"{action.path}."
+    return merge_secrets(action.wire, {k[len(prefix) :]: v for k, v in secrets.items() if k.startswith(prefix)})

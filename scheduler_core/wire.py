@@ -16,7 +16,6 @@ import isodate
 from scheduler_core.domain.definition import Action, JobActionType, JobDefinition
 from scheduler_core.domain.recurrence import Frequency, MonthlyOccurrence, Recurrence, RecurrenceSchedule, WeekDay
 from scheduler_core.domain.retry import DEFAULT_RETRY, RetryPolicy, RetryType
-from scheduler_core.secrets import merge_secrets
 
 
 def format_datetime(value: datetime) -> str:
@@ -91,12 +90,6 @@ def action_from_wire(action: Mapping[str, Any], path: str = "action") -> Action:
         wire=action,
         path=path,
     )
-
-
-def with_secrets(action: Action, secrets: Mapping[str, str]) -> dict[str, Any]:
-    """The action's wire JSON with its secret fields put back (what a runner performs)."""
-    prefix = f"{action.path}."
-    return merge_secrets(action.wire, {k[len(prefix) :]: v for k, v in secrets.items() if k.startswith(prefix)})
 
 
 def definition_from_wire(properties: Mapping[str, Any]) -> JobDefinition:

@@ -15,6 +15,8 @@ from fastapi import FastAPI
 from fastapi.openapi.utils import get_openapi
 
 from scheduler_core.api import models
+from scheduler_core.api.console import install_console
+from scheduler_core.api.docs import install_docs
 from scheduler_core.api.errors import install_error_handlers
 from scheduler_core.api.routes import collections, jobs, preview
 from scheduler_core.api.routes.common import API_VERSIONS, ServicesHolder
@@ -29,10 +31,12 @@ def create_app(services_factory: Callable[[], Services]) -> FastAPI:
         title="Azure Scheduler (revived)",
         version="2016-03-01",
         description="The Azure Scheduler 2016-03-01 management API on Azure Functions.",
+        docs_url=None,  # served by install_docs from local files
+        redoc_url=None,
     )
     install_error_handlers(app)
     _document_errors(app)
-    app.state.services = ServicesHolder(services_factory)
+    app.state.services = holder = ServicesHolder(services_factory)
 
     @app.get("/health", include_in_schema=False)
     async def health() -> dict[str, str]:
@@ -40,6 +44,8 @@ def create_app(services_factory: Callable[[], Services]) -> FastAPI:
 
     for routes in (collections, jobs, preview):
         app.include_router(routes.router)
+    install_docs(app)
+    install_console(app, holder.sync)
     return app
 
 

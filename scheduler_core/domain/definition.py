@@ -11,15 +11,14 @@ from __future__ import annotations
 from collections.abc import Mapping
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta
-from enum import Enum
 from typing import Any
 
-from scheduler_core.domain.job import JobState
+from scheduler_core.domain.job import JobState, WireEnum
 from scheduler_core.domain.recurrence import Recurrence
 from scheduler_core.domain.retry import DEFAULT_RETRY, RetryPolicy
 
 
-class JobActionType(str, Enum):
+class JobActionType(WireEnum):
     """The kinds of action (wire `action.type`); each carries its payload under one field (`payload_field`)."""
 
     HTTP = "Http"

@@ -37,6 +37,10 @@ class InvalidInput(SchedulerError, ValueError):
         super().__init__("; ".join(str(p) for p in self.problems))
 
 
+class PayloadTooLarge(InvalidInput):
+    """A request body larger than the API accepts (413 RequestEntityTooLarge)."""
+
+
 class ScheduleNeverFires(InvalidInput):
     """A recurrence that has no occurrence within the search bound (for example day 31 of every February)."""
 
@@ -82,6 +86,10 @@ class ConcurrencyConflict(Conflict):
 
 class PreconditionFailed(Conflict):
     """A conditional request (`If-Match`, `If-None-Match: *`) whose condition the stored resource does not meet."""
+
+
+class StorageUnavailable(SchedulerError, ConnectionError):
+    """Storage could not be reached (503 ServiceUnavailable with Retry-After: ARM clients retry it)."""
 
 
 class Misconfigured(SchedulerError):

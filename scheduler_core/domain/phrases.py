@@ -79,7 +79,9 @@ def describe_recurrence(recurrence: Recurrence) -> str:
             parts.append(f"every {days}")
         else:
             parts.append(f"{every} on {days}")
-    elif schedule is not None and frequency is Frequency.MONTH and _has_month_days(schedule):
+    elif schedule is not None and frequency is Frequency.MONTH and (
+        schedule.month_days or schedule.monthly_occurrences
+    ):
         parts.append(f"{every} on {_month_days(schedule)}")
     else:
         parts.append(every)
@@ -150,7 +152,3 @@ def _times(schedule: RecurrenceSchedule) -> str:
     if minutes:
         return f"at minute {_and([str(m) for m in minutes])} of every hour"
     return ""
-
-
-def _has_month_days(schedule: RecurrenceSchedule) -> bool:
-    return bool(schedule.month_days or schedule.monthly_occurrences)

@@ -26,6 +26,7 @@ from scheduler_core.domain.job import JobEvent, JobExecutionStatus, JobState, ap
 from scheduler_core.domain.recurrence import Recurrence, occurrences
 from scheduler_core.domain.retry import DEFAULT_RETRY, retry_delay
 from scheduler_core.ports import Claim, HistoryEntry, Outcome, StoredJob
+from scheduler_core.secrets import with_secrets
 from scheduler_core.service.context import Services
 from scheduler_core.service.dispatch import (
     ERROR_ACTION,
@@ -38,7 +39,7 @@ from scheduler_core.service.dispatch import (
     schedule,
     timing,
 )
-from scheduler_core.wire import with_secrets
+from scheduler_core.service.telemetry import FAULTED, AttemptFacts
 
 log = logging.getLogger(__name__)
 COMPLETED, FAILED, POSTPONED = JobExecutionStatus.COMPLETED, JobExecutionStatus.FAILED, JobExecutionStatus.POSTPONED
@@ -135,7 +136,8 @@ def perform(services: Services, prepared: Prepared) -> None:
         except JobNotFound:
             log.info("occurrence %s of a job deleted since it was prepared dropped", occurrence.execution_id)
             return
-    _attempt(services, job, occurrence, now)
+    with services.telemetry.attempt(_facts(job, occurrence, now)) as span:
+        span.outcome(_attempt(services, job, occurrence, now))
 
 
 def _dispatch(
@@ -190,6 +192,7 @@ def _scheduled_attempt(
         # The job no longer expects this occurrence: nothing moves on; one row says why (claimed, so only once).
         if services.storage.claim(occurrence.attempt, token) is not Claim.LOST:
             _record(services, occurrence, now, now, POSTPONED, reason)
+            services.telemetry.postponed()
         return None
     run: Occurrence | None = occurrence
     missed: list[HistoryEntry] = []
@@ -210,6 +213,7 @@ def _scheduled_attempt(
         missed.append(_entry(occurrence, now, now, POSTPONED, reason))
     if missed:
         services.storage.add_history(missed)
+        services.telemetry.postponed(len(missed))
     return (job, run) if runs and run is not None else None
 
 
@@ -322,7 +326,16 @@ def _advance(
     return advanced
 
 
-def _attempt(services: Services, job: StoredJob, occurrence: Occurrence, started: datetime) -> None:
+def _facts(job: StoredJob, occurrence: Occurrence, started: datetime) -> AttemptFacts:
+    ref = job.ref
+    return AttemptFacts(
+        ref.name, ref.collection.name, occurrence.execution_id, occurrence.action_name.value, occurrence.retry,
+        occurrence.due, occurrence.act_at, started,
+    )
+
+
+def _attempt(services: Services, job: StoredJob, occurrence: Occurrence, started: datetime) -> str:
+    """Run the attempt, record it and queue what follows; returns its outcome (Completed, Failed or Faulted)."""
     main = job.definition.action
     action = main if occurrence.action_name == MAIN_ACTION else main.error_action
     outcome = _run(services, job, occurrence, action)
@@ -343,6 +356,7 @@ def _attempt(services: Services, job: StoredJob, occurrence: Occurrence, started
         services.storage.update_job(
             job.ref, lambda current: _settle(current, occurrence, outcome, exhausted, ended), current=job
         )
+    return (COMPLETED.value if outcome.succeeded else FAULTED if exhausted else FAILED.value)
 
 
 def _settle(job: StoredJob, occurrence: Occurrence, outcome: Outcome, exhausted: bool, now: datetime) -> StoredJob:
@@ -351,6 +365,7 @@ def _settle(job: StoredJob, occurrence: Occurrence, outcome: Outcome, exhausted:
     if occurrence.manual and occurrence.first_attempt:
         status = replace(status, execution_count=status.execution_count + 1, last_execution_time=now)
         job = replace(job, manual_runs=job.manual_runs + 1)
+    status = replace(status, last_result="Completed" if outcome.succeeded else "Failed")
     if not outcome.succeeded:
         status = replace(status, failure_count=status.failure_count + 1)
     if exhausted:
@@ -428,6 +443,7 @@ def record_poisoned(services: Services, message: Mapping[str, Any]) -> None:
         "Faulted: the execution could not be processed (the scheduler failed repeatedly) and was moved to the "
         "poison queue.",
     )
+    services.telemetry.poisoned()
 
     def faulted(current: StoredJob) -> StoredJob:
         status = current.status

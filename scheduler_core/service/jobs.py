@@ -15,6 +15,7 @@ from scheduler_core.domain.definition import JobWrite
 from scheduler_core.domain.errors import ConcurrencyConflict, InvalidInput, JobNotFound
 from scheduler_core.domain.job import (
     CollectionRef,
+    DisabledNote,
     JobEvent,
     JobExecutionStatus,
     JobRef,
@@ -107,7 +108,15 @@ def _write_job(
             except ConcurrencyConflict:
                 continue  # created meanwhile by someone else: replace it instead (or fail its precondition)
         state = current.state if requested is None else _transition(current.state, requested)
-        job = replace(current, definition=definition, secrets=write.secrets, state=state, version=new_version())
+        note = current.disabled_note if state is JobState.DISABLED else None
+        job = replace(
+            current,
+            definition=definition,
+            secrets=write.secrets,
+            state=state,
+            version=new_version(),
+            disabled_note=note,
+        )
         try:
             return _store(services, current, job, now), False
         except ConcurrencyConflict:
@@ -125,18 +134,27 @@ def _transition(current: JobState, wanted: JobState) -> JobState:
 
 
 def _create(services: Services, job: StoredJob, now: datetime) -> StoredJob:
-    """Take a slot in the collection's job quota, then insert; give the slot back if the insert loses a race."""
+    """Insert the job, then count it against the collection's `maxJobCount`; remove it again if it does not fit.
+
+    The quota is counted per job, not per request: only the request whose insert wins takes a slot, so concurrent
+    identical PUTs of one new job never use up the quota (the others become replaces). The job is scheduled only
+    once its slot is taken, so a job that ends 409 never runs.
+
+    Raises:
+        ConcurrencyConflict: the job was created meanwhile (the caller replaces it instead).
+        QuotaExceeded: no slot left; nothing stays stored.
+    """
+    job = replace(job, status=job.status.scheduled(_first_due(job, now)))
+    stored = services.storage.create_job(job)
 
     def take_slot(current: StoredCollection) -> StoredCollection:
         check_new_job_fits(current.definition, current.job_count, current.ref.name)
         return replace(current, job_count=current.job_count + 1, etag=None)
 
-    services.storage.update_collection(job.ref.collection, take_slot)
     try:
-        job = replace(job, status=job.status.scheduled(_first_due(job, now)))
-        stored = services.storage.create_job(job)
+        services.storage.update_collection(job.ref.collection, take_slot)
     except BaseException:
-        _give_back_slot(services, job.ref.collection)
+        services.storage.delete_job(job.ref)
         raise
     _reschedule(services, None, stored, now)
     return stored
@@ -193,14 +211,16 @@ def delete_job(services: Services, ref: JobRef, condition: Precondition = NONE) 
     services.storage.delete_history(ref)
 
 
-def set_state(services: Services, ref: JobRef, state: JobState) -> None:
+def set_state(services: Services, ref: JobRef, state: JobState, note: DisabledNote | None = None) -> None:
+    """Enable or disable a job; a disable may carry a `note` (who, when, why), kept while the job stays disabled."""
     now = services.clock()
     for _ in range(10):
         current = services.storage.get_job(ref)
         job = replace(current, state=_transition(current.state, state))
-        if job.state is current.state:
+        kept = (note or current.disabled_note) if job.state is JobState.DISABLED else None
+        if job.state is current.state and kept == current.disabled_note:
             return
-        job = replace(job, version=new_version())
+        job = replace(job, disabled_note=kept, version=new_version())
         try:
             _store(services, current, job, now)
             return

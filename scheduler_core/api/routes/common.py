@@ -3,7 +3,7 @@
 
 from __future__ import annotations
 
-import asyncio
+import threading
 from collections.abc import Callable
 from datetime import datetime
 from enum import Enum
@@ -29,24 +29,27 @@ E = TypeVar("E", bound=Enum)
 def check_api_version(api_version: Annotated[str | None, Query(alias="api-version")] = None) -> None:
     """Every route's dependency: `api-version` is optional; when given it must be one the API speaks."""
     if api_version is not None and api_version not in API_VERSIONS:
-        raise InvalidInput(f"api-version '{api_version}' is not supported; use 2016-03-01", "api-version")
+        raise InvalidInput("this api-version is not supported; use 2016-03-01", "api-version")
 
 
 class ServicesHolder:
-    """Builds the services once, on the first request, in a worker thread: building creates tables and queues,
-    blocking calls the event loop must not make."""
+    """Builds the services once, on first use; `get` builds them in a worker thread: building creates tables and
+    queues, blocking calls the event loop must not make."""
 
     def __init__(self, factory: Callable[[], Services]) -> None:
         self._factory = factory
         self._services: Services | None = None
-        self._building = asyncio.Lock()
+        self._building = threading.Lock()
+
+    def sync(self) -> Services:
+        """The services, built now if need be (blocks: not for the event loop)."""
+        with self._building:
+            if self._services is None:
+                self._services = self._factory()
+            return self._services
 
     async def get(self) -> Services:
-        if self._services is None:
-            async with self._building:
-                if self._services is None:
-                    self._services = await run_in_threadpool(self._factory)
-        return self._services
+        return self._services if self._services is not None else await run_in_threadpool(self.sync)
 
 
 async def get_services(request: Request) -> Services:
@@ -118,4 +121,4 @@ def parse_filter(text: str | None, field: str, enum: type[E]) -> E | None:
     for member in enum:
         if str(member.value).lower() == value:
             return member
-    raise InvalidInput(f"'{parts[2]}' is not a {field}; use one of {', '.join(m.value for m in enum)}", "$filter")
+    raise InvalidInput(f"not a {field}; use one of {', '.join(m.value for m in enum)}", "$filter")
