@@ -295,3 +295,87 @@ def test_a_poisoned_occurrence_is_recorded_as_faulted_and_the_schedule_moves_on(
     job = sim.job("p")
     assert (job.status.faulted_count, job.status.next_execution_time) == (1, START + HOUR + timedelta(seconds=5))
     assert [e.status for e in sim.history("p")] == ["Failed"]
+
+
+def test_exponential_retries_double_up_to_the_maximum_interval() -> None:
+    sim = Simulation(respond=failing)
+    policy = {"retryType": "Exponential", "retryInterval": "PT20S", "retryCount": 4, "maxRetryInterval": "PT1M"}
+    sim.put("exp", {"startTime": iso(START), "action": http_action(retryPolicy=policy)})
+
+    sim.run_for(minutes=10)
+
+    assert gaps(sim) == [20, 40, 60, 60]
+    assert [e.retry_count for e in sim.history("exp")] == [0, 1, 2, 3, 4]
+    assert sim.job("exp").state is JobState.FAULTED
+
+
+def test_the_error_action_retries_on_its_own_policy() -> None:
+    sim = Simulation(respond=failing)
+    error = http_action(retryPolicy={"retryType": "Fixed", "retryInterval": "PT15S", "retryCount": 1})
+    sim.put("e", {"startTime": iso(START), "action": http_action(retryPolicy={"retryType": "None"}, errorAction=error)})
+
+    sim.run_for(minutes=5)
+
+    assert rows(sim, "e") == [("MainAction", "Failed", 0), ("ErrorAction", "Failed", 0), ("ErrorAction", "Failed", 1)]
+    assert gaps(sim) == [0, 15]
+    job = sim.job("e")
+    assert (job.status.failure_count, job.status.faulted_count) == (1, 1), "error action attempts count nothing"
+
+
+def test_a_job_replaced_before_its_occurrence_runs_its_new_action_once() -> None:
+    sim = Simulation()
+    sim.put("v", {"startTime": iso(START + timedelta(seconds=5)), "action": http_action()})
+    replaced = http_action()
+    replaced["request"]["uri"] = "https://target.example/v2"
+    sim.put("v", {"startTime": iso(START + timedelta(seconds=5)), "action": replaced})
+
+    sim.run_for(minutes=1)
+
+    assert [c.action["request"]["uri"] for c in sim.actions.calls] == ["https://target.example/v2"]
+    assert [e.status for e in sim.history("v")] == ["Completed"]
+
+
+def test_a_job_rescheduled_later_does_not_run_at_its_old_time_and_says_why() -> None:
+    sim = Simulation()
+    sim.put("later", {"startTime": iso(START + timedelta(seconds=5)), "action": http_action()})
+    sim.put("later", {"startTime": iso(START + HOUR), "action": http_action()})
+
+    sim.run_for(hours=2)
+
+    assert sim.calls_at == [START + HOUR]
+    statuses = [(e.status, e.expected_execution_time) for e in sim.history("later")]
+    assert statuses == [("Postponed", START + timedelta(seconds=5)), ("Completed", START + HOUR)]
+
+
+def test_a_recurrence_with_an_end_time_stops_there_and_completes() -> None:
+    sim = Simulation()
+    recurrence = {"frequency": "Minute", "interval": 30, "endTime": iso(START + HOUR)}
+    sim.put("end", {"startTime": iso(START), "action": http_action(), "recurrence": recurrence})
+
+    sim.run_for(hours=3)
+
+    assert sim.calls_at == [START, START + timedelta(minutes=30), START + HOUR]
+    assert sim.job("end").state is JobState.COMPLETED
+
+
+def test_a_weekly_schedule_in_a_time_zone_fires_at_local_wall_clock_time() -> None:
+    sim = Simulation()
+    recurrence = {"frequency": "Week", "schedule": {"weekDays": ["Monday"], "hours": [9], "minutes": [30]},
+                  "timeZone": "Europe/Berlin"}
+    sim.put("weekly", {"startTime": iso(START), "action": http_action(), "recurrence": recurrence})
+
+    sim.run_for(days=15)
+
+    assert [t.isoformat() for t in sim.calls_at] == ["2026-06-08T07:30:00+00:00", "2026-06-15T07:30:00+00:00"]
+
+
+def test_deleting_the_collection_drops_its_queued_occurrences() -> None:
+    sim = Simulation()
+    sim.put("gone", {"startTime": iso(START + timedelta(seconds=5)), "action": http_action()})
+    sim.put("later", {"startTime": iso(START + HOUR), "action": http_action(), "recurrence": {"frequency": "Hour"}})
+    collections.delete_collection(sim.services, sim.collection)
+
+    sim.run_for(hours=3)
+
+    assert sim.calls_at == []
+    assert sim.storage.due_until(START + 10 * HOUR) == []
