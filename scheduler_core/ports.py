@@ -15,7 +15,7 @@ from datetime import datetime
 from enum import Enum
 from typing import Any, Protocol
 
-from scheduler_core.domain.definition import JobDefinition
+from scheduler_core.domain.definition import Action, JobDefinition
 from scheduler_core.domain.job import (
     CollectionRef,
     DisabledNote,
@@ -280,7 +280,7 @@ class Outcome:
 
 
 class ActionRunner(Protocol):
-    def run(self, action: Mapping[str, Any], secrets: Mapping[str, str], headers: Mapping[str, str]) -> Outcome:
-        """Perform an action (wire JSON) with its secrets; `headers` identify the occurrence for the target.
+    def run(self, action: Action, secrets: Mapping[str, str], headers: Mapping[str, str]) -> Outcome:
+        """Perform an action with the job's secrets (by JSON path); `headers` identify the occurrence for the target.
 
         Never raises for what the target does: a failure is an Outcome with `succeeded` False and the reason."""

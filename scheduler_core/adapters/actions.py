@@ -1,9 +1,13 @@
-"""Routes an action to the runner for its type, after checking that the job's secrets could be decrypted."""
+"""Routes an action to the runner for its type, after checking that the job's secrets could be decrypted.
+
+The `ActionRunner` port takes the typed action; the runners of each type read its wire JSON with the secrets put
+back (`WireRunner`), rendered here.
+"""
 
 from __future__ import annotations
 
 from collections.abc import Mapping
-from typing import Any
+from typing import Any, Protocol
 
 from scheduler_core.adapters.clients import queue_service_url, storage_credential
 from scheduler_core.adapters.http_action import HttpActionRunner, OutboundLimits
@@ -12,9 +16,16 @@ from scheduler_core.adapters.secret_box import unreadable_reason
 from scheduler_core.adapters.service_bus_action import ServiceBusActionRunner
 from scheduler_core.adapters.storage_queue_action import StorageQueueActionRunner
 from scheduler_core.adapters.target_guard import TargetGuard
-from scheduler_core.domain.definition import JobActionType
-from scheduler_core.ports import ActionRunner, Outcome
+from scheduler_core.domain.definition import Action, JobActionType
+from scheduler_core.ports import Outcome
+from scheduler_core.secrets import with_secrets
 from scheduler_core.settings import Settings
+
+
+class WireRunner(Protocol):
+    """A runner of one kind of action, on its wire JSON (secrets included)."""
+
+    def run(self, action: Mapping[str, Any], secrets: Mapping[str, str], headers: Mapping[str, str]) -> Outcome: ...
 
 
 class ActionDispatcher:
@@ -25,7 +36,7 @@ class ActionDispatcher:
         runners: replace the runner of some action types (tests).
     """
 
-    def __init__(self, settings: Settings, runners: Mapping[str, ActionRunner] | None = None) -> None:
+    def __init__(self, settings: Settings, runners: Mapping[str, WireRunner] | None = None) -> None:
         guard = TargetGuard(
             allow_loopback=settings.allow_loopback_targets, allow_link_local=settings.allow_link_local_targets
         )
@@ -57,7 +68,7 @@ class ActionDispatcher:
             own_queue_endpoint=queue_service_url(settings.storage),
         )
         service_bus = ServiceBusActionRunner(timeout_seconds=timeout, guard=guard)
-        self._runners: dict[str, ActionRunner] = {
+        self._runners: dict[str, WireRunner] = {
             JobActionType.HTTP.value: http,
             JobActionType.HTTPS.value: http,
             JobActionType.STORAGE_QUEUE.value: queue,
@@ -66,11 +77,11 @@ class ActionDispatcher:
             **(runners or {}),
         }
 
-    def run(self, action: Mapping[str, Any], secrets: Mapping[str, str], headers: Mapping[str, str]) -> Outcome:
+    def run(self, action: Action, secrets: Mapping[str, str], headers: Mapping[str, str]) -> Outcome:
         reason = unreadable_reason(secrets)
         if reason:
             return Outcome(False, reason)
-        runner = self._runners.get(action.get("type", ""))
+        runner = self._runners.get(action.type.value)
         if runner is None:
-            return Outcome(False, f"Actions of type {action.get('type')} cannot be executed by this deployment.")
-        return runner.run(action, secrets, headers)
+            return Outcome(False, f"Actions of type {action.type.value} cannot be executed by this deployment.")
+        return runner.run(with_secrets(action, secrets), secrets, headers)

@@ -15,9 +15,11 @@ from dataclasses import dataclass, replace
 from datetime import datetime, timedelta
 from typing import Any
 
+from scheduler_core.domain.definition import Action
 from scheduler_core.domain.errors import ConcurrencyConflict, InvalidInput, JobCollectionNotFound, JobNotFound
 from scheduler_core.domain.job import CollectionRef, JobExecutionStatus, JobRef, JobState
 from scheduler_core.ports import Attempt, Claim, Due, HistoryEntry, Outcome, Page, Poisoned, StoredCollection, StoredJob
+from scheduler_core.secrets import with_secrets
 
 _MAX_ETAG_RETRIES = 20
 
@@ -307,7 +309,7 @@ class MemoryPoisonQueue:
 
 @dataclass(frozen=True)
 class Call:
-    """One action the scripted runner was asked to perform."""
+    """One action the scripted runner was asked to perform (its wire JSON with the secrets put back)."""
 
     action: Mapping[str, Any]
     secrets: Mapping[str, str]
@@ -322,7 +324,8 @@ class ScriptedActions:
         self.calls: list[Call] = []
         self._lock = threading.Lock()
 
-    def run(self, action: Mapping[str, Any], secrets: Mapping[str, str], headers: Mapping[str, str]) -> Outcome:
+    def run(self, action: Action, secrets: Mapping[str, str], headers: Mapping[str, str]) -> Outcome:
+        wire = with_secrets(action, secrets)
         with self._lock:
-            self.calls.append(Call(dict(action), dict(secrets), dict(headers)))
-        return self.respond(action, headers)
+            self.calls.append(Call(wire, dict(secrets), dict(headers)))
+        return self.respond(wire, headers)

@@ -35,6 +35,7 @@ from opentelemetry import metrics, propagate, trace
 from opentelemetry.metrics import CallbackOptions, Observation
 from opentelemetry.trace import SpanKind, Status, StatusCode
 
+from scheduler_core.domain.definition import Action
 from scheduler_core.ports import ActionRunner, Outcome
 from scheduler_core.service.telemetry import COMPLETED, FAULTED, POSTPONED, AttemptFacts
 from scheduler_core.settings import Settings, TelemetrySettings
@@ -220,12 +221,12 @@ class _TracedActions:
     def __init__(self, inner: ActionRunner, tracer: trace.Tracer) -> None:
         self._inner, self._tracer = inner, tracer
 
-    def run(self, action: Mapping[str, Any], secrets: Mapping[str, str], headers: Mapping[str, str]) -> Outcome:
-        kind = str(action.get("type") or "")
+    def run(self, action: Action, secrets: Mapping[str, str], headers: Mapping[str, str]) -> Outcome:
+        kind = action.type.value
         attempt = _current.get()
         if attempt is not None:
             attempt.typed(kind)
-        attributes: dict[str, Any] = {ACTION_TYPE: kind, **_target(kind, action)}
+        attributes: dict[str, Any] = {ACTION_TYPE: kind, **_target(kind, action.wire)}
         with self._tracer.start_as_current_span(SPAN_ACTION, kind=SpanKind.CLIENT, attributes=attributes) as span:
             if kind in _HTTP_TYPES:
                 carrier: dict[str, str] = {}

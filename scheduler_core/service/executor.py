@@ -26,7 +26,6 @@ from scheduler_core.domain.job import JobEvent, JobExecutionStatus, JobState, ap
 from scheduler_core.domain.recurrence import Recurrence, occurrences
 from scheduler_core.domain.retry import DEFAULT_RETRY, retry_delay
 from scheduler_core.ports import Claim, HistoryEntry, Outcome, StoredJob
-from scheduler_core.secrets import with_secrets
 from scheduler_core.service.context import Services
 from scheduler_core.service.dispatch import (
     ERROR_ACTION,
@@ -392,7 +391,7 @@ def _run(services: Services, job: StoredJob, occurrence: Occurrence, action: Act
     if action is None:  # the error action was removed after the main action failed
         return Outcome(False, "The job has no error action any more.")
     try:
-        return services.actions.run(with_secrets(action, job.secrets), job.secrets, headers)
+        return services.actions.run(action, job.secrets, headers)
     except Exception as exc:  # an action must never take the worker down; the reason goes to history
         log.exception("action of job %s raised", job.ref.name)
         return Outcome(False, f"The action could not be performed: {type(exc).__name__}.")

@@ -16,7 +16,6 @@ import pytest
 
 from devhost.azurite import Azurite
 from scheduler_core.adapters.clients import queue_client, table_service
-from scheduler_core.adapters.http_action import HttpActionRunner
 from scheduler_core.adapters.memory import MemoryPoisonQueue, MemoryQueue, MemoryStorage, ScriptedActions
 from scheduler_core.adapters.queues import StorageExecutionQueue, StoragePoisonQueue
 from scheduler_core.adapters.tables import TableStorage
@@ -89,7 +88,7 @@ def backend(request: pytest.FixtureRequest) -> Backend:
     poison = StoragePoisonQueue(client)
     poison.create_queue()
     services = Services(
-        storage=storage, queue=queue, actions=HttpActionRunner(), settings=settings, clock=lambda: NOW, poison=poison
+        storage=storage, queue=queue, actions=ScriptedActions(), settings=settings, clock=lambda: NOW, poison=poison
     )
     return Backend(
         services,

@@ -14,6 +14,7 @@ from scheduler_core.adapters.storage_queue_action import queue_endpoint, sas_sec
 from scheduler_core.adapters.target_guard import TargetGuard, TargetRefused
 from scheduler_core.ports import Outcome
 from scheduler_core.settings import Settings, StorageConnection
+from scheduler_core.wire import action_from_wire
 
 HEADERS = {
     "x-ms-scheduler-jobid": "job-1",
@@ -155,15 +156,18 @@ def settings() -> Settings:
 def test_dispatcher_routes_by_type() -> None:
     http, queue = Recorder(), Recorder()
     dispatcher = ActionDispatcher(settings(), runners={"Http": http, "StorageQueue": queue})
-    assert dispatcher.run({"type": "StorageQueue"}, {}, HEADERS).succeeded
+    assert dispatcher.run(action_from_wire({"type": "StorageQueue"}), {}, HEADERS).succeeded
     assert len(queue.calls) == 1 and not http.calls
-    assert not dispatcher.run({"type": "Carrier pigeon"}, {}, HEADERS).succeeded
+    with pytest.raises(ValueError):  # an unknown type is refused where the wire JSON is parsed
+        action_from_wire({"type": "Carrier pigeon"})
 
 
 def test_undecryptable_secrets_fail_the_execution_with_the_setting_named() -> None:
     sealed = SecretBox({"old": b"k" * 32}, "old").seal(json.dumps({"action.request.authentication.password": "pw"}))
     secrets = json.loads(SecretBox({"new": b"n" * 32}, "new").unseal_for_storage(sealed))
     http = Recorder()
-    outcome = ActionDispatcher(settings(), runners={"Http": http}).run({"type": "Http"}, secrets, HEADERS)
+    outcome = ActionDispatcher(settings(), runners={"Http": http}).run(
+        action_from_wire({"type": "Http"}), secrets, HEADERS
+    )
     assert not outcome.succeeded and "SCHEDULER_SECRET_KEYS" in outcome.message and "'old'" in outcome.message
     assert not http.calls, "nothing is sent without the job's credentials"

@@ -18,6 +18,7 @@ from scheduler_core.adapters import telemetry
 from scheduler_core.adapters.telemetry import OpenTelemetry, retry_bucket
 from scheduler_core.ports import Outcome
 from scheduler_core.service.telemetry import AttemptFacts
+from scheduler_core.wire import action_from_wire
 
 DUE = datetime(2026, 12, 2, 10, 0, tzinfo=UTC)
 
@@ -67,7 +68,8 @@ def test_an_attempt_is_a_span_whose_child_call_carries_its_traceparent(sdk) -> N
     otel, spans, reader = sdk
     target = Recorder(succeeded=False)
     with otel.attempt(facts(retry=1)) as attempt:
-        otel.traced(target).run(http("https://example.org/hook"), {}, {"x-ms-scheduler-jobid": "job-1"})
+        hook = action_from_wire(http("https://example.org/hook"))
+        otel.traced(target).run(hook, {}, {"x-ms-scheduler-jobid": "job-1"})
         attempt.outcome("Faulted")
 
     action, span = spans.get_finished_spans()
@@ -94,14 +96,16 @@ def test_only_http_actions_get_a_traceparent(sdk) -> None:
     target = Recorder()
     queue = {"type": "StorageQueue", "queueMessage": {"storageAccount": "acct", "queueName": "q", "sasToken": "sig"}}
     with otel.attempt(facts()):
-        otel.traced(target).run(queue, {}, {})
+        otel.traced(target).run(action_from_wire(queue), {}, {})
     assert "traceparent" not in target.headers[0]
 
 
 def test_the_call_span_names_the_host_never_credentials_path_or_query(sdk) -> None:
     otel, spans, _ = sdk
     with otel.attempt(facts()):
-        otel.traced(Recorder()).run(http("https://user:pa55@api.example.org:8443/hook/k3y?code=s3cret"), {}, {})
+        otel.traced(Recorder()).run(
+            action_from_wire(http("https://user:pa55@api.example.org:8443/hook/k3y?code=s3cret")), {}, {}
+        )
     action = spans.get_finished_spans()[0]
     assert dict(action.attributes) == {
         "scheduler.action.type": "Http", "http.request.method": "POST", "server.address": "api.example.org",
