@@ -54,6 +54,9 @@ param managedIdentityAudiences array = []
 @description('Upper bound on Flex Consumption instances (caps cost and the load on job targets).')
 param maximumInstanceCount int = 100
 
+@description('E-mail address that receives the scheduler\'s alerts (faulted occurrences, lateness, poison messages). Empty: no receiver.')
+param alertEmail string = ''
+
 var resourceToken = toLower(uniqueString(subscription().id, environmentName, location))
 var tags = {
   'azd-env-name': environmentName
@@ -95,6 +98,17 @@ module monitoring 'modules/monitoring.bicep' = {
     applicationInsightsName: 'appi-${resourceToken}'
     location: location
     tags: tags
+  }
+}
+
+module alerts 'modules/alerts.bicep' = {
+  name: 'alerts'
+  scope: rg
+  params: {
+    applicationInsightsName: monitoring.outputs.applicationInsightsName
+    location: location
+    tags: tags
+    alertEmail: alertEmail
   }
 }
 

@@ -54,6 +54,16 @@ class StorageConnection:
 
 
 @dataclass(frozen=True)
+class TelemetrySettings:
+    """Where traces, metrics and logs go (adapters/telemetry.py): Application Insights, an OTLP collector, both or
+    neither (then nothing is exported and nothing is slower)."""
+
+    connection_string: str | None = None  # APPLICATIONINSIGHTS_CONNECTION_STRING
+    authentication: str | None = None  # APPLICATIONINSIGHTS_AUTHENTICATION_STRING, e.g. ClientId=<id>;Authorization=AAD
+    otlp_endpoint: str | None = None  # OTEL_EXPORTER_OTLP_ENDPOINT: OTLP over HTTP/protobuf, e.g. http://host:4318
+
+
+@dataclass(frozen=True)
 class Settings:
     """Every knob of the scheduler, with the defaults a deployment gets when the setting is absent."""
 
@@ -80,6 +90,8 @@ class Settings:
     region: str = "local"
     managed_identity_audiences: frozenset[str] = frozenset()
     outbound_identity_client_id: str | None = None
+    max_start_ahead_days: float | None = None
+    telemetry: TelemetrySettings = field(default_factory=TelemetrySettings)
 
     @classmethod
     def from_env(cls, env: Mapping[str, str] | None = None) -> Settings:
@@ -121,6 +133,12 @@ class Settings:
                 normalize_audience(a) for a in reader.items("SCHEDULER_MANAGED_IDENTITY_AUDIENCES")
             ),
             outbound_identity_client_id=reader.text("SCHEDULER_OUTBOUND_IDENTITY_CLIENT_ID"),
+            max_start_ahead_days=reader.optional_number("SCHEDULER_MAX_START_AHEAD_DAYS"),
+            telemetry=TelemetrySettings(
+                connection_string=reader.text("APPLICATIONINSIGHTS_CONNECTION_STRING"),
+                authentication=reader.text("APPLICATIONINSIGHTS_AUTHENTICATION_STRING"),
+                otlp_endpoint=reader.text("OTEL_EXPORTER_OTLP_ENDPOINT"),
+            ),
         )
 
 
@@ -152,6 +170,9 @@ class _Reader:
         if number < 0:
             raise ValueError(f"app setting {name} must not be negative, got {value!r}")
         return number
+
+    def optional_number(self, name: str) -> float | None:
+        return None if self.text(name) is None else self.number(name, 0.0)
 
     def flag(self, name: str) -> bool:
         value = (self.text(name) or "false").lower()

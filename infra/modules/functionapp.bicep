@@ -34,9 +34,12 @@ var appSettings = {
   AzureWebJobsStorage__blobServiceUri: storageBlobEndpoint
   AzureWebJobsStorage__queueServiceUri: storageQueueEndpoint
   AzureWebJobsStorage__tableServiceUri: storageTableEndpoint
-  // Read by the host: telemetry authenticated with the identity (local auth is disabled on App Insights).
+  // Read by the host and by the app (adapters/telemetry.py, the Azure Monitor OpenTelemetry distro): telemetry
+  // authenticated with the identity (local auth is disabled on App Insights). With host.json telemetryMode
+  // OpenTelemetry, the worker exports its own spans, metrics and logs in the host's trace.
   APPLICATIONINSIGHTS_CONNECTION_STRING: applicationInsightsConnectionString
   APPLICATIONINSIGHTS_AUTHENTICATION_STRING: 'ClientId=${identityClientId};Authorization=AAD'
+  PYTHON_APPLICATIONINSIGHTS_ENABLE_TELEMETRY: 'true'
   // Timer schedules (NCRONTAB, seconds first), resolved by the host from %SCHEDULER_..._SCHEDULE%.
   SCHEDULER_TICK_SCHEDULE: '0 * * * * *'
   SCHEDULER_MAINTENANCE_SCHEDULE: '0 30 3 * * *'
@@ -49,6 +52,8 @@ var appSettings = {
   SCHEDULER_CATCH_UP_WINDOW_SECONDS: '3600'
   SCHEDULER_HISTORY_RETENTION_DAYS: '60'
   SCHEDULER_HISTORY_MAX_RUNS: '1000'
+  // The old service's limit on "time to start time": 18 months.
+  SCHEDULER_MAX_START_AHEAD_DAYS: '548'
   // StorageQueue actions with the identity instead of a SAS: only these account/queue pairs (empty: none).
   SCHEDULER_IDENTITY_QUEUES: identityQueues
   REGION_NAME: location

@@ -75,7 +75,7 @@ def queue_endpoint(account: str, endpoints: Mapping[str, str]) -> str:
     if account in endpoints:
         return endpoints[account].rstrip("/")
     if not is_storage_account(account):
-        raise ValueError("is not a storage account name (3-24 lower-case letters and digits)")
+        raise ValueError("is not a storage account name (lower-case letters and digits)")
     return f"https://{account}.queue.core.windows.net"
 
 

@@ -9,14 +9,14 @@ from __future__ import annotations
 
 import json
 from collections.abc import Mapping, Sequence
-from datetime import datetime
+from datetime import UTC, datetime, timedelta
 from typing import Any
 
 from pydantic import BaseModel, ValidationError
 
 from scheduler_core.api.models import JobCollectionDefinition, JobDefinition
 from scheduler_core.client_certificates import fill_certificate_details
-from scheduler_core.domain.errors import InvalidInput, Problem
+from scheduler_core.domain.errors import InvalidInput, PayloadTooLarge, Problem
 from scheduler_core.domain.recurrence import check_fires
 from scheduler_core.domain.targets import (
     is_header_value,
@@ -48,11 +48,60 @@ _REQUIRED = {
 }
 
 
+MAX_BODY_BYTES = 1024 * 1024
+"""A request body larger than this is refused before parsing (413); a job is at most 16,000 characters anyway."""
+
+MAX_DEPTH = 32
+"""Nesting deeper than any wire model needs (a job is about 8 levels deep) is refused before validation."""
+
+
 def parse_json(body: bytes) -> Any:
+    """The request body as JSON: UTF-8 (a byte-order mark is tolerated), at most MAX_BODY_BYTES, MAX_DEPTH deep.
+
+    Raises:
+        PayloadTooLarge: the body is larger than MAX_BODY_BYTES.
+        InvalidInput: not UTF-8, not JSON, or nested too deeply.
+    """
+    if len(body) > MAX_BODY_BYTES:
+        raise PayloadTooLarge(f"The request body is larger than {MAX_BODY_BYTES} bytes.")
     try:
-        return json.loads(body or b"null")
-    except (json.JSONDecodeError, UnicodeDecodeError) as exc:
-        raise InvalidInput(f"The request body is not valid JSON: {exc}", "") from None
+        text = body.decode("utf-8-sig") if body else "null"
+    except UnicodeDecodeError:
+        raise InvalidInput("The request body must be JSON encoded as UTF-8.", "") from None
+    if _depth(text) > MAX_DEPTH:
+        raise InvalidInput(f"The request body is nested more than {MAX_DEPTH} levels deep.", "")
+    try:
+        return json.loads(text)
+    except json.JSONDecodeError as exc:
+        raise InvalidInput(f"The request body is not valid JSON: {exc.msg} at line {exc.lineno} column {exc.colno}.",
+                           "") from None
+
+
+def _depth(text: str) -> int:
+    """The deepest nesting of brackets outside strings, found without recursion (json.loads would recurse)."""
+    if text.count("[") + text.count("{") <= MAX_DEPTH:
+        return 0  # cannot be deeper: no need to scan
+    depth = deepest = 0
+    in_string = escaped = False
+    for char in text:
+        if in_string:
+            if escaped:
+                escaped = False
+            elif char == "\\":
+                escaped = True
+            elif char == '"':
+                in_string = False
+        elif char == '"':
+            in_string = True
+        elif char in "[{":
+            depth += 1
+            if depth > deepest:
+                deepest = depth
+                if deepest > MAX_DEPTH:
+                    return deepest
+        elif char in "]}":
+            depth -= 1
+    return deepest
 
 
 def _path(loc: Sequence[Any]) -> str:
@@ -69,7 +118,7 @@ def _path(loc: Sequence[Any]) -> str:
 
 def _validate(model: type[BaseModel], raw: Any) -> BaseModel:
     try:
-        return model.model_validate(raw)
+        return model.model_validate(raw, strict=True)  # no coercion across JSON types
     except ValidationError as exc:
         problems = [Problem(_path(e["loc"]), e["msg"]) for e in exc.errors(include_url=False)]
         raise InvalidInput(problems) from None
@@ -109,7 +158,7 @@ def parse_job(raw: Any, settings: Settings, now: datetime) -> dict[str, Any]:
     problems += fill_certificate_details(properties)  # reads each pfx; fills certificateThumbprint & co.
     if problems:
         raise InvalidInput(problems)
-    _check_timing(properties, now)
+    _check_timing(properties, now, settings)
     return properties
 
 
@@ -204,7 +253,7 @@ def _authentication_problems(auth: Mapping[str, Any], path: str, settings: Setti
         )
         return [Problem(f"{path}.{refusal[0]}", refusal[1])] if refusal else []
     if kind == "ActiveDirectoryOAuth" and auth.get("tenant") and not is_tenant(auth["tenant"]):
-        return [Problem(f"{path}.tenant", "must be a tenant id (GUID) or a domain name")]
+        return [Problem(f"{path}.tenant", "must be a tenant id (GUID) or a domain name, without '/', '..' or '%'")]
     return []
 
 
@@ -214,10 +263,10 @@ def _payload_problems(payload_name: str, payload: Mapping[str, Any], path: str, 
     if payload_name == "queueMessage":
         account, queue = payload.get("storageAccount"), payload.get("queueName")
         if account and account not in settings.storage_queue_endpoints and not is_storage_account(account):
-            problems.append(Problem(f"{path}.storageAccount", "must be a storage account name (3-24 lower-case "
-                                                              "letters and digits)"))
+            problems.append(Problem(f"{path}.storageAccount", "must be a storage account name (lower-case letters "
+                                                              "and digits)"))
         if queue and not is_queue_name(queue):
-            problems.append(Problem(f"{path}.queueName", "must be 3-63 lower-case letters, digits and single hyphens"))
+            problems.append(Problem(f"{path}.queueName", "must be up to 63 lower-case letters, digits and hyphens"))
     elif payload_name in ("serviceBusQueueMessage", "serviceBusTopicMessage"):
         namespace = payload.get("namespace")
         if namespace:
@@ -235,11 +284,28 @@ def _payload_problems(payload_name: str, payload: Mapping[str, Any], path: str, 
     return problems
 
 
-def _check_timing(properties: Mapping[str, Any], now: datetime) -> None:
+LATEST_INSTANT = datetime(9000, 1, 1, tzinfo=UTC)
+"""No startTime or endTime after this: a search past the start (50 years at most) must stay inside the calendar."""
+
+
+def _check_timing(properties: Mapping[str, Any], now: datetime, settings: Settings) -> None:
+    start = parse_instant(properties.get("startTime"))
+    end = parse_instant((properties.get("recurrence") or {}).get("endTime"))
+    for path, instant in (("properties.startTime", start), ("properties.recurrence.endTime", end)):
+        if instant is not None and instant >= LATEST_INSTANT:
+            raise InvalidInput("must be before the year 9000", path)
+    ahead = settings.max_start_ahead_days
+    if start is not None and ahead is not None and start > now + timedelta(days=ahead):
+        raise InvalidInput(
+            f"must be at most {ahead:g} days ahead (SCHEDULER_MAX_START_AHEAD_DAYS)", "properties.startTime"
+        )
     recurrence = recurrence_from_wire(properties.get("recurrence"))
     if recurrence is None:
         return
-    start = parse_instant(properties.get("startTime")) or now
+    start = start or now
     if recurrence.end_time is not None and recurrence.end_time < start:
         raise InvalidInput("must not be before startTime", "properties.recurrence.endTime")
-    check_fires(start, recurrence)
+    try:
+        check_fires(start, recurrence)
+    except OverflowError:
+        raise InvalidInput("has no occurrence before the end of the calendar", "properties.recurrence") from None

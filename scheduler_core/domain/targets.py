@@ -125,23 +125,25 @@ def managed_identity_refusal(
 # ---- names the other action types connect to ----------------------------------------------------------------------
 # Checked at PUT and again when the action runs, with `fullmatch` (a trailing newline is not a name).
 
-_STORAGE_ACCOUNT = re.compile(r"[a-z0-9]{3,24}")
-_QUEUE_NAME = re.compile(r"[a-z0-9](?:[a-z0-9]|-(?=[a-z0-9])){2,62}")
-_SB_NAMESPACE = re.compile(r"[A-Za-z0-9][A-Za-z0-9-]{0,48}[A-Za-z0-9]")
+# What can never name an account, a queue or a namespace (a dot, a slash, a port) is refused at PUT; the finer rules
+# (Azure wants 3-24 characters for an account, 6-50 for a namespace) are Azure's to answer when the action runs.
+_STORAGE_ACCOUNT = re.compile(r"[a-z0-9]{1,24}")
+_QUEUE_NAME = re.compile(r"[a-z0-9-]{1,63}")
+_SB_NAMESPACE = re.compile(r"[A-Za-z0-9](?:[A-Za-z0-9-]{0,48}[A-Za-z0-9])?")
 _SB_HOST = re.compile(r"[A-Za-z0-9-]+(?:\.[A-Za-z0-9-]+)+")
 _SB_ENTITY = re.compile(r"[A-Za-z0-9][A-Za-z0-9._/~-]{0,259}")
 _HEADER_NAME = re.compile(r"[!#$%&'*+\-.^_`|~0-9A-Za-z]+")  # RFC 9110 token
 _HEADER_VALUE_FORBIDDEN = re.compile(r"[\x00-\x08\x0a-\x1f\x7f]")  # control characters but HTAB
-_TENANT = re.compile(r"[A-Za-z0-9](?:[A-Za-z0-9-]*[A-Za-z0-9])?(?:\.[A-Za-z0-9](?:[A-Za-z0-9-]*[A-Za-z0-9])?)*")
+_TENANT_FORBIDDEN = re.compile(r"[/\\?#%@:\x00-\x1f\x7f]|\.\.")  # what would change the token URL's path or host
 
 
 def is_storage_account(name: str) -> bool:
-    """3-24 lower-case letters and digits."""
+    """Lower-case letters and digits only (a host name or a path is not an account)."""
     return bool(_STORAGE_ACCOUNT.fullmatch(name))
 
 
 def is_queue_name(name: str) -> bool:
-    """3-63 lower-case letters, digits and single hyphens, starting and ending with a letter or digit."""
+    """Up to 63 lower-case letters, digits and hyphens."""
     return bool(_QUEUE_NAME.fullmatch(name))
 
 
@@ -174,5 +176,5 @@ def is_header_value(value: str) -> bool:
 
 
 def is_tenant(value: str) -> bool:
-    """An Entra tenant: a GUID or a domain name (`contoso.onmicrosoft.com`); nothing that changes the token URL."""
-    return bool(_TENANT.fullmatch(value))
+    """An Entra tenant (a GUID or a domain name): nothing in it may change the token URL's host or path."""
+    return bool(value.strip()) and not _TENANT_FORBIDDEN.search(value)

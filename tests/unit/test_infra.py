@@ -53,9 +53,8 @@ HOST_ONLY_SETTINGS = frozenset(
         # Identity-based host storage: the host keeps its blob leases (the timer singleton) there; the code uses
         # only tables and queues, whose URIs it reads itself.
         "AzureWebJobsStorage__blobServiceUri",
-        # Telemetry export by the host, authenticated with the identity (App Insights local auth is disabled).
-        "APPLICATIONINSIGHTS_CONNECTION_STRING",
-        "APPLICATIONINSIGHTS_AUTHENTICATION_STRING",
+        # The Python worker sends its own OpenTelemetry (host.json telemetryMode OpenTelemetry; adapters/telemetry.py).
+        "PYTHON_APPLICATIONINSIGHTS_ENABLE_TELEMETRY",
     }
 )
 
@@ -74,6 +73,8 @@ OPTIONAL_SETTINGS = frozenset(
         "SCHEDULER_STORAGE_QUEUE_ENDPOINTS",
         # Entra authority for outbound ActiveDirectoryOAuth: the default is the public cloud's.
         "SCHEDULER_OAUTH_AUTHORITY_HOST",
+        # An OTLP collector besides (or instead of) Application Insights: none in the deployment.
+        "OTEL_EXPORTER_OTLP_ENDPOINT",
     }
 )
 
@@ -121,7 +122,7 @@ def render(node: Any) -> str:
         return "[" + ", ".join(render(item) for item in node) + "]"
     if not isinstance(node, dict):
         return str(node)
-    if "operator" in node:
+    if isinstance(node.get("operator"), dict):  # (an object may have a plain `operator` property too)
         kind, operands = node["operator"]["type"], node["operator"]["operands"]
         if kind == "property_accessor":
             return f"{render(operands['operand_1'])}.{render(operands['operand_2'])}"

@@ -1,0 +1,197 @@
+"""ARM templates with `Microsoft.Scheduler/jobCollections` resources (apiVersions 2014-08-01-preview, 2016-01-01,
+2016-03-01): jobs nested as child resources (`"type": "jobs"`) or at the top level
+(`Microsoft.Scheduler/jobCollections/jobs`, name "jc/job"). Other resource types are left alone.
+
+Parameters take their values from `--parameters` (k=v or @file), then the parameter files given, then their
+`defaultValue`. An expression that cannot be evaluated here is a problem of its job naming the resource, the JSON
+path and the expression, unless `--set` gives that field a value.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+from typing import Any
+
+from azsched.importers.expressions import Scope, Unresolvable, evaluate_collecting, evaluate_string, evaluate_tree
+from azsched.importers.model import ImportedCollection, ImportedJob
+
+COLLECTION_TYPE = "microsoft.scheduler/jobcollections"
+JOB_TYPE = "microsoft.scheduler/jobcollections/jobs"
+DEPLOYMENT_TYPE = "microsoft.resources/deployments"
+API_VERSIONS = ("2014-08-01-preview", "2016-01-01", "2016-03-01")
+
+
+def is_template(doc: Any) -> bool:
+    return isinstance(doc, Mapping) and (
+        "deploymentTemplate" in str(doc.get("$schema", "")) or isinstance(doc.get("resources"), list)
+    )
+
+
+def is_parameters_file(doc: Any) -> bool:
+    return isinstance(doc, Mapping) and (
+        "deploymentParameters" in str(doc.get("$schema", ""))
+        or (set(doc) <= {"$schema", "contentVersion", "parameters"} and isinstance(doc.get("parameters"), Mapping)
+            and all(isinstance(v, Mapping) and ("value" in v or "reference" in v) for v in doc["parameters"].values()))
+    )
+
+
+def parameter_values(doc: Mapping[str, Any]) -> dict[str, Any]:
+    """`{name: value}` of a parameters file; Key Vault references are left out (they need Azure)."""
+    return {k: v["value"] for k, v in (doc.get("parameters") or {}).items() if isinstance(v, Mapping) and "value" in v}
+
+
+def coerce(value: str, declared: Mapping[str, Any] | None) -> Any:
+    """A `--parameters k=v` string as the template declares the parameter (int, bool, object, array)."""
+    kind = str((declared or {}).get("type", "string")).lower()
+    if kind == "int":
+        return int(value)
+    if kind == "bool":
+        return value.lower() == "true"
+    if kind in ("object", "array", "secureobject"):
+        import json
+
+        return json.loads(value)
+    return value
+
+
+def read_template(
+    doc: Mapping[str, Any], source: str, given: Mapping[str, Any], raw_given: Mapping[str, str],
+    *, subscription: str, resource_group: str, location: str,
+) -> tuple[list[ImportedJob], list[ImportedCollection]]:
+    """The jobs and collections of a template.
+
+    Args:
+        doc: the template.
+        source: its file name, for the report.
+        given: parameter values from parameter files (typed).
+        raw_given: `--parameters k=v` strings (coerced to the declared type here; they win over files).
+        subscription, resource_group, location: what `subscription()` and `resourceGroup()` return.
+    """
+    scope = _scope(doc, given, raw_given, Scope(subscription_id=subscription, resource_group=resource_group,
+                                                location=location))
+    reader = _Reader(scope, source)
+    for i, resource in enumerate(doc.get("resources") or []):
+        reader.resource(resource, f"resources[{i}]", None)
+    return reader.jobs, reader.collections
+
+
+def _scope(doc: Mapping[str, Any], given: Mapping[str, Any], raw_given: Mapping[str, str], place: Scope) -> Scope:
+    """The scope of a template: its parameters' values (a default that cannot be evaluated leaves the parameter
+    without a value, reported where it is used) and its variables, at `place`'s subscription and resource group."""
+    declared: Mapping[str, Any] = doc.get("parameters") or {}
+    scope = Scope(subscription_id=place.subscription_id, resource_group=place.resource_group,
+                  location=place.location, variables=doc.get("variables") or {})
+    for name, spec in declared.items():
+        raw = next((v for k, v in raw_given.items() if k.lower() == name.lower()), None)
+        value = next((v for k, v in given.items() if k.lower() == name.lower()), None)
+        if raw is not None:
+            scope.parameters[name] = coerce(raw, spec)
+        elif value is not None:
+            scope.parameters[name] = value
+        elif isinstance(spec, Mapping) and "defaultValue" in spec:
+            try:
+                scope.parameters[name] = evaluate_tree(spec["defaultValue"], scope)
+            except Unresolvable:
+                pass
+    return scope
+
+
+class _Reader:
+    def __init__(self, scope: Scope, source: str) -> None:
+        self.scope, self.source = scope, source
+        self.jobs: list[ImportedJob] = []
+        self.collections: list[ImportedCollection] = []
+
+    def resource(self, resource: Any, path: str, parent: tuple[str, str, dict[str, Any]] | None) -> None:
+        """One resource (a `copy` loop expands to its copies); `parent` = (type, name, definition) when nested."""
+        if not isinstance(resource, Mapping):
+            return
+        loop = resource.get("copy")
+        if isinstance(loop, Mapping):
+            try:
+                count = int(evaluate_string(str(loop.get("count", 0)), self.scope)) if isinstance(
+                    loop.get("count"), str) else int(loop.get("count", 0))
+            except (Unresolvable, ValueError) as exc:
+                self._unreadable(resource, path, f"copy.count: {exc}")
+                return
+            for index in range(count):
+                self.scope.copy_index = index
+                self._one(resource, f"{path}[copy {index}]", parent)
+            self.scope.copy_index = None
+            return
+        self._one(resource, path, parent)
+
+    def _one(self, resource: Mapping[str, Any], path: str, parent: tuple[str, str, dict[str, Any]] | None) -> None:
+        rtype = str(resource.get("type", ""))
+        full = f"{parent[0]}/{rtype}" if parent and "/" not in rtype else rtype
+        if full.lower() == DEPLOYMENT_TYPE:
+            self._nested_template(resource, path)
+            return
+        if full.lower() not in (COLLECTION_TYPE, JOB_TYPE):
+            return  # other resource types are not ours to read
+        where = f"{self.source} {path}"
+        try:
+            if "condition" in resource and not evaluate_tree(resource["condition"], self.scope):
+                return
+            name = str(evaluate_tree(resource.get("name", ""), self.scope))
+        except Unresolvable as exc:
+            self._unreadable(resource, path, f"name {exc.expression}: {exc.reason}")
+            return
+        api_version = str(resource.get("apiVersion", ""))
+        warnings = [] if not api_version or api_version in API_VERSIONS else [
+            f"apiVersion {api_version} is not one of {', '.join(API_VERSIONS)}; read as 2016-03-01"]
+        if full.lower() == COLLECTION_TYPE:
+            definition = self._collection(resource, path)
+            self.collections.append(ImportedCollection(where, name, definition))
+            for i, child in enumerate(resource.get("resources") or []):
+                self.resource(child, f"{path}.resources[{i}]", (rtype, name, definition))
+            return
+        if parent:
+            collection, job_name = parent[1], name.split("/")[-1]
+        else:
+            collection, _, job_name = name.rpartition("/")
+        problems: list[tuple[str, Unresolvable]] = []
+        properties = evaluate_collecting(resource.get("properties") or {}, self.scope, "", problems)
+        job = ImportedJob(where, collection or None, job_name, properties if isinstance(properties, dict) else {},
+                          warnings=warnings)
+        job.unresolved = [(p, e.expression, e.reason) for p, e in problems]
+        self.jobs.append(job)
+
+    def _nested_template(self, resource: Mapping[str, Any], path: str) -> None:
+        """An inline nested deployment: its resources are read in the outer scope (ARM's default) or, with
+        `expressionEvaluationOptions.scope` inner, in its own, with the parameters the deployment passes."""
+        properties = resource.get("properties") or {}
+        template = properties.get("template")
+        if not isinstance(template, Mapping):
+            return  # a templateLink points outside the files given
+        scope = self.scope
+        if str((properties.get("expressionEvaluationOptions") or {}).get("scope", "outer")).lower() == "inner":
+            passed: dict[str, Any] = {}
+            for name, spec in (properties.get("parameters") or {}).items():
+                try:
+                    if isinstance(spec, Mapping) and "value" in spec:
+                        passed[name] = evaluate_tree(spec["value"], self.scope)
+                except Unresolvable:
+                    continue  # left without a value: reported where the nested template uses it
+            scope = _scope(template, passed, {}, self.scope)
+        nested = _Reader(scope, self.source)
+        for i, child in enumerate(template.get("resources") or []):
+            nested.resource(child, f"{path}.properties.template.resources[{i}]", None)
+        self.jobs += nested.jobs
+        self.collections += nested.collections
+
+    def _collection(self, resource: Mapping[str, Any], path: str) -> dict[str, Any]:
+        definition: dict[str, Any] = {}
+        for key in ("location", "tags", "properties"):
+            if key in resource:
+                problems: list[tuple[str, Unresolvable]] = []
+                definition[key] = evaluate_collecting(resource[key], self.scope, key, problems)
+                if problems:
+                    # A collection's own field that cannot be evaluated: keep the plan's defaults for it.
+                    definition.pop(key)
+        return definition
+
+    def _unreadable(self, resource: Mapping[str, Any], path: str, reason: str) -> None:
+        job = ImportedJob(f"{self.source} {path}", None, str(resource.get("name", "?")), {})
+        job.problems.append(reason)
+        self.jobs.append(job)

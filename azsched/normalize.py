@@ -1,0 +1,123 @@
+"""Job JSON in the API's canonical form, computed here: what a GET would return for what a PUT sends.
+
+Import compares a job it read from a file with the job the API holds, so both must be in one form: enum values in
+their canonical case, `Occurrence` with a capital O, durations in ISO 8601 (`00:00:30` -> `PT30S`), datetimes in
+UTC with `Z`; minus what a GET never returns (secrets, `status`) and what the API computes (a certificate's details).
+The API stays the judge of validity: a value this module does not recognise is left as it is.
+"""
+
+from __future__ import annotations
+
+import copy
+import re
+from collections.abc import Mapping
+from datetime import UTC, datetime, timedelta
+from typing import Any
+
+import isodate
+
+SECRET_FIELDS = frozenset({"password", "pfx", "secret", "sasToken", "sasKey"})
+USER_MAPS = frozenset({"headers", "customMessageProperties"})  # the user's own names: never secrets, never enums
+COMPUTED = frozenset({"certificateThumbprint", "certificateExpirationDate", "certificateSubjectName",
+                      "certificateExpiration"})
+
+_ENUMS = {
+    key: {v.lower(): v for v in values}
+    for key, values in {
+        "type": ("Http", "Https", "StorageQueue", "ServiceBusQueue", "ServiceBusTopic", "ClientCertificate", "Basic",
+                 "ActiveDirectoryOAuth", "ManagedIdentity", "NotSpecified", "SharedAccessKey"),
+        "frequency": ("Second", "Minute", "Hour", "Day", "Week", "Month"),
+        "retryType": ("None", "Fixed", "Exponential"),
+        "transportType": ("NotSpecified", "NetMessaging", "AMQP"),
+        "state": ("Enabled", "Disabled", "Faulted", "Completed", "Suspended", "Deleted"),
+        "day": ("Monday", "Tuesday", "Wednesday", "Thursday", "Friday", "Saturday", "Sunday"),
+        "weekDays": ("Monday", "Tuesday", "Wednesday", "Thursday", "Friday", "Saturday", "Sunday"),
+        "messageFormat": ("StorageQueueMessage", "Raw"),
+        "name": ("Standard", "Free", "P10Premium", "P20Premium"),  # sku.name (only under `sku`)
+    }.items()
+}
+_DURATIONS = frozenset({"retryInterval", "maxRetryInterval", "timeToLive", "catchUpWindow"})
+_DATETIMES = frozenset({"startTime", "endTime", "scheduledEnqueueTimeUtc"})
+_TIMESPAN = re.compile(r"^(?:(?P<days>\d+)\.)?(?P<h>\d{1,2}):(?P<m>\d{2}):(?P<s>\d{2})(?:\.(?P<frac>\d{1,7}))?$")
+
+
+def duration(value: str) -> str:
+    """ISO 8601 (`PT30S`, any case) or .NET TimeSpan (`00:00:30`) -> the API's ISO 8601 form; else unchanged."""
+    text = value.strip()
+    match = _TIMESPAN.match(text)
+    try:
+        if match:
+            parsed: Any = timedelta(days=int(match["days"] or 0), hours=int(match["h"]), minutes=int(match["m"]),
+                                    seconds=int(match["s"]) + (float(f"0.{match['frac']}") if match["frac"] else 0))
+        else:
+            parsed = isodate.parse_duration(text.upper())
+    except (isodate.ISO8601Error, ValueError):
+        return value
+    return str(isodate.duration_isoformat(parsed)) if isinstance(parsed, timedelta) else value
+
+
+def instant(value: str) -> str:
+    """An ISO 8601 date or datetime (no offset: UTC) -> UTC with `Z`, as the API returns it; else unchanged."""
+    try:
+        parsed = datetime.fromisoformat(value.strip())
+    except ValueError:
+        return value
+    if parsed.tzinfo is None:
+        parsed = parsed.replace(tzinfo=UTC)
+    return f"{parsed.astimezone(UTC).replace(tzinfo=None).isoformat()}Z"
+
+
+def canonical(node: Any, key: str = "", parent: str = "") -> Any:
+    """`node` (any JSON) with enums, `Occurrence`, durations and datetimes in the API's canonical form."""
+    if isinstance(node, Mapping):
+        if key in USER_MAPS:
+            return dict(node)
+        result = {}
+        for k, v in node.items():
+            name = "Occurrence" if k == "occurrence" and key == "monthlyOccurrences" else k
+            result[name] = canonical(v, name, key)
+        return result
+    if isinstance(node, list):
+        return [canonical(item, key, parent) for item in node]
+    if isinstance(node, str):
+        if key in _ENUMS and (key != "name" or parent == "sku"):
+            return _ENUMS[key].get(node.lower(), node)
+        if key in _DURATIONS:
+            return duration(node)
+        if key in _DATETIMES:
+            return instant(node)
+    return node
+
+
+def canonical_properties(properties: Mapping[str, Any]) -> dict[str, Any]:
+    """Job `properties` in canonical form."""
+    return canonical(copy.deepcopy(dict(properties)))
+
+
+def without(node: Any, fields: frozenset[str]) -> Any:
+    """`node` without the keys in `fields` at any depth (user maps kept whole), and without None values."""
+    if isinstance(node, Mapping):
+        return {k: (v if k in USER_MAPS else without(v, fields)) for k, v in node.items()
+                if k not in fields and v is not None}
+    if isinstance(node, list):
+        return [without(item, fields) for item in node]
+    return node
+
+
+def secret_paths(node: Any, path: str = "") -> list[str]:
+    """The dotted paths of secret fields present (holding a string) in `node`."""
+    found: list[str] = []
+    if isinstance(node, Mapping):
+        for k, v in node.items():
+            child = f"{path}.{k}" if path else k
+            if k in SECRET_FIELDS:
+                found.append(child)
+            elif k not in USER_MAPS:
+                found += secret_paths(v, child)
+    return found
+
+
+def comparable(properties: Mapping[str, Any]) -> dict[str, Any]:
+    """What a GET of the job would show of `properties`, for "unchanged": canonical, no secrets, no status, no state
+    (state is compared on its own: the API keeps a Completed job's state), no computed certificate details."""
+    return without(canonical_properties(properties), SECRET_FIELDS | COMPUTED | {"status", "state"})
