@@ -1,10 +1,11 @@
 # The two commands: `make run` (Azurite + the local Functions host on http://127.0.0.1:7071) and `make test`.
+# `make run-parity`: the same app as deployed (the Bicep's settings, identity-based storage over HTTPS, devhost/README.md).
 # Everything installs from the repository's own files into .venv/ and node_modules/.
 PYTHON ?= python3
 VENV := .venv
 PY := $(VENV)/bin/python
 
-.PHONY: run test install lint typecheck bench clean
+.PHONY: run run-parity test install lint typecheck bench clean
 
 $(VENV)/.installed: requirements.txt requirements-dev.txt pyproject.toml
 	$(PYTHON) -m venv $(VENV)
@@ -20,6 +21,9 @@ install: $(VENV)/.installed node_modules/.installed
 
 run: install
 	$(PY) -m devhost --azurite .azurite --port 7071
+
+run-parity: install
+	$(PY) -m devhost --parity .parity --port 7071
 
 test: install
 	$(PY) -m pytest

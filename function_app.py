@@ -10,6 +10,8 @@
 from __future__ import annotations
 
 import asyncio
+import contextvars
+import functools
 import json
 import logging
 from concurrent.futures import ThreadPoolExecutor
@@ -17,6 +19,7 @@ from functools import cache
 
 import azure.functions as func
 
+from scheduler_core.adapters.telemetry import instrument_api
 from scheduler_core.api.app import create_app
 from scheduler_core.bootstrap import build_services
 from scheduler_core.service import executor, maintenance, planner
@@ -36,7 +39,9 @@ def services() -> Services:
     return build_services(Settings.from_env())
 
 
-app = func.AsgiFunctionApp(app=create_app(services), http_auth_level=func.AuthLevel.ANONYMOUS)
+api = create_app(services)
+instrument_api(api, Settings.from_env().telemetry)  # request spans and metrics, when an exporter is configured
+app = func.AsgiFunctionApp(app=api, http_auth_level=func.AuthLevel.ANONYMOUS)
 
 
 @app.timer_trigger(arg_name="timer", schedule=f"%{TICK_SCHEDULE_SETTING}%", run_on_startup=True)
@@ -56,7 +61,9 @@ async def executor_run(message: func.QueueMessage) -> None:
     prepared = await loop.run_in_executor(_attempt_threads, executor.prepare, services(), body, str(message.id))
     if prepared is not None:
         await asyncio.sleep(executor.seconds_until(services(), prepared))  # on the event loop, not a thread
-        await loop.run_in_executor(_attempt_threads, executor.perform, services(), prepared)
+        # In the invocation's context: the attempt's span is then a child of the host's invocation (one trace).
+        perform = functools.partial(contextvars.copy_context().run, executor.perform, services(), prepared)
+        await loop.run_in_executor(_attempt_threads, perform)
 
 
 @app.timer_trigger(arg_name="timer", schedule=f"%{TICK_SCHEDULE_SETTING}%")

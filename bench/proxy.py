@@ -80,7 +80,7 @@ def _server(service: str, upstream_port: int, counter: RequestCounter) -> Thread
                     local.upstream = None
                     if attempt == 2:
                         raise
-            counter.record(service, self.command, self.path, headers, time.perf_counter() - began)
+            counter.record(service, self.command, self.path, headers, time.perf_counter() - began, response.status)
             self.send_response_only(response.status, response.reason)
             for key, value in response.getheaders():
                 if key.lower() not in _HOP_BY_HOP and key.lower() != "content-length":

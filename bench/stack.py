@@ -21,7 +21,7 @@ import time
 from collections import Counter
 from collections.abc import Callable, Iterator, Sequence
 from contextlib import ExitStack, contextmanager
-from dataclasses import dataclass, replace
+from dataclasses import dataclass, field, replace
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
 from typing import Any
@@ -58,6 +58,7 @@ class RequestCounter:
         self._lock = threading.Lock()
         self.counts: Counter[tuple[str, str, str]] = Counter()
         self.microseconds: Counter[tuple[str, str, str]] = Counter()  # round trips, summed
+        self.failed: Counter[tuple[str, str, str]] = Counter()  # answered 4xx/5xx (e.g. 412: a stale ETag)
 
     def hooks(self, service: str) -> dict[str, Any]:
         """Client options for a storage client of `service`: count every request and time its round trip."""
@@ -87,13 +88,17 @@ class RequestCounter:
 
         return count
 
-    def record(self, service: str, method: str, url: str, headers: Any, seconds: float | None = None) -> None:
-        """Count one request (and add its round trip to `microseconds`, if given)."""
+    def record(
+        self, service: str, method: str, url: str, headers: Any, seconds: float | None = None, status: int = 0
+    ) -> None:
+        """Count one request (and add its round trip to `microseconds`, and a 4xx/5xx `status` to `failed`)."""
         key = classify(service, method, url, headers)
         with self._lock:
             self.counts[key] += 1
             if seconds is not None:
                 self.microseconds[key] += round(seconds * 1e6)
+            if status >= 400:
+                self.failed[key] += 1
 
     def snapshot(self) -> Counter[tuple[str, str, str]]:
         with self._lock:
@@ -103,10 +108,15 @@ class RequestCounter:
         with self._lock:
             return Counter(self.microseconds)
 
+    def snapshot_failed(self) -> Counter[tuple[str, str, str]]:
+        with self._lock:
+            return Counter(self.failed)
+
     def reset(self) -> None:
         with self._lock:
             self.counts.clear()
             self.microseconds.clear()
+            self.failed.clear()
 
 
 def classify(service: str, method: str, url: str, headers: Any) -> tuple[str, str, str]:
@@ -186,6 +196,10 @@ class ShiftedClock:
         return datetime.now(UTC) + self.offset
 
 
+# A timer schedule that does not come round during a benchmark (midnight on January 1st), for the worker processes
+# that must not run the timers.
+_NEVER = "0 0 0 1 1 *"
+
 # ---- the local stack ---------------------------------------------------------------------------------------------
 
 
@@ -193,9 +207,11 @@ class ShiftedClock:
 class Stack:
     azurite: Azurite
     target: Target
-    host_url: str | None = None
-    host: Devhost | None = None
+    host_url: str | None = None  # the first worker's
+    host: Devhost | None = None  # the first worker, the one that runs the timers
     host_requests: RequestCounter | None = None  # with count_host_requests: every storage request of the host
+    hosts: list[Devhost] = field(default_factory=list)  # every worker process
+    host_urls: list[str] = field(default_factory=list)
 
 
 def host_environment(connection_string: str, **extra: str) -> dict[str, str]:
@@ -214,12 +230,19 @@ def host_environment(connection_string: str, **extra: str) -> dict[str, str]:
 
 @contextmanager
 def local_stack(
-    *, with_host: bool = True, count_host_requests: bool = False, **host_settings: str
+    *, with_host: bool = True, count_host_requests: bool = False, workers: int = 1, **host_settings: str
 ) -> Iterator[Stack]:
     """Azurite (in memory, free ports) + a recording target + optionally `python -m devhost` on function_app.py.
 
     With `count_host_requests` the host reaches Azurite through a counting proxy (bench.proxy), whose counter is
     `Stack.host_requests`.
+
+    `workers` models the Functions host's `FUNCTIONS_WORKER_PROCESS_COUNT` (several Python worker processes per
+    instance sharing its triggers): that many devhost processes on the same storage, each listening to the queue and
+    serving HTTP; the timers run in the first one only (the others get a tick schedule that does not come round),
+    as a timer invocation goes to one worker of one instance. Unlike the host, each process polls the queue itself
+    (the host has one listener per instance and hands messages to the workers), so its polling and its in-flight
+    limit (batchSize + newBatchThreshold) are per process.
     """
     from bench.proxy import CountingProxy
 
@@ -233,19 +256,24 @@ def local_stack(
             stack.host_requests, storage = proxy.counter, proxy.connection_string
         log_dir = Path(tempfile.mkdtemp(prefix="bench-host-"))
         try:
-            if with_host:
+            for worker in range(workers if with_host else 0):
                 port = free_port()
-                stack.host = Devhost(
+                timers = {} if worker == 0 else {"SCHEDULER_TICK_SCHEDULE": _NEVER}
+                host = Devhost(
                     ["--app-dir", str(REPO), "--port", str(port)],
-                    host_environment(storage, **host_settings),
-                    log_dir / "host.log",
+                    host_environment(storage, **{**host_settings, **timers}),
+                    log_dir / f"host{worker}.log",
                 )
-                stack.host.wait_ready()
-                stack.host_url = f"http://127.0.0.1:{port}"
+                stack.hosts.append(host)
+                stack.host_urls.append(f"http://127.0.0.1:{port}")
+            for host in stack.hosts:
+                host.wait_ready()
+            if stack.hosts:
+                stack.host, stack.host_url = stack.hosts[0], stack.host_urls[0]
             yield stack
         finally:
-            if stack.host is not None:
-                stack.host.terminate()
+            for host in stack.hosts:
+                host.terminate()
 
 
 def collection_path(collection: str, subscription: str = "bench", group: str = "bench") -> str:

@@ -30,6 +30,7 @@ from __future__ import annotations
 
 import argparse
 import json
+import os
 import threading
 import time
 from collections import Counter
@@ -204,10 +205,12 @@ def _result(
 # ---- 2. end to end through the host -------------------------------------------------------------------------------
 
 
-def _through_host(count: int) -> dict[str, Any]:
-    """`count` one-time jobs created through the API, all due at one instant; the host's requests while draining."""
-    with local_stack(count_host_requests=True) as stack:
-        assert stack.host_url is not None and stack.host_requests is not None
+def _through_host(count: int, *, settle: float = 1.0, **host_settings: str) -> dict[str, Any]:
+    """`count` one-time jobs created through the API, all due at one instant; the host's requests while draining,
+    and its CPU from 1.5 s before the due instant to `settle` seconds after the last call (`host_cpu_seconds`).
+    `host_settings`: extra environment of the host (e.g. OTEL_EXPORTER_OTLP_ENDPOINT, bench.telemetry)."""
+    with local_stack(count_host_requests=True, **host_settings) as stack:
+        assert stack.host_url is not None and stack.host_requests is not None and stack.host is not None
         path = collection_path("throughput")
         body = {"location": "local", "properties": {"quota": {"maxJobCount": count + 10}}}
         requests.put(f"{stack.host_url}{path}", json=body, params={"api-version": API_VERSION}, timeout=30)
@@ -233,11 +236,13 @@ def _through_host(count: int) -> dict[str, Any]:
         idle = stack.host_requests.snapshot()
         idle_seconds = time.perf_counter() - idle_from
         stack.host_requests.reset()
+        cpu_before = host_cpu_seconds(stack.host.process.pid)
         deadline = due + timedelta(seconds=60 + count / 10)
         while len(stack.target.requests_to("/host")) < count and datetime.now(UTC) < deadline:
             time.sleep(0.1)
         calls = stack.target.requests_to("/host")
-        time.sleep(1.0)  # the last deletes
+        time.sleep(settle)  # the last deletes (and, with telemetry, its export)
+        cpu = host_cpu_seconds(stack.host.process.pid) - cpu_before
         drained = by_operation(stack.host_requests.snapshot())
         drained_ms = mean_ms(stack.host_requests.snapshot(), stack.host_requests.snapshot_microseconds())
         last = max((c.at for c in calls), default=due)
@@ -251,8 +256,15 @@ def _through_host(count: int) -> dict[str, Any]:
             "duplicates": sum(n - 1 for n in Counter(c.headers.get("x-ms-scheduler-jobid") for c in calls).values()),
             "idle_polls_per_second": sum(idle.values()) / idle_seconds,
             "idle_ops": by_operation(idle),
+            "host_cpu_seconds": cpu,
         }
         return result
+
+
+def host_cpu_seconds(pid: int) -> float:
+    """User + system CPU seconds a process has used so far (Linux /proc)."""
+    fields = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()
+    return (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")
 
 
 # ---- 3. the baseline ---------------------------------------------------------------------------------------------

@@ -5,6 +5,7 @@ from __future__ import annotations
 import os
 import signal
 import socket
+import ssl
 import subprocess
 import tempfile
 import time
@@ -23,6 +24,11 @@ STOP_TIMEOUT_SECONDS = 10.0
 
 class AzuriteError(RuntimeError):
     """Azurite could not be started."""
+
+
+def endpoint(port: int, *, https: bool = False) -> str:
+    """The URL of one Azurite service for devstoreaccount1 on 127.0.0.1, without a trailing slash."""
+    return f"{'https' if https else 'http'}://127.0.0.1:{port}/{ACCOUNT_NAME}"
 
 
 def connection_string(ports: tuple[int, int, int]) -> str:
@@ -68,14 +74,27 @@ class Azurite:
         blob_port: Port of the blob service.
         queue_port: Port of the queue service.
         table_port: Port of the table service.
-        connection_string: Explicit devstoreaccount1 connection string with the three endpoints.
+        connection_string: Explicit devstoreaccount1 connection string with the three endpoints (plain HTTP only).
+        tls: The certificate and key it serves HTTPS with, or None for HTTP.
     """
 
-    def __init__(self, process: subprocess.Popen[bytes], stderr_path: Path, ports: tuple[int, int, int]) -> None:
+    def __init__(
+        self,
+        process: subprocess.Popen[bytes],
+        stderr_path: Path,
+        ports: tuple[int, int, int],
+        tls: tuple[Path, Path] | None = None,
+    ) -> None:
         self._process = process
         self._stderr_path = stderr_path
         self.blob_port, self.queue_port, self.table_port = ports
+        self.tls = tls
         self.connection_string = connection_string(ports)
+
+    def service_url(self, service: str) -> str:
+        """The ``blob``, ``queue`` or ``table`` endpoint of devstoreaccount1 (https with ``tls``), no trailing slash."""
+        port = {"blob": self.blob_port, "queue": self.queue_port, "table": self.table_port}[service]
+        return endpoint(port, https=self.tls is not None)
 
     @property
     def pid(self) -> int:
@@ -91,6 +110,8 @@ class Azurite:
         queue_port: int = 0,
         table_port: int = 0,
         repo_root: Path | None = None,
+        tls: tuple[Path, Path] | None = None,
+        oauth: bool = False,
     ) -> Azurite:
         """Starts Azurite and waits until its table endpoint answers.
 
@@ -100,6 +121,8 @@ class Azurite:
             queue_port: Queue port; 0 picks a free loopback port.
             table_port: Table port; 0 picks a free loopback port.
             repo_root: Directory holding ``node_modules/.bin/azurite``; defaults to the parent of devhost/.
+            tls: (certificate, key) PEM files: serve HTTPS (``--cert``, ``--key``).
+            oauth: Accept bearer tokens (``--oauth basic``; Azurite allows them over HTTPS only).
 
         Returns:
             The running emulator.
@@ -116,6 +139,12 @@ class Azurite:
         args = [str(binary), "--disableTelemetry", "--skipApiVersionCheck", "--loose"]
         args += ["--blobHost", "127.0.0.1", "--queueHost", "127.0.0.1", "--tableHost", "127.0.0.1"]
         args += ["--blobPort", str(ports[0]), "--queuePort", str(ports[1]), "--tablePort", str(ports[2])]
+        if tls is not None:
+            args += ["--cert", str(tls[0]), "--key", str(tls[1])]
+        if oauth:
+            if tls is None:
+                raise AzuriteError("Azurite accepts OAuth tokens over HTTPS only: give a certificate")
+            args += ["--oauth", "basic"]
         if location is None:
             args.append("--inMemoryPersistence")
         else:
@@ -128,7 +157,7 @@ class Azurite:
             args, stdin=subprocess.DEVNULL, stdout=subprocess.DEVNULL, stderr=stderr_fd, start_new_session=True
         )
         os.close(stderr_fd)
-        azurite = cls(process, Path(stderr_name), ports)
+        azurite = cls(process, Path(stderr_name), ports, tls)
         try:
             azurite._wait_ready()
         except BaseException:
@@ -137,13 +166,14 @@ class Azurite:
         return azurite
 
     def _wait_ready(self) -> None:
-        url = f"http://127.0.0.1:{self.table_port}/{ACCOUNT_NAME}/Tables"
+        url = f"{self.service_url('table')}/Tables"
+        context = ssl.create_default_context(cafile=str(self.tls[0])) if self.tls else None
         deadline = time.monotonic() + READY_TIMEOUT_SECONDS
         while time.monotonic() < deadline:
             if self._process.poll() is not None:
                 raise AzuriteError(f"Azurite exited with code {self._process.returncode}: {self._stderr()}")
             try:
-                urllib.request.urlopen(url, timeout=1).close()
+                urllib.request.urlopen(url, timeout=1, context=context).close()
                 return
             except urllib.error.HTTPError:
                 return  # Any HTTP answer (403 without a signature) means the service is up.

@@ -12,9 +12,10 @@ from typing import Any
 
 from azure.core.exceptions import ResourceExistsError
 from azure.functions.queue import QueueMessage
-from azure.storage.queue import ExponentialRetry, QueueClient, QueueServiceClient
+from azure.storage.queue import ExponentialRetry, QueueClient
 
-from devhost.config import ConfigError, QueueOptions, resolve_app_settings
+from devhost.config import QueueOptions, resolve_app_settings
+from devhost.connections import queue_service
 from devhost.invoke import Invoker
 from devhost.loader import Function
 
@@ -27,23 +28,6 @@ MIN_POLLING_INTERVAL = 0.1
 PROCESSING_VISIBILITY_SECONDS = int(os.environ.get("DEVHOST_QUEUE_LEASE_SECONDS", "600"))
 # How long shutdown waits for running invocations before giving up on them.
 DRAIN_SECONDS = 30.0
-
-
-def connection_string(name: str | None) -> str:
-    """Returns the connection string a trigger's ``connection`` names, as the host resolves it.
-
-    Args:
-        name: The app setting name; empty means ``AzureWebJobsStorage``. ``X`` also finds ``AzureWebJobsX``.
-
-    Raises:
-        ConfigError: No such setting.
-    """
-    name = name or "AzureWebJobsStorage"
-    for candidate in (name, f"AzureWebJobs{name}"):
-        value = os.environ.get(candidate)
-        if value:
-            return value
-    raise ConfigError(f"connection setting {name!r} is not set (devhost supports connection strings only)")
 
 
 def _decode(content: str, encoding: str) -> bytes:
@@ -70,8 +54,8 @@ class QueueListener:
         self._invoker = invoker
         self.queue_name = resolve_app_settings(function.trigger.queue_name).lower()
         # No encode or decode policy: bodies are decoded here, and poison copies keep the received text as is.
-        self._service = QueueServiceClient.from_connection_string(
-            connection_string(function.trigger.connection),
+        self._service = queue_service(
+            function.trigger.connection,
             retry_policy=ExponentialRetry(initial_backoff=1, increment_base=2, retry_total=3),
         )
         self._queue = self._service.get_queue_client(self.queue_name)

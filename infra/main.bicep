@@ -35,6 +35,9 @@ param retiredSecretKeys string = ''
 @description('Key Vault purge protection. Recommended in production (losing the key loses every stored secret); it blocks `azd down --purge` for the retention period.')
 param enablePurgeProtection bool = false
 
+@description('Queues a StorageQueue action without a sasToken may post to with the app\'s identity: "account/queue;account/queue". Empty: none. The identity needs a queue data role on each account outside this deployment; the scheduler\'s own queues are refused.')
+param identityQueues string = ''
+
 @allowed([
   512
   2048
@@ -43,10 +46,16 @@ param enablePurgeProtection bool = false
 @description('Memory of each Flex Consumption instance, in MB.')
 param instanceMemoryMB int = 2048
 
+@description('Token audiences a job\'s ManagedIdentity authentication may ask for, e.g. ["api://my-backend"]. Empty (the default) turns the extension off. Audiences of the scheduler\'s own kinds of resource (Key Vault, storage, ARM) are refused even if listed. Tokens come from the outbound identity, which has no role anywhere until you grant one.')
+param managedIdentityAudiences array = []
+
 @minValue(1)
 @maxValue(1000)
 @description('Upper bound on Flex Consumption instances (caps cost and the load on job targets).')
 param maximumInstanceCount int = 100
+
+@description('E-mail address that receives the scheduler\'s alerts (faulted occurrences, lateness, poison messages). Empty: no receiver.')
+param alertEmail string = ''
 
 var resourceToken = toLower(uniqueString(subscription().id, environmentName, location))
 var tags = {
@@ -69,6 +78,18 @@ module identity 'modules/identity.bicep' = {
   }
 }
 
+// A second identity, for jobs' ManagedIdentity authentication only. It gets no role in this deployment (no access to
+// the vault, the storage account or ARM): an operator grants it exactly what job targets need (docs/deploy.md).
+module outboundIdentity 'modules/identity.bicep' = {
+  name: 'outbound-identity'
+  scope: rg
+  params: {
+    name: 'id-scheduler-outbound-${resourceToken}'
+    location: location
+    tags: tags
+  }
+}
+
 module monitoring 'modules/monitoring.bicep' = {
   name: 'monitoring'
   scope: rg
@@ -77,6 +98,17 @@ module monitoring 'modules/monitoring.bicep' = {
     applicationInsightsName: 'appi-${resourceToken}'
     location: location
     tags: tags
+  }
+}
+
+module alerts 'modules/alerts.bicep' = {
+  name: 'alerts'
+  scope: rg
+  params: {
+    applicationInsightsName: monitoring.outputs.applicationInsightsName
+    location: location
+    tags: tags
+    alertEmail: alertEmail
   }
 }
 
@@ -125,6 +157,9 @@ module functionApp 'modules/functionapp.bicep' = {
     tags: tags
     identityId: identity.outputs.id
     identityClientId: identity.outputs.clientId
+    outboundIdentityId: outboundIdentity.outputs.id
+    outboundIdentityClientId: outboundIdentity.outputs.clientId
+    managedIdentityAudiences: managedIdentityAudiences
     storageBlobEndpoint: storage.outputs.blobEndpoint
     storageQueueEndpoint: storage.outputs.queueEndpoint
     storageTableEndpoint: storage.outputs.tableEndpoint
@@ -136,6 +171,7 @@ module functionApp 'modules/functionapp.bicep' = {
     allowedAudiences: allowedAudiences
     instanceMemoryMB: instanceMemoryMB
     maximumInstanceCount: maximumInstanceCount
+    identityQueues: identityQueues
   }
   // The host reads storage and the Key Vault reference as soon as it starts: grant access first.
   dependsOn: [
@@ -149,4 +185,5 @@ output AZURE_RESOURCE_GROUP string = rg.name
 output FUNCTION_APP_URL string = functionApp.outputs.url
 output FUNCTION_APP_NAME string = functionApp.outputs.name
 output IDENTITY_CLIENT_ID string = identity.outputs.clientId
+output OUTBOUND_IDENTITY_PRINCIPAL_ID string = outboundIdentity.outputs.principalId
 output STORAGE_ACCOUNT_NAME string = storage.outputs.name

@@ -11,6 +11,8 @@ from scheduler_core.adapters.clients import queue_client, table_service
 from scheduler_core.adapters.queues import StorageExecutionQueue, StoragePoisonQueue
 from scheduler_core.adapters.secret_box import SecretBox
 from scheduler_core.adapters.tables import TableStorage
+from scheduler_core.adapters.telemetry import configure as configure_telemetry
+from scheduler_core.ports import ActionRunner
 from scheduler_core.service.context import Services
 from scheduler_core.settings import EXECUTIONS_QUEUE, POISON_QUEUE, Settings
 
@@ -37,6 +39,11 @@ def build_services(
     storage.create_tables()
     queue.create_queue()
     poison.create_queue()
+    actions: ActionRunner = ActionDispatcher(settings)
+    telemetry = configure_telemetry(settings, queue_depth=queue.approximate_depth)
+    if telemetry is None:  # no exporter: the service's no-op default, nothing wrapped
+        return Services(storage=storage, queue=queue, actions=actions, settings=settings, poison=poison)
     return Services(
-        storage=storage, queue=queue, actions=ActionDispatcher(settings), settings=settings, poison=poison
+        storage=storage, queue=queue, actions=telemetry.traced(actions), settings=settings, poison=poison,
+        telemetry=telemetry,
     )

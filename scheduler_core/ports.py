@@ -12,7 +12,7 @@ from datetime import datetime
 from enum import Enum
 from typing import Any, Protocol
 
-from scheduler_core.domain.job import CollectionRef, JobRef, JobState, JobStatus
+from scheduler_core.domain.job import CollectionRef, DisabledNote, JobRef, JobState, JobStatus
 
 
 class Claim(Enum):
@@ -61,6 +61,7 @@ class StoredJob:
         return next((token for when, token in self.dispatched if when == due), None)
 
     etag: str | None = None
+    disabled_note: DisabledNote | None = None  # set by a disable that gave a reason; cleared when it leaves Disabled
 
     @property
     def scheduled_runs(self) -> int:

@@ -12,6 +12,8 @@ import os
 from collections.abc import Mapping
 from dataclasses import dataclass, field
 
+from scheduler_core.domain.targets import normalize_audience
+
 STORAGE_CONNECTION = "AzureWebJobsStorage"
 """Name of the storage connection the triggers and the adapters share."""
 
@@ -32,6 +34,13 @@ TICK_SCHEDULE_SETTING = "SCHEDULER_TICK_SCHEDULE"
 MAINTENANCE_SCHEDULE_SETTING = "SCHEDULER_MAINTENANCE_SCHEDULE"
 """NCRONTAB of the daily history pruning timer."""
 
+IDENTITY_QUEUES_SETTING = "SCHEDULER_IDENTITY_QUEUES"
+"""`account/queue;account/queue`: the queues a StorageQueue action without a sasToken may post to with the app's
+identity (empty: none). The app's own queues are refused here, so a job cannot forge execution messages."""
+
+INTERNAL_QUEUES = frozenset({EXECUTIONS_QUEUE, POISON_QUEUE})
+"""Queues no job may post to, whatever its authorization."""
+
 
 @dataclass(frozen=True)
 class StorageConnection:
@@ -42,6 +51,16 @@ class StorageConnection:
     queue_service_uri: str | None = None
     credential: str | None = None  # "managedidentity" or None for DefaultAzureCredential
     client_id: str | None = None
+
+
+@dataclass(frozen=True)
+class TelemetrySettings:
+    """Where traces, metrics and logs go (adapters/telemetry.py): Application Insights, an OTLP collector, both or
+    neither (then nothing is exported and nothing is slower)."""
+
+    connection_string: str | None = None  # APPLICATIONINSIGHTS_CONNECTION_STRING
+    authentication: str | None = None  # APPLICATIONINSIGHTS_AUTHENTICATION_STRING, e.g. ClientId=<id>;Authorization=AAD
+    otlp_endpoint: str | None = None  # OTEL_EXPORTER_OTLP_ENDPOINT: OTLP over HTTP/protobuf, e.g. http://host:4318
 
 
 @dataclass(frozen=True)
@@ -66,8 +85,13 @@ class Settings:
     secret_keys: Mapping[str, bytes] = field(default_factory=dict)
     active_secret_key_id: str | None = None
     storage_queue_endpoints: Mapping[str, str] = field(default_factory=dict)
+    identity_queues: frozenset[tuple[str, str]] = frozenset()
     oauth_authority_host: str = "https://login.microsoftonline.com"
     region: str = "local"
+    managed_identity_audiences: frozenset[str] = frozenset()
+    outbound_identity_client_id: str | None = None
+    max_start_ahead_days: float | None = None
+    telemetry: TelemetrySettings = field(default_factory=TelemetrySettings)
 
     @classmethod
     def from_env(cls, env: Mapping[str, str] | None = None) -> Settings:
@@ -102,8 +126,19 @@ class Settings:
             secret_keys=reader.keys("SCHEDULER_SECRET_KEYS"),
             active_secret_key_id=reader.text("SCHEDULER_ACTIVE_SECRET_KEY_ID"),
             storage_queue_endpoints=reader.pairs("SCHEDULER_STORAGE_QUEUE_ENDPOINTS"),
+            identity_queues=reader.queues(IDENTITY_QUEUES_SETTING),
             oauth_authority_host=reader.text("SCHEDULER_OAUTH_AUTHORITY_HOST") or "https://login.microsoftonline.com",
             region=reader.text("REGION_NAME") or "local",
+            managed_identity_audiences=frozenset(
+                normalize_audience(a) for a in reader.items("SCHEDULER_MANAGED_IDENTITY_AUDIENCES")
+            ),
+            outbound_identity_client_id=reader.text("SCHEDULER_OUTBOUND_IDENTITY_CLIENT_ID"),
+            max_start_ahead_days=reader.optional_number("SCHEDULER_MAX_START_AHEAD_DAYS"),
+            telemetry=TelemetrySettings(
+                connection_string=reader.text("APPLICATIONINSIGHTS_CONNECTION_STRING"),
+                authentication=reader.text("APPLICATIONINSIGHTS_AUTHENTICATION_STRING"),
+                otlp_endpoint=reader.text("OTEL_EXPORTER_OTLP_ENDPOINT"),
+            ),
         )
 
 
@@ -136,11 +171,18 @@ class _Reader:
             raise ValueError(f"app setting {name} must not be negative, got {value!r}")
         return number
 
+    def optional_number(self, name: str) -> float | None:
+        return None if self.text(name) is None else self.number(name, 0.0)
+
     def flag(self, name: str) -> bool:
         value = (self.text(name) or "false").lower()
         if value not in {"true", "false", "1", "0", "yes", "no"}:
             raise ValueError(f"app setting {name} must be true or false, got {value!r}")
         return value in {"true", "1", "yes"}
+
+    def items(self, name: str) -> list[str]:
+        """`a;b` or `a,b` -> ["a", "b"]."""
+        return [item.strip() for item in (self.text(name) or "").replace(",", ";").split(";") if item.strip()]
 
     def pairs(self, name: str) -> dict[str, str]:
         """`a=x;b=y` -> {"a": "x", "b": "y"}."""
@@ -154,6 +196,23 @@ class _Reader:
                 raise ValueError(f"app setting {name} must look like 'name=value;name=value'")
             result[key.strip()] = val.strip()
         return result
+
+    def queues(self, name: str) -> frozenset[tuple[str, str]]:
+        """`account/queue;account/queue` -> {(account, queue)}; the app's internal queues are refused."""
+        import re
+
+        result: set[tuple[str, str]] = set()
+        for item in (self.text(name) or "").split(";"):
+            if not item.strip():
+                continue
+            account, sep, queue = (part.strip() for part in item.partition("/"))
+            queue_ok = 3 <= len(queue) <= 63 and re.fullmatch(r"[a-z0-9](?:-?[a-z0-9])+", queue)
+            if not sep or not re.fullmatch(r"[a-z0-9]{3,24}", account) or not queue_ok:
+                raise ValueError(f"app setting {name} must look like 'account/queue;account/queue' (lower case)")
+            if queue in INTERNAL_QUEUES:
+                raise ValueError(f"app setting {name}: '{queue}' is the scheduler's own queue; jobs may not post to it")
+            result.add((account, queue))
+        return frozenset(result)
 
     def keys(self, name: str) -> dict[str, bytes]:
         """`id1=<base64>;id2=<base64>` -> key ids to raw key bytes (values are never put in messages)."""

@@ -5,6 +5,10 @@ param location string
 param tags object
 param identityId string
 param identityClientId string
+@description('The identity jobs\' ManagedIdentity authentication gets tokens from; it holds no role on this deployment.')
+param outboundIdentityId string
+param outboundIdentityClientId string
+param managedIdentityAudiences array
 param storageBlobEndpoint string
 param storageQueueEndpoint string
 param storageTableEndpoint string
@@ -16,6 +20,7 @@ param apiClientId string
 param allowedAudiences array
 param instanceMemoryMB int
 param maximumInstanceCount int
+param identityQueues string = ''
 
 // Every app setting in one place. tests/unit/test_infra.py checks these names against
 // scheduler_core.settings.setting_names() in both directions. Not set here on purpose:
@@ -29,9 +34,12 @@ var appSettings = {
   AzureWebJobsStorage__blobServiceUri: storageBlobEndpoint
   AzureWebJobsStorage__queueServiceUri: storageQueueEndpoint
   AzureWebJobsStorage__tableServiceUri: storageTableEndpoint
-  // Read by the host: telemetry authenticated with the identity (local auth is disabled on App Insights).
+  // Read by the host and by the app (adapters/telemetry.py, the Azure Monitor OpenTelemetry distro): telemetry
+  // authenticated with the identity (local auth is disabled on App Insights). With host.json telemetryMode
+  // OpenTelemetry, the worker exports its own spans, metrics and logs in the host's trace.
   APPLICATIONINSIGHTS_CONNECTION_STRING: applicationInsightsConnectionString
   APPLICATIONINSIGHTS_AUTHENTICATION_STRING: 'ClientId=${identityClientId};Authorization=AAD'
+  PYTHON_APPLICATIONINSIGHTS_ENABLE_TELEMETRY: 'true'
   // Timer schedules (NCRONTAB, seconds first), resolved by the host from %SCHEDULER_..._SCHEDULE%.
   SCHEDULER_TICK_SCHEDULE: '0 * * * * *'
   SCHEDULER_MAINTENANCE_SCHEDULE: '0 30 3 * * *'
@@ -44,7 +52,15 @@ var appSettings = {
   SCHEDULER_CATCH_UP_WINDOW_SECONDS: '3600'
   SCHEDULER_HISTORY_RETENTION_DAYS: '60'
   SCHEDULER_HISTORY_MAX_RUNS: '1000'
+  // The old service's limit on "time to start time": 18 months.
+  SCHEDULER_MAX_START_AHEAD_DAYS: '548'
+  // StorageQueue actions with the identity instead of a SAS: only these account/queue pairs (empty: none).
+  SCHEDULER_IDENTITY_QUEUES: identityQueues
   REGION_NAME: location
+  // Jobs' ManagedIdentity authentication: tokens only from the outbound identity, only for these audiences
+  // (empty: the extension is off).
+  SCHEDULER_OUTBOUND_IDENTITY_CLIENT_ID: outboundIdentityClientId
+  SCHEDULER_MANAGED_IDENTITY_AUDIENCES: join(managedIdentityAudiences, ';')
 }
 
 resource plan 'Microsoft.Web/serverfarms@2024-04-01' = {
@@ -72,6 +88,7 @@ resource site 'Microsoft.Web/sites@2024-04-01' = {
     type: 'UserAssigned'
     userAssignedIdentities: {
       '${identityId}': {}
+      '${outboundIdentityId}': {}
     }
   }
   properties: {

@@ -5,6 +5,7 @@ from __future__ import annotations
 from collections.abc import Mapping
 from typing import Any
 
+from scheduler_core.adapters.clients import queue_service_url, storage_credential
 from scheduler_core.adapters.http_action import HttpActionRunner, OutboundLimits
 from scheduler_core.adapters.outbound_auth import OutboundAuth
 from scheduler_core.adapters.secret_box import unreadable_reason
@@ -38,10 +39,21 @@ class ActionDispatcher:
                 max_header_chars=settings.max_header_chars,
             ),
             guard=guard,
-            auth=OutboundAuth(authority_host=settings.oauth_authority_host, timeout_seconds=timeout),
+            auth=OutboundAuth(
+                authority_host=settings.oauth_authority_host,
+                timeout_seconds=timeout,
+                managed_identity_audiences=settings.managed_identity_audiences,
+                outbound_identity_client_id=settings.outbound_identity_client_id,
+            ),
         )
         queue = StorageQueueActionRunner(
-            endpoints=settings.storage_queue_endpoints, region=settings.region, timeout_seconds=timeout, guard=guard
+            endpoints=settings.storage_queue_endpoints,
+            region=settings.region,
+            timeout_seconds=timeout,
+            guard=guard,
+            identity_queues=settings.identity_queues,
+            identity=lambda: storage_credential(settings.storage),
+            own_queue_endpoint=queue_service_url(settings.storage),
         )
         service_bus = ServiceBusActionRunner(timeout_seconds=timeout, guard=guard)
         self._runners: dict[str, ActionRunner] = {

@@ -12,7 +12,7 @@ from typing import Any
 import requests
 from azure.core.pipeline.transport import RequestsTransport
 from azure.data.tables import TableServiceClient
-from azure.storage.queue import QueueClient, TextBase64DecodePolicy, TextBase64EncodePolicy
+from azure.storage.queue import QueueClient, QueueServiceClient, TextBase64DecodePolicy, TextBase64EncodePolicy
 from requests.adapters import HTTPAdapter
 from urllib3.util.retry import Retry
 
@@ -42,6 +42,22 @@ def _credential(connection: StorageConnection) -> Any:
             ManagedIdentityCredential()
         )
     return DefaultAzureCredential(managed_identity_client_id=connection.client_id)
+
+
+def storage_credential(connection: StorageConnection) -> Any:
+    """The token credential of an identity-based connection (the app's managed identity in Azure)."""
+    return _credential(connection)
+
+
+def queue_service_url(connection: StorageConnection) -> str | None:
+    """The queue endpoint of the app's own storage account, or None when storage is not configured."""
+    conn_str = _connection_string(connection)
+    if conn_str:
+        try:
+            return str(QueueServiceClient.from_connection_string(conn_str).url)
+        except ValueError:
+            return None
+    return connection.queue_service_uri
 
 
 def _transport() -> RequestsTransport:

@@ -7,15 +7,15 @@ which no secret appears.
 
 from __future__ import annotations
 
-import ssl
 from collections.abc import Mapping
 from dataclasses import dataclass
 from typing import Any
 
 import requests
-from requests.adapters import HTTPAdapter
+import urllib3
 
 from scheduler_core.adapters.environment import OutboundEnvironment
+from scheduler_core.adapters.guarded_http import Deadline, GuardedAdapter, TargetRefusedError
 from scheduler_core.adapters.outbound_auth import AuthenticationFailed, OutboundAuth
 from scheduler_core.adapters.target_guard import TargetGuard, TargetRefused
 from scheduler_core.ports import Outcome
@@ -46,18 +46,6 @@ class OutboundLimits:
         return None
 
 
-class _TlsContextAdapter(HTTPAdapter):
-    """Sends through a given SSL context (one that presents a client certificate)."""
-
-    def __init__(self, context: ssl.SSLContext) -> None:
-        self._context = context
-        super().__init__()
-
-    def init_poolmanager(self, *args: Any, **kwargs: Any) -> None:
-        kwargs["ssl_context"] = self._context
-        super().init_poolmanager(*args, **kwargs)
-
-
 class HttpActionRunner:
     """Performs the `request` of an Http(s) action and reports what happened."""
 
@@ -80,7 +68,7 @@ class HttpActionRunner:
         # One keep-alive pool per target host, as large as the attempts that may call one host at once; requests'
         # default of 10 would open and drop a connection per call beyond the tenth.
         for scheme in ("http://", "https://"):
-            self._session.mount(scheme, HTTPAdapter(pool_maxsize=CONCURRENT_ATTEMPTS))
+            self._session.mount(scheme, GuardedAdapter(self._guard, pool_maxsize=CONCURRENT_ATTEMPTS))
 
     def run(self, action: Mapping[str, Any], secrets: Mapping[str, str], headers: Mapping[str, str]) -> Outcome:
         request = action.get("request") or {}
@@ -100,26 +88,79 @@ class HttpActionRunner:
         session = self._session
         if prepared.ssl_context is not None:
             session = self._environment.apply(requests.Session())
-            session.mount("https://", _TlsContextAdapter(prepared.ssl_context))
+            session.mount("https://", GuardedAdapter(self._guard, prepared.ssl_context))
+        try:
+            with Deadline(self._timeout) as deadline:
+                outcome = self._call(session, deadline, request, uri, {**own_headers, **prepared.headers, **headers})
+        finally:
+            if session is not self._session:
+                session.close()
+        if deadline.expired:
+            return Outcome(False, f"Http Action - Request to '{uri}' timed out after {self._timeout:g} seconds.")
+        return Outcome(outcome.succeeded, redact(outcome.message, secrets))
+
+    def _call(
+        self, session: requests.Session, deadline: Deadline, request: Mapping[str, Any], uri: str,
+        headers: Mapping[str, str],
+    ) -> Outcome:
+        """One request within `deadline`, reading at most what history keeps of the body."""
+        body = request.get("body")
         try:
             response = session.request(
                 request.get("method") or "GET",
                 uri,
-                headers={**own_headers, **prepared.headers, **headers},
+                headers=dict(headers),
                 data=body.encode("utf-8") if isinstance(body, str) else None,
-                timeout=self._timeout,
+                timeout=(deadline.remaining(), deadline.remaining()),
                 allow_redirects=False,
+                stream=True,
             )
         except requests.Timeout:
             return Outcome(False, f"Http Action - Request to '{uri}' timed out after {self._timeout:g} seconds.")
         except requests.RequestException as exc:
-            return Outcome(False, redact(f"Http Action - Request failed: {type(exc).__name__}: {exc}", secrets))
-        finally:
-            if session is not self._session:
-                session.close()
-        snippet = response.content[: self._snippet_bytes].decode("utf-8", errors="replace")
+            refused = _refusal(exc)
+            if refused is not None:
+                return Outcome(False, f"Http Action - {refused}")
+            return Outcome(False, f"Http Action - Request failed: {type(exc).__name__}: {exc}")
+        try:
+            snippet, exhausted = self._read_snippet(response)
+        except (requests.RequestException, urllib3.exceptions.HTTPError, OSError) as exc:
+            response.close()
+            return Outcome(False, f"Http Action - Reading the response failed: {type(exc).__name__}.")
+        if exhausted:
+            response.raw.release_conn()  # read to the end: the connection goes back to the pool
+        else:
+            response.close()  # a long body is not read on: the connection closes instead
         host = response.url.split("/")[2]
         summary = f"Http Action - Response from host '{host}': '{response.status_code}' '{response.reason}'"
         if 300 <= response.status_code < 400:
             summary += f" (redirect to '{response.headers.get('Location', '')}' not followed)"
-        return Outcome(200 <= response.status_code < 300, redact(f"{summary}. Body: {snippet}", secrets))
+        return Outcome(200 <= response.status_code < 300, f"{summary}. Body: {snippet}")
+
+    def _read_snippet(self, response: requests.Response) -> tuple[str, bool]:
+        """The first `snippet_bytes` of the body, and whether the body was read to its end.
+
+        A short rest is drained so the connection can be reused; a long one is left unread. urllib3's `read(n)`
+        returns fewer than n bytes only at the end of the body."""
+        kept = response.raw.read(self._snippet_bytes, decode_content=True) or b""
+        exhausted = len(kept) < self._snippet_bytes
+        if not exhausted:
+            exhausted = len(response.raw.read(_DRAIN_BYTES, decode_content=False) or b"") < _DRAIN_BYTES
+        return kept.decode("utf-8", errors="replace"), exhausted
+
+
+# What is read past the snippet so a keep-alive connection can go back to the pool; beyond it, the connection closes.
+_DRAIN_BYTES = 64 * 1024
+
+
+def _refusal(exc: BaseException) -> str | None:
+    """The guard's message when a connection was refused by it (deep inside requests' exception chain)."""
+    seen: BaseException | None = exc
+    for _ in range(8):
+        if seen is None:
+            return None
+        if isinstance(seen, TargetRefusedError):
+            return str(seen.refused)
+        inner = seen.args[0] if seen.args and isinstance(seen.args[0], BaseException) else None
+        seen = getattr(seen, "reason", None) or inner or seen.__cause__ or seen.__context__
+    return None

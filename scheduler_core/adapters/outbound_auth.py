@@ -23,10 +23,10 @@ import requests
 from cryptography.hazmat.primitives import serialization
 
 from scheduler_core.client_certificates import load_pfx
+from scheduler_core.domain.targets import managed_identity_refusal
 
 # A token is used until this long before it expires, so a request never arrives with one that just lapsed.
 _TOKEN_MARGIN_SECONDS = 300.0
-DEFAULT_MANAGED_IDENTITY_AUDIENCE = "https://management.azure.com/"
 
 
 class AuthenticationFailed(Exception):
@@ -135,7 +135,11 @@ class OutboundAuth:
         credential_factory: Callable[[str | None], TokenCredential] = managed_identity_credential,
         clock: Callable[[], float] = time.time,
         session: requests.Session | None = None,
+        managed_identity_audiences: frozenset[str] = frozenset(),
+        outbound_identity_client_id: str | None = None,
     ) -> None:
+        self._mi_audiences = managed_identity_audiences
+        self._outbound_client_id = outbound_identity_client_id
         self._authority = authority_host.rstrip("/")
         self._timeout = timeout_seconds
         self._credential_factory = credential_factory
@@ -204,9 +208,21 @@ class OutboundAuth:
         return self._cache.get(_digest("oauth", url, client_id, audience, secret), fetch)
 
     def _managed_identity_token(self, auth: Mapping[str, Any]) -> str:
-        client_id = auth.get("clientId") or None
+        # Checked again at run time: the operator may have narrowed the audiences since the job was written.
+        refusal = managed_identity_refusal(
+            auth.get("audience"), auth.get("clientId"),
+            allowed=self._mi_audiences, outbound_client_id=self._outbound_client_id,
+        )
+        if refusal is not None:
+            field, why = refusal
+            raise AuthenticationFailed(f"ManagedIdentity: authentication.{field} {why}.")
+        if self._outbound_client_id is None:
+            raise AuthenticationFailed(
+                "ManagedIdentity: the deployment has no outbound identity (SCHEDULER_OUTBOUND_IDENTITY_CLIENT_ID)."
+            )
+        client_id = self._outbound_client_id  # never the app's own identity, whatever the job names
         # azure-identity turns a scope back into a resource by removing "/.default": the audience arrives unchanged.
-        scope = f"{auth.get('audience') or DEFAULT_MANAGED_IDENTITY_AUDIENCE}/.default"
+        scope = f"{str(auth['audience']).strip().removesuffix('/.default').rstrip('/')}/.default"
 
         def fetch() -> tuple[str, float]:
             try:

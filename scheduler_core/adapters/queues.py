@@ -11,6 +11,7 @@ from typing import Any
 from azure.core.exceptions import ResourceExistsError, ResourceNotFoundError
 from azure.storage.queue import QueueClient
 
+from scheduler_core.adapters.unavailable import translates_unavailable
 from scheduler_core.ports import Poisoned
 
 _MAX_VISIBILITY_SECONDS = 7 * 24 * 3600  # the service's limit
@@ -25,6 +26,7 @@ def create_queue(client: QueueClient) -> None:
         pass
 
 
+@translates_unavailable
 class StorageExecutionQueue:
     """`ExecutionQueue` on a storage queue (the client must carry the base64 codec: `clients.queue_client`)."""
 
@@ -40,7 +42,12 @@ class StorageExecutionQueue:
         delay = min(max(0, math.floor(delay_seconds)), _MAX_VISIBILITY_SECONDS)
         self._client.send_message(json.dumps(message, separators=(",", ":")), visibility_timeout=delay or None)
 
+    def approximate_depth(self) -> int:
+        """Messages in the queue, visible or not, as the service estimates them (for the queue-depth metric)."""
+        return int(self._client.get_queue_properties().approximate_message_count or 0)
 
+
+@translates_unavailable
 class StoragePoisonQueue:
     """`PoisonQueue` on the storage queue where the host moves messages after `maxDequeueCount` failures."""
 

@@ -8,7 +8,6 @@ SDK and are ignored too (docs/actions.md).
 
 from __future__ import annotations
 
-import re
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass
 from typing import Any
@@ -17,12 +16,11 @@ from urllib.parse import quote
 from azure.servicebus import ServiceBusClient, ServiceBusMessage
 
 from scheduler_core.adapters.target_guard import TargetGuard, TargetRefused
+from scheduler_core.domain.targets import service_bus_host
 from scheduler_core.ports import Outcome
 from scheduler_core.secrets import redact
 from scheduler_core.wire import parse_instant, parse_timespan
 
-_NAMESPACE = re.compile(r"^[A-Za-z0-9][A-Za-z0-9-]{0,48}[A-Za-z0-9]$")
-_HOST = re.compile(r"^[A-Za-z0-9-]+(\.[A-Za-z0-9-]+)+$")
 PAYLOADS = {"ServiceBusQueue": "serviceBusQueueMessage", "ServiceBusTopic": "serviceBusTopicMessage"}
 
 
@@ -34,19 +32,6 @@ class ServiceBusConnection:
     connection_string: str
     entity: str
     topic: bool
-
-
-def service_bus_host(namespace: str) -> str:
-    """`{namespace}.servicebus.windows.net`, or the namespace itself when it is a full host name (pure).
-
-    Raises:
-        ValueError: not a namespace name or host name.
-    """
-    if _NAMESPACE.match(namespace):
-        return f"{namespace}.servicebus.windows.net"
-    if _HOST.match(namespace):
-        return namespace
-    raise ValueError(f"'{namespace}' is not a Service Bus namespace name or host name")
 
 
 def service_bus_connection(action_type: str, payload: Mapping[str, Any]) -> ServiceBusConnection:

@@ -1,4 +1,10 @@
-"""The `StorageQueue` action: one message on an Azure Storage queue, authorised by the job's SAS token.
+"""The `StorageQueue` action: one message on an Azure Storage queue, authorised by the job's SAS token, or by the
+app's identity for the queues the operator lists in `SCHEDULER_IDENTITY_QUEUES` (a job without a sasToken).
+
+With shared keys off no account-key SAS exists for the deployment's own account, so its queues are reachable only
+with the identity; the identity may also read and write the app's own tables and queues, so it is used only for the
+listed account/queue pairs, and the app's internal queues are refused whatever the authorization (a job must not
+forge execution messages).
 
 Message format (reference (h)): by default the `<StorageQueueMessage>` XML envelope the old service posted, with the
 job's `message` as its `Message` element; `messageFormat: "Raw"` (extension) posts the bare message. The text is put
@@ -13,7 +19,7 @@ from __future__ import annotations
 
 import re
 import uuid
-from collections.abc import Mapping
+from collections.abc import Callable, Collection, Mapping
 from typing import Any
 from urllib.parse import parse_qs, quote, urlsplit
 from xml.sax.saxutils import escape
@@ -23,10 +29,11 @@ from azure.core.exceptions import AzureError, HttpResponseError
 from azure.storage.queue import QueueClient
 
 from scheduler_core.adapters.target_guard import TargetGuard, TargetRefused
+from scheduler_core.domain.targets import is_queue_name, is_storage_account
 from scheduler_core.ports import Outcome
 from scheduler_core.secrets import redact
+from scheduler_core.settings import IDENTITY_QUEUES_SETTING, INTERNAL_QUEUES
 
-_ACCOUNT = re.compile(r"^[a-z0-9]{3,24}$")
 # XML 1.0 cannot carry most control characters, even escaped.
 _NOT_XML = re.compile("[\x00-\x08\x0b\x0c\x0e-\x1f\ufffe\uffff]")
 _REPLACEMENT = "\ufffd"
@@ -67,8 +74,8 @@ def queue_endpoint(account: str, endpoints: Mapping[str, str]) -> str:
     """
     if account in endpoints:
         return endpoints[account].rstrip("/")
-    if not _ACCOUNT.match(account):
-        raise ValueError(f"'{account}' is not a storage account name (3-24 lower-case letters and digits)")
+    if not is_storage_account(account):
+        raise ValueError("is not a storage account name (lower-case letters and digits)")
     return f"https://{account}.queue.core.windows.net"
 
 
@@ -82,8 +89,22 @@ def sas_secrets(sas_token: str) -> dict[str, str]:
     return hidden
 
 
+def _same_endpoint(a: str, b: str | None) -> bool:
+    return b is not None and a.rstrip("/").lower() == b.rstrip("/").lower()
+
+
 class StorageQueueActionRunner:
-    """Posts the `queueMessage` of a StorageQueue action."""
+    """Posts the `queueMessage` of a StorageQueue action.
+
+    Args:
+        endpoints: account name -> queue endpoint overrides (`SCHEDULER_STORAGE_QUEUE_ENDPOINTS`).
+        region: the deployment's region, for the envelope.
+        timeout_seconds: connect and read timeout.
+        guard: the outbound target guard.
+        identity_queues: (account, queue) pairs a job without a sasToken may post to with the identity.
+        identity: makes the identity's token credential (called once, on first use).
+        own_queue_endpoint: the queue endpoint of the app's own account, whose internal queues are refused.
+    """
 
     def __init__(
         self,
@@ -92,31 +113,60 @@ class StorageQueueActionRunner:
         region: str = "local",
         timeout_seconds: float = 60.0,
         guard: TargetGuard | None = None,
+        identity_queues: Collection[tuple[str, str]] = (),
+        identity: Callable[[], Any] | None = None,
+        own_queue_endpoint: str | None = None,
     ) -> None:
         self._endpoints = dict(endpoints or {})
         self._region = region
         self._timeout = timeout_seconds
         self._guard = guard or TargetGuard()
+        self._identity_queues = frozenset(identity_queues)
+        self._identity = identity
+        self._credential: Any = None
+        self._own_queue_endpoint = own_queue_endpoint
+
+    def _authorization(self, account: str, queue: str, sas_token: str) -> Any:
+        """The job's SAS, else the identity for an allowed queue.
+
+        Raises:
+            ValueError: neither applies (the message says which setting would allow it).
+        """
+        if sas_token:
+            return AzureSasCredential(sas_token)
+        if (account, queue) not in self._identity_queues or self._identity is None:
+            raise ValueError(
+                f"The job has no sasToken, and queue '{queue}' of account '{account}' is not one the app's identity "
+                f"may post to ({IDENTITY_QUEUES_SETTING})."
+            )
+        if self._credential is None:
+            self._credential = self._identity()
+        return self._credential
 
     def run(self, action: Mapping[str, Any], secrets: Mapping[str, str], headers: Mapping[str, str]) -> Outcome:
         payload = action.get("queueMessage") or {}
         account, queue = payload.get("storageAccount") or "", payload.get("queueName") or ""
         sas_token = (payload.get("sasToken") or "").lstrip("?")
         hidden = {**secrets, **sas_secrets(sas_token)}
-        if not sas_token:
-            return Outcome(False, "StorageQueue Action - The job has no sasToken.")
         message = payload.get("message") or ""
         if payload.get("messageFormat") != "Raw":
             message = storage_queue_envelope(
                 message, headers, client_request_id=str(uuid.uuid4()), region=self._region
             )
         try:
+            # Checked again here (the API checks at PUT): a '/' or '..' could address another queue than the
+            # internal-queue check below sees.
+            if not is_queue_name(queue):
+                raise ValueError(f"'{queue}' is not a queue name (lower-case letters, digits and hyphens)")
             endpoint = queue_endpoint(account, self._endpoints)
+            if queue in INTERNAL_QUEUES and _same_endpoint(endpoint, self._own_queue_endpoint):
+                raise ValueError(f"Queue '{queue}' is the scheduler's own: jobs cannot post to it.")
+            credential = self._authorization(account, queue, sas_token)
             self._guard.check_url(endpoint)
             client = QueueClient(
                 account_url=endpoint,
                 queue_name=queue,
-                credential=AzureSasCredential(sas_token),
+                credential=credential,
                 retry_total=0,  # the job's retry policy decides about retries
                 connection_timeout=self._timeout,
                 read_timeout=self._timeout,

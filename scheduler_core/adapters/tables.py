@@ -25,8 +25,9 @@ from azure.core.exceptions import ResourceExistsError, ResourceModifiedError, Re
 from azure.data.tables import TableClient, TableServiceClient, TableTransactionError, UpdateMode
 
 from scheduler_core.adapters.group_commit import GroupCommit
+from scheduler_core.adapters.unavailable import translates_unavailable
 from scheduler_core.domain.errors import ConcurrencyConflict, InvalidInput, JobCollectionNotFound, JobNotFound
-from scheduler_core.domain.job import CollectionRef, JobRef, JobState, JobStatus
+from scheduler_core.domain.job import CollectionRef, DisabledNote, JobRef, JobState, JobStatus
 from scheduler_core.ports import Claim, Due, HistoryEntry, Page, StoredCollection, StoredJob
 
 COLLECTIONS, JOBS, HISTORY, DUE = "collections", "jobs", "history", "due"
@@ -38,6 +39,14 @@ _WATERMARK_SAFETY = timedelta(minutes=5)  # re-read recent buckets: covers clock
 # A snapshot travels in a queue message (64 KiB base64, so 48 KiB of JSON) and in a due entry's string property
 # (32 K characters): a larger job is read by the executor instead.
 _MAX_SNAPSHOT_CHARS = 30_000
+
+
+# What a job list shows (jobs_changed_since); the entity's other columns are left out.
+_LIST_COLUMNS = [
+    "Name", "Definition", "State", "ExecutionCount", "FailureCount", "FaultedCount", "LastExecutionTime",
+    "NextExecutionTime", "CreatedAt", "Generation", "ManualRuns", "LastResult", "DisabledBy", "DisabledAt",
+    "DisabledReason",
+]
 
 
 def _iso(value: datetime | None) -> str | None:
@@ -70,6 +79,7 @@ def _quote(value: str) -> str:
     return value.replace("'", "''")
 
 
+@translates_unavailable
 class TableStorage:
     """Every table-backed port (CollectionStore, JobStore, HistoryStore, DueIndex) on one account.
 
@@ -190,6 +200,7 @@ class TableStorage:
                 faulted_count=int(entity.get("FaultedCount", 0)),
                 last_execution_time=_dt(entity.get("LastExecutionTime")),
                 next_execution_time=_dt(entity.get("NextExecutionTime")),
+                last_result=entity.get("LastResult") or None,
             ),
             created_at=_dt(entity["CreatedAt"]) or datetime.now(UTC),
             secrets=json.loads(self._unseal(sealed)) if sealed else {},
@@ -197,6 +208,7 @@ class TableStorage:
             manual_runs=int(entity.get("ManualRuns", 0)),
             dispatched=tuple((datetime.fromisoformat(d), t) for d, t in json.loads(entity.get("Dispatched") or "[]")),
             etag=etag or entity.metadata["etag"],
+            disabled_note=_note_from(entity),
         )
 
     def _job_entity(self, job: StoredJob) -> dict[str, Any]:
@@ -219,6 +231,10 @@ class TableStorage:
             "Generation": job.generation,
             "ManualRuns": job.manual_runs,
             "Dispatched": json.dumps([[_iso(d), t] for d, t in job.dispatched]),
+            "LastResult": job.status.last_result or "",
+            "DisabledBy": job.disabled_note.by if job.disabled_note else "",
+            "DisabledAt": _iso(job.disabled_note.at) if job.disabled_note else "",
+            "DisabledReason": job.disabled_note.reason if job.disabled_note else "",
         }
 
     def get_job(self, ref: JobRef) -> StoredJob:
@@ -291,6 +307,24 @@ class TableStorage:
     def all_jobs(self, collection: CollectionRef) -> list[StoredJob]:
         query = f"PartitionKey eq '{_quote(collection.key)}'"
         return [self._job_from(e, collection) for e in self._tables[JOBS].query_entities(query)]
+
+    def jobs_changed_since(
+        self, collection: CollectionRef, since: datetime | None
+    ) -> tuple[list[StoredJob], datetime | None]:
+        """The collection's jobs written at or after `since` (all when None), and the newest write time among them
+        (storage's own `Timestamp`), for the console's job index (`service.console.JobChanges`).
+
+        For a list, not for a write: secrets and dispatch records are not read (the SDK's per-property parsing is
+        most of the cost of reading thousands of rows)."""
+        query = f"PartitionKey eq '{_quote(collection.key)}'"
+        if since is not None:
+            query += f" and Timestamp ge datetime'{since.astimezone(UTC).strftime('%Y-%m-%dT%H:%M:%S.%fZ')}'"
+        jobs, newest = [], None
+        for entity in self._tables[JOBS].query_entities(query, results_per_page=1000, select=_LIST_COLUMNS):
+            jobs.append(self._job_from(entity, collection))
+            stamp = _dt(entity.metadata.get("timestamp"))
+            newest = stamp if newest is None or (stamp and stamp > newest) else newest
+        return jobs, newest
 
     # ---- history and claims --------------------------------------------------------------------------------------
 
@@ -457,6 +491,11 @@ def _history_from(entity: Any, job: JobRef) -> HistoryEntry:
         retry_count=int(entity.get("RetryCount", 0)),
         repeat_count=int(entity.get("RepeatCount", 0)),
     )
+
+
+def _note_from(entity: Any) -> DisabledNote | None:
+    at = _dt(entity.get("DisabledAt"))
+    return DisabledNote(entity.get("DisabledBy") or "", at, entity.get("DisabledReason") or "") if at else None
 
 
 def _with_etag(job: StoredJob, metadata: Any) -> StoredJob:

@@ -17,6 +17,8 @@ from fastapi.responses import JSONResponse, Response
 from starlette.concurrency import run_in_threadpool
 
 from scheduler_core.api import models
+from scheduler_core.api.console import install_console
+from scheduler_core.api.docs import install_docs
 from scheduler_core.api.errors import install_error_handlers
 from scheduler_core.api.types import parse_datetime
 from scheduler_core.api.validation import parse_collection, parse_job, parse_json
@@ -46,6 +48,8 @@ def create_app(services_factory: Callable[[], Services]) -> FastAPI:
         title="Azure Scheduler (revived)",
         version="2016-03-01",
         description="The Azure Scheduler 2016-03-01 management API on Azure Functions.",
+        docs_url=None,  # served by install_docs from local files
+        redoc_url=None,
     )
     install_error_handlers(app)
     _document_errors(app)
@@ -61,7 +65,7 @@ def create_app(services_factory: Callable[[], Services]) -> FastAPI:
 
     def check_version(api_version: str | None) -> None:
         if api_version is not None and api_version not in API_VERSIONS:
-            raise InvalidInput(f"api-version '{api_version}' is not supported; use 2016-03-01", "api-version")
+            raise InvalidInput("this api-version is not supported; use 2016-03-01", "api-version")
 
     def next_link(request: Request, token: str | None, top: int) -> str | None:
         if token is None:
@@ -289,6 +293,8 @@ def create_app(services_factory: Callable[[], Services]) -> FastAPI:
         found = occurrences(start, recurrence_from_wire(job.get("recurrence")), after=after, limit=count)
         return {"value": [format_datetime(t) for t in found]}
 
+    install_docs(app)
+    install_console(app, svc)
     return app
 
 
@@ -341,4 +347,4 @@ def _parse_filter(text: str | None, field: str, enum: Any) -> Any:
     for member in enum:
         if member.value.lower() == value:
             return member
-    raise InvalidInput(f"'{parts[2]}' is not a {field}; use one of {', '.join(m.value for m in enum)}", "$filter")
+    raise InvalidInput(f"not a {field}; use one of {', '.join(m.value for m in enum)}", "$filter")

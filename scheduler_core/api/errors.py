@@ -1,7 +1,8 @@
 """Errors in the ARM envelope, and `x-ms-request-id` on every response.
 
 `{"error": {"code", "message", "details": [{"code", "target", "message"}]}}`: 400 BadRequest (with the JSON path of
-each offending field as `target`), 404 ResourceNotFound, 409 ConflictError, 500 InternalError (details only logged).
+each offending field as `target`), 404 ResourceNotFound, 409 ConflictError, 413 RequestEntityTooLarge,
+503 ServiceUnavailable with `Retry-After` when storage cannot be reached, 500 InternalError (details only logged).
 """
 
 from __future__ import annotations
@@ -15,9 +16,18 @@ from fastapi.exceptions import RequestValidationError
 from fastapi.responses import JSONResponse
 from starlette.exceptions import HTTPException as StarletteHTTPException
 
-from scheduler_core.domain.errors import Conflict, InvalidInput, Misconfigured, NotFound, Problem
+from scheduler_core.domain.errors import (
+    Conflict,
+    InvalidInput,
+    Misconfigured,
+    NotFound,
+    PayloadTooLarge,
+    Problem,
+    StorageUnavailable,
+)
 
 log = logging.getLogger(__name__)
+RETRY_AFTER_SECONDS = 10
 
 
 def envelope(status: int, code: str, message: str, problems: tuple[Problem, ...] = ()) -> JSONResponse:
@@ -42,7 +52,21 @@ def install_error_handlers(app: FastAPI) -> None:
 
     @app.exception_handler(InvalidInput)
     async def bad_request(_: Request, exc: InvalidInput) -> JSONResponse:
+        if isinstance(exc, PayloadTooLarge):
+            return envelope(413, "RequestEntityTooLarge", str(exc))
         return envelope(400, "BadRequest", str(exc), exc.problems)
+
+    @app.exception_handler(OverflowError)
+    async def out_of_calendar(_: Request, exc: OverflowError) -> JSONResponse:
+        # Date arithmetic past year 9999 from a submitted instant: the input's fault, never a server error.
+        return envelope(400, "BadRequest", "A date in the request is too far in the future to compute with.")
+
+    @app.exception_handler(StorageUnavailable)
+    async def unavailable(_: Request, exc: StorageUnavailable) -> JSONResponse:
+        log.warning("storage unreachable: %s", exc)
+        response = envelope(503, "ServiceUnavailable", "The scheduler's storage cannot be reached. Retry later.")
+        response.headers["Retry-After"] = str(RETRY_AFTER_SECONDS)
+        return response
 
     @app.exception_handler(NotFound)
     async def not_found(_: Request, exc: NotFound) -> JSONResponse:

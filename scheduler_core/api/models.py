@@ -18,7 +18,8 @@ from scheduler_core.domain.retry import RetryType
 
 
 class Wire(BaseModel):
-    """Base of every wire model: unknown fields are an error (a typo must not be silently dropped)."""
+    """Base of every wire model: unknown fields are an error (a typo must not be silently dropped). Requests are
+    validated strictly (api/validation.py): `"interval": "2"` or a number as `startTime` is an error, not a guess."""
 
     model_config = ConfigDict(extra="forbid", populate_by_name=True, use_enum_values=False)
 
@@ -120,8 +121,11 @@ class JobCollectionDefinition(Wire):
     id: str | None = None
     type: str | None = None
     name: str | None = None
-    location: str | None = None
-    tags: dict[str, str] | None = None
+    location: str | None = Field(default=None, max_length=256)
+    # ARM's limits: 50 tags, names up to 512 characters, values up to 256.
+    tags: dict[Annotated[str, Field(min_length=1, max_length=512)], Annotated[str, Field(max_length=256)]] | None = (
+        Field(default=None, max_length=50)
+    )
     properties: JobCollectionProperties | None = None
 
 

@@ -47,7 +47,7 @@ def parse_datetime(value: Any) -> Any:
         try:
             parsed = datetime.fromisoformat(value.strip())
         except ValueError:
-            raise ValueError(f"'{value}' is not an ISO 8601 date-time") from None
+            raise ValueError("is not an ISO 8601 date-time") from None
     else:
         return value
     if parsed.tzinfo is None:
@@ -75,10 +75,10 @@ def parse_duration(value: Any) -> Any:
     try:
         parsed = isodate.parse_duration(text.upper())  # designators in any case, like the enums
     except (isodate.ISO8601Error, ValueError):
-        raise ValueError(f"'{value}' is not an ISO 8601 duration (PT30S) or a TimeSpan (00:00:30)") from None
+        raise ValueError("is not an ISO 8601 duration (PT30S) or a TimeSpan (00:00:30)") from None
     if not isinstance(parsed, timedelta):
         # Years and months have no fixed length; the old service's maximum (18 months) is stated in days here.
-        raise ValueError(f"'{value}': use days, hours, minutes or seconds, not years or months")
+        raise ValueError("use days, hours, minutes or seconds, not years or months")
     return parsed
 
 

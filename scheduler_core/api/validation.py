@@ -9,17 +9,27 @@ from __future__ import annotations
 
 import json
 from collections.abc import Mapping, Sequence
-from datetime import datetime
+from datetime import UTC, datetime, timedelta
 from typing import Any
-from urllib.parse import urlsplit
 
 from pydantic import BaseModel, ValidationError
 
 from scheduler_core.api.models import JobCollectionDefinition, JobDefinition
 from scheduler_core.client_certificates import fill_certificate_details
-from scheduler_core.domain.errors import InvalidInput, Problem
+from scheduler_core.domain.errors import InvalidInput, PayloadTooLarge, Problem
 from scheduler_core.domain.recurrence import check_fires
-from scheduler_core.settings import Settings
+from scheduler_core.domain.targets import (
+    is_header_value,
+    is_http_token,
+    is_queue_name,
+    is_service_bus_entity,
+    is_storage_account,
+    is_tenant,
+    managed_identity_refusal,
+    parse_target,
+    service_bus_host,
+)
+from scheduler_core.settings import IDENTITY_QUEUES_SETTING, Settings
 from scheduler_core.wire import parse_instant, recurrence_from_wire, retry_policy_from_wire
 
 _TAGS = {"ClientCertificate", "Basic", "ActiveDirectoryOAuth", "ManagedIdentity", "NotSpecified"}
@@ -38,11 +48,60 @@ _REQUIRED = {
 }
 
 
+MAX_BODY_BYTES = 1024 * 1024
+"""A request body larger than this is refused before parsing (413); a job is at most 16,000 characters anyway."""
+
+MAX_DEPTH = 32
+"""Nesting deeper than any wire model needs (a job is about 8 levels deep) is refused before validation."""
+
+
 def parse_json(body: bytes) -> Any:
+    """The request body as JSON: UTF-8 (a byte-order mark is tolerated), at most MAX_BODY_BYTES, MAX_DEPTH deep.
+
+    Raises:
+        PayloadTooLarge: the body is larger than MAX_BODY_BYTES.
+        InvalidInput: not UTF-8, not JSON, or nested too deeply.
+    """
+    if len(body) > MAX_BODY_BYTES:
+        raise PayloadTooLarge(f"The request body is larger than {MAX_BODY_BYTES} bytes.")
     try:
-        return json.loads(body or b"null")
-    except (json.JSONDecodeError, UnicodeDecodeError) as exc:
-        raise InvalidInput(f"The request body is not valid JSON: {exc}", "") from None
+        text = body.decode("utf-8-sig") if body else "null"
+    except UnicodeDecodeError:
+        raise InvalidInput("The request body must be JSON encoded as UTF-8.", "") from None
+    if _depth(text) > MAX_DEPTH:
+        raise InvalidInput(f"The request body is nested more than {MAX_DEPTH} levels deep.", "")
+    try:
+        return json.loads(text)
+    except json.JSONDecodeError as exc:
+        raise InvalidInput(f"The request body is not valid JSON: {exc.msg} at line {exc.lineno} column {exc.colno}.",
+                           "") from None
+
+
+def _depth(text: str) -> int:
+    """The deepest nesting of brackets outside strings, found without recursion (json.loads would recurse)."""
+    if text.count("[") + text.count("{") <= MAX_DEPTH:
+        return 0  # cannot be deeper: no need to scan
+    depth = deepest = 0
+    in_string = escaped = False
+    for char in text:
+        if in_string:
+            if escaped:
+                escaped = False
+            elif char == "\\":
+                escaped = True
+            elif char == '"':
+                in_string = False
+        elif char == '"':
+            in_string = True
+        elif char in "[{":
+            depth += 1
+            if depth > deepest:
+                deepest = depth
+                if deepest > MAX_DEPTH:
+                    return deepest
+        elif char in "]}":
+            depth -= 1
+    return deepest
 
 
 def _path(loc: Sequence[Any]) -> str:
@@ -59,7 +118,7 @@ def _path(loc: Sequence[Any]) -> str:
 
 def _validate(model: type[BaseModel], raw: Any) -> BaseModel:
     try:
-        return model.model_validate(raw)
+        return model.model_validate(raw, strict=True)  # no coercion across JSON types
     except ValidationError as exc:
         problems = [Problem(_path(e["loc"]), e["msg"]) for e in exc.errors(include_url=False)]
         raise InvalidInput(problems) from None
@@ -99,7 +158,7 @@ def parse_job(raw: Any, settings: Settings, now: datetime) -> dict[str, Any]:
     problems += fill_certificate_details(properties)  # reads each pfx; fills certificateThumbprint & co.
     if problems:
         raise InvalidInput(problems)
-    _check_timing(properties, now)
+    _check_timing(properties, now, settings)
     return properties
 
 
@@ -115,15 +174,17 @@ def _action_problems(action: Mapping[str, Any] | None, path: str, settings: Sett
         problems.append(Problem(f"{path}.{payload_name}", f"is required for an action of type {action['type']}"))
     else:
         problems += [
-            Problem(f"{path}.{payload_name}.{field}", "is required")
+            Problem(f"{path}.{payload_name}.{field}", _required(payload_name, field))
             for field in _REQUIRED[payload_name]
-            if not payload.get(field)
+            if not payload.get(field) and not _identity_allowed(payload_name, field, payload, settings)
         ]
     for other in set(_PAYLOAD.values()) - {payload_name}:
         if action.get(other):
             problems.append(Problem(f"{path}.{other}", f"does not belong to an action of type {action['type']}"))
     if payload_name == "request" and payload:
         problems += _request_problems(action["type"], payload, f"{path}.request", settings)
+    elif payload:
+        problems += _payload_problems(payload_name, payload, f"{path}.{payload_name}", settings)
     try:
         policy = retry_policy_from_wire(action.get("retryPolicy"))
         if policy.retries and policy.interval.total_seconds() < settings.min_retry_interval_seconds:
@@ -140,14 +201,37 @@ def _action_problems(action: Mapping[str, Any] | None, path: str, settings: Sett
     return problems
 
 
+def _identity_allowed(payload_name: str, field: str, payload: Mapping[str, Any], settings: Settings) -> bool:
+    """A StorageQueue action may omit its sasToken for a queue the app's identity is allowed to post to."""
+    queue = (payload.get("storageAccount"), payload.get("queueName"))
+    return payload_name == "queueMessage" and field == "sasToken" and queue in settings.identity_queues
+
+
+def _required(payload_name: str, field: str) -> str:
+    if payload_name == "queueMessage" and field == "sasToken":
+        return f"is required (without one, only the queues listed in {IDENTITY_QUEUES_SETTING} can be used)"
+    return "is required"
+
+
 def _request_problems(action_type: str, request: Mapping[str, Any], path: str, settings: Settings) -> list[Problem]:
     problems: list[Problem] = []
     uri = request.get("uri") or ""
-    parts = urlsplit(uri)
-    if parts.scheme.lower() not in ("http", "https") or not parts.netloc:
-        problems.append(Problem(f"{path}.uri", "must be an absolute http or https URL"))
-    elif action_type == "Https" and parts.scheme.lower() != "https":
-        problems.append(Problem(f"{path}.uri", "an Https action needs an https URL"))
+    try:
+        target = parse_target(uri)  # the one reading the outbound connection uses too
+    except ValueError as exc:
+        problems.append(Problem(f"{path}.uri", str(exc)))
+    else:
+        if action_type == "Https" and target.scheme != "https":
+            problems.append(Problem(f"{path}.uri", "an Https action needs an https URL"))
+    method = request.get("method")
+    if method is not None and not is_http_token(method):
+        problems.append(Problem(f"{path}.method", "must be an HTTP method name (letters, no spaces or line breaks)"))
+    for name, value in (request.get("headers") or {}).items():
+        if not is_http_token(name):
+            problems.append(Problem(f"{path}.headers", "a header name must be a token (no spaces or separators)"))
+        elif not is_header_value(value):
+            problems.append(Problem(f"{path}.headers.{name}", "must not contain line breaks or control characters"))
+    problems += _authentication_problems(request.get("authentication") or {}, f"{path}.authentication", settings)
     if len(uri) > settings.max_uri_chars:
         problems.append(Problem(f"{path}.uri", f"is longer than {settings.max_uri_chars} characters"))
     if len(request.get("body") or "") > settings.max_request_body_chars:
@@ -160,11 +244,68 @@ def _request_problems(action_type: str, request: Mapping[str, Any], path: str, s
     return problems
 
 
-def _check_timing(properties: Mapping[str, Any], now: datetime) -> None:
+def _authentication_problems(auth: Mapping[str, Any], path: str, settings: Settings) -> list[Problem]:
+    kind = auth.get("type")
+    if kind == "ManagedIdentity":
+        refusal = managed_identity_refusal(
+            auth.get("audience"), auth.get("clientId"),
+            allowed=settings.managed_identity_audiences, outbound_client_id=settings.outbound_identity_client_id,
+        )
+        return [Problem(f"{path}.{refusal[0]}", refusal[1])] if refusal else []
+    if kind == "ActiveDirectoryOAuth" and auth.get("tenant") and not is_tenant(auth["tenant"]):
+        return [Problem(f"{path}.tenant", "must be a tenant id (GUID) or a domain name, without '/', '..' or '%'")]
+    return []
+
+
+def _payload_problems(payload_name: str, payload: Mapping[str, Any], path: str, settings: Settings) -> list[Problem]:
+    """Names a StorageQueue or Service Bus action connects to, checked as the runner will read them."""
+    problems: list[Problem] = []
+    if payload_name == "queueMessage":
+        account, queue = payload.get("storageAccount"), payload.get("queueName")
+        if account and account not in settings.storage_queue_endpoints and not is_storage_account(account):
+            problems.append(Problem(f"{path}.storageAccount", "must be a storage account name (lower-case letters "
+                                                              "and digits)"))
+        if queue and not is_queue_name(queue):
+            problems.append(Problem(f"{path}.queueName", "must be up to 63 lower-case letters, digits and hyphens"))
+    elif payload_name in ("serviceBusQueueMessage", "serviceBusTopicMessage"):
+        namespace = payload.get("namespace")
+        if namespace:
+            try:
+                service_bus_host(namespace)
+            except ValueError as exc:
+                problems.append(Problem(f"{path}.namespace", str(exc)))
+        entity_field = "queueName" if payload_name == "serviceBusQueueMessage" else "topicPath"
+        entity = payload.get(entity_field)
+        if entity and not is_service_bus_entity(entity):
+            problems.append(Problem(f"{path}.{entity_field}", "must be letters, digits, '.', '_', '-', '/' or '~'"))
+        custom = payload.get("customMessageProperties") or {}
+        if any(not is_header_value(str(v)) for v in custom.values()):
+            problems.append(Problem(f"{path}.customMessageProperties", "must not contain control characters"))
+    return problems
+
+
+LATEST_INSTANT = datetime(9000, 1, 1, tzinfo=UTC)
+"""No startTime or endTime after this: a search past the start (50 years at most) must stay inside the calendar."""
+
+
+def _check_timing(properties: Mapping[str, Any], now: datetime, settings: Settings) -> None:
+    start = parse_instant(properties.get("startTime"))
+    end = parse_instant((properties.get("recurrence") or {}).get("endTime"))
+    for path, instant in (("properties.startTime", start), ("properties.recurrence.endTime", end)):
+        if instant is not None and instant >= LATEST_INSTANT:
+            raise InvalidInput("must be before the year 9000", path)
+    ahead = settings.max_start_ahead_days
+    if start is not None and ahead is not None and start > now + timedelta(days=ahead):
+        raise InvalidInput(
+            f"must be at most {ahead:g} days ahead (SCHEDULER_MAX_START_AHEAD_DAYS)", "properties.startTime"
+        )
     recurrence = recurrence_from_wire(properties.get("recurrence"))
     if recurrence is None:
         return
-    start = parse_instant(properties.get("startTime")) or now
+    start = start or now
     if recurrence.end_time is not None and recurrence.end_time < start:
         raise InvalidInput("must not be before startTime", "properties.recurrence.endTime")
-    check_fires(start, recurrence)
+    try:
+        check_fires(start, recurrence)
+    except OverflowError:
+        raise InvalidInput("has no occurrence before the end of the calendar", "properties.recurrence") from None

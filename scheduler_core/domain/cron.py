@@ -29,7 +29,7 @@ def cron_problem(expression: str) -> str | None:
     if any(field.startswith("@") for field in fields):
         return "cron aliases such as @daily are not supported; write the fields"
     if not croniter.is_valid(" ".join(fields), second_at_beginning=len(fields) == 6):
-        return f"'{expression}' is not a valid cron expression"
+        return "is not a valid cron expression"
     return None
 
 

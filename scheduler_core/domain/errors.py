@@ -37,6 +37,10 @@ class InvalidInput(SchedulerError, ValueError):
         super().__init__("; ".join(str(p) for p in self.problems))
 
 
+class PayloadTooLarge(InvalidInput):
+    """A request body larger than the API accepts (413 RequestEntityTooLarge)."""
+
+
 class ScheduleNeverFires(InvalidInput):
     """A recurrence that has no occurrence within the search bound (for example day 31 of every February)."""
 
@@ -78,6 +82,10 @@ class StateConflict(Conflict):
 
 class ConcurrencyConflict(Conflict):
     """A conditional write lost a race (stale ETag, or the row already exists)."""
+
+
+class StorageUnavailable(SchedulerError, ConnectionError):
+    """Storage could not be reached (503 ServiceUnavailable with Retry-After: ARM clients retry it)."""
 
 
 class Misconfigured(SchedulerError):

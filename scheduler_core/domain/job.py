@@ -13,19 +13,29 @@ from enum import Enum
 
 from scheduler_core.domain.errors import InvalidInput, StateConflict
 
-# ARM resource names: letters, digits, '-', '_', '.'; they become Table Storage keys, which forbid / \ # ? and '|'
-# is our key separator.
-_NAME = re.compile(r"^[A-Za-z0-9][A-Za-z0-9_.-]{0,99}$")
+# ARM resource names: letters, digits, '-', '_', '.' (and '(' ')' in resource group names, as ARM allows); they become
+# Table Storage keys, which forbid / \ # ? and control characters, and '|' is our key separator. `fullmatch`: a name
+# ending in a newline is not a name.
+_NAME = re.compile(r"[A-Za-z0-9][A-Za-z0-9_.-]{0,99}")
+_RESOURCE_GROUP = re.compile(r"[A-Za-z0-9_().-]{1,90}")
 
 
 def check_name(kind: str, value: str, path: str) -> str:
-    """Return `value` if it is a valid resource name.
+    """Return `value` if it is a valid resource name (the message does not quote it).
 
     Raises:
         InvalidInput: the name has characters ARM and Table Storage keys do not allow.
     """
-    if not _NAME.match(value):
-        raise InvalidInput(f"invalid {kind} name '{value}': use 1-100 letters, digits, '-', '_' or '.'", path)
+    if kind == "resource group":
+        if not _RESOURCE_GROUP.fullmatch(value) or value.endswith("."):
+            raise InvalidInput(
+                "invalid resource group name: use 1-90 letters, digits, '-', '_', '.', '(' or ')', not ending in '.'",
+                path,
+            )
+        return value
+    if not _NAME.fullmatch(value):
+        raise InvalidInput(f"invalid {kind} name: use 1-100 letters, digits, '-', '_' or '.', starting with a letter "
+                           "or digit", path)
     return value
 
 
@@ -128,6 +138,20 @@ class JobStatus:
     faulted_count: int = 0
     last_execution_time: datetime | None = None
     next_execution_time: datetime | None = None
+    last_result: str | None = None  # Completed | Failed: the outcome of the latest main-action attempt (extension)
 
     def scheduled(self, next_time: datetime | None) -> JobStatus:
         return replace(self, next_execution_time=next_time)
+
+
+@dataclass(frozen=True)
+class DisabledNote:
+    """Who disabled a job, when, and why (an extension: Azure Scheduler kept no reason). Kept while it is disabled."""
+
+    by: str
+    at: datetime
+    reason: str = ""
+
+    def __str__(self) -> str:
+        text = f"disabled by {self.by} at {self.at:%Y-%m-%d %H:%M} UTC"
+        return f"{text}: {self.reason}" if self.reason else text

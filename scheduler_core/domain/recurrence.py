@@ -103,7 +103,7 @@ def _coerce_enum(obj: object, name: str, enum: type[Enum], path: str, problems: 
         object.__setattr__(obj, name, enum(value))
     except ValueError:
         allowed = ", ".join(str(m.value) for m in enum)
-        problems.append(Problem(path, f"'{value}' is not one of {allowed}"))
+        problems.append(Problem(path, f"must be one of {allowed}"))
 
 
 @dataclass(frozen=True)
@@ -166,7 +166,7 @@ class RecurrenceSchedule:
             try:
                 days.append(WeekDay(day))
             except ValueError:
-                problems.append(Problem(f"{_SCHEDULE}.weekDays[{i}]", f"'{day}' is not a day of the week"))
+                problems.append(Problem(f"{_SCHEDULE}.weekDays[{i}]", "is not a day of the week"))
         object.__setattr__(self, "week_days", tuple(days))
         for i, entry in enumerate(self.monthly_occurrences):
             path = f"{_SCHEDULE}.monthlyOccurrences[{i}]"

@@ -11,7 +11,7 @@ from dataclasses import replace
 from typing import Any
 
 from scheduler_core.domain.errors import ConcurrencyConflict, JobCollectionNotFound, StateConflict
-from scheduler_core.domain.job import CollectionRef, JobState
+from scheduler_core.domain.job import CollectionRef, DisabledNote, JobState
 from scheduler_core.ports import StoredCollection
 from scheduler_core.service import jobs as job_use_cases
 from scheduler_core.service.context import Services
@@ -102,7 +102,9 @@ def delete_collection(services: Services, ref: CollectionRef) -> None:
     services.storage.delete_collection(ref)
 
 
-def set_collection_state(services: Services, ref: CollectionRef, state: JobState) -> None:
+def set_collection_state(
+    services: Services, ref: CollectionRef, state: JobState, note: DisabledNote | None = None
+) -> None:
     """POST enable/disable: the collection's state, and every job's (Completed and Faulted jobs keep theirs)."""
     wanted = "Enabled" if state is JobState.ENABLED else "Disabled"
 
@@ -111,13 +113,13 @@ def set_collection_state(services: Services, ref: CollectionRef, state: JobState
         return replace(current, definition={**current.definition, "properties": properties})
 
     services.storage.update_collection(ref, update)
-    set_jobs_state(services, ref, state)
+    set_jobs_state(services, ref, state, note)
 
 
-def set_jobs_state(services: Services, ref: CollectionRef, state: JobState) -> None:
+def set_jobs_state(services: Services, ref: CollectionRef, state: JobState, note: DisabledNote | None = None) -> None:
     for job in services.storage.all_jobs(ref):
         if job.state in (JobState.ENABLED, JobState.DISABLED) and job.state is not state:
             try:
-                job_use_cases.set_state(services, job.ref, state)
+                job_use_cases.set_state(services, job.ref, state, note)
             except (ConcurrencyConflict, StateConflict):
                 continue  # changed meanwhile (it may have completed); the user's later read shows where it is

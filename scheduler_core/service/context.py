@@ -17,6 +17,7 @@ from scheduler_core.ports import (
     JobStore,
     PoisonQueue,
 )
+from scheduler_core.service.telemetry import NO_TELEMETRY, Telemetry
 from scheduler_core.settings import Settings
 
 
@@ -37,3 +38,4 @@ class Services:
     clock: Callable[[], datetime] = utc_now
     sleep: Callable[[float], None] = field(default=time.sleep)
     poison: PoisonQueue | None = None  # None where nothing reads the poison queue (tests of other parts)
+    telemetry: Telemetry = NO_TELEMETRY  # spans and metrics (adapters/telemetry.py); the default records nothing

@@ -38,6 +38,7 @@ from scheduler_core.service.dispatch import (
     schedule,
     timing,
 )
+from scheduler_core.service.telemetry import COMPLETED, FAILED, FAULTED, AttemptFacts
 from scheduler_core.wire import parse_timespan, retry_policy_from_wire
 
 log = logging.getLogger(__name__)
@@ -134,7 +135,8 @@ def perform(services: Services, prepared: Prepared) -> None:
         except JobNotFound:
             log.info("occurrence %s of a job deleted since it was prepared dropped", occurrence.execution_id)
             return
-    _attempt(services, job, occurrence, now)
+    with services.telemetry.attempt(_facts(job, occurrence, now)) as span:
+        span.outcome(_attempt(services, job, occurrence, now))
 
 
 def _dispatch(
@@ -189,6 +191,7 @@ def _scheduled_attempt(
         # The job no longer expects this occurrence: nothing moves on; one row says why (claimed, so only once).
         if services.storage.claim(job.ref, occurrence.claim_key, token) is not Claim.LOST:
             _record(services, occurrence, now, now, "Postponed", reason)
+            services.telemetry.postponed()
         return None
     run: Occurrence | None = occurrence
     missed: list[HistoryEntry] = []
@@ -209,6 +212,7 @@ def _scheduled_attempt(
         missed.append(_entry(occurrence, now, now, "Postponed", reason))
     if missed:
         services.storage.add_history(missed)
+        services.telemetry.postponed(len(missed))
     return (job, run) if runs and run is not None else None
 
 
@@ -322,7 +326,16 @@ def _advance(
     return advanced
 
 
-def _attempt(services: Services, job: StoredJob, occurrence: Occurrence, started: datetime) -> None:
+def _facts(job: StoredJob, occurrence: Occurrence, started: datetime) -> AttemptFacts:
+    ref = job.ref
+    return AttemptFacts(
+        ref.name, ref.collection.name, occurrence.execution_id, occurrence.action_name, occurrence.retry,
+        occurrence.due, occurrence.act_at, started,
+    )
+
+
+def _attempt(services: Services, job: StoredJob, occurrence: Occurrence, started: datetime) -> str:
+    """Run the attempt, record it and queue what follows; returns its outcome (Completed, Failed or Faulted)."""
     definition = merge_secrets(job.definition, job.secrets)
     action = definition.get("action") or {}
     if occurrence.action_name == ERROR_ACTION:
@@ -345,6 +358,7 @@ def _attempt(services: Services, job: StoredJob, occurrence: Occurrence, started
         services.storage.update_job(
             job.ref, lambda current: _settle(current, occurrence, outcome, exhausted, ended), current=job
         )
+    return COMPLETED if outcome.succeeded else FAULTED if exhausted else FAILED
 
 
 def _settle(job: StoredJob, occurrence: Occurrence, outcome: Outcome, exhausted: bool, now: datetime) -> StoredJob:
@@ -353,6 +367,7 @@ def _settle(job: StoredJob, occurrence: Occurrence, outcome: Outcome, exhausted:
     if occurrence.manual and occurrence.first_attempt:
         status = replace(status, execution_count=status.execution_count + 1, last_execution_time=now)
         job = replace(job, manual_runs=job.manual_runs + 1)
+    status = replace(status, last_result="Completed" if outcome.succeeded else "Failed")
     if not outcome.succeeded:
         status = replace(status, failure_count=status.failure_count + 1)
     if exhausted:
@@ -421,6 +436,7 @@ def record_poisoned(services: Services, message: Mapping[str, Any]) -> None:
         "Faulted: the execution could not be processed (the scheduler failed repeatedly) and was moved to the "
         "poison queue.",
     )
+    services.telemetry.poisoned()
 
     def faulted(current: StoredJob) -> StoredJob:
         status = current.status

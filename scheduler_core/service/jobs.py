@@ -13,7 +13,7 @@ from datetime import datetime
 from typing import Any
 
 from scheduler_core.domain.errors import ConcurrencyConflict, InvalidInput, JobNotFound
-from scheduler_core.domain.job import CollectionRef, JobEvent, JobRef, JobState, JobStatus, apply_event
+from scheduler_core.domain.job import CollectionRef, DisabledNote, JobEvent, JobRef, JobState, JobStatus, apply_event
 from scheduler_core.domain.recurrence import occurrences
 from scheduler_core.ports import HistoryEntry, Page, StoredCollection, StoredJob
 from scheduler_core.secrets import merge_secrets, split_secrets
@@ -102,7 +102,11 @@ def put_job(services: Services, ref: JobRef, properties: Mapping[str, Any]) -> t
                 continue  # created meanwhile by someone else: replace it instead
             return render(stored), True
         state = current.state if not requested else _transition(current.state, JobState(requested))
-        job = replace(current, definition=public, secrets=secrets, state=state, generation=current.generation + 1)
+        note = current.disabled_note if state is JobState.DISABLED else None
+        job = replace(
+            current, definition=public, secrets=secrets, state=state, generation=current.generation + 1,
+            disabled_note=note,
+        )
         try:
             return render(_store(services, current, job, now)), False
         except ConcurrencyConflict:
@@ -126,18 +130,27 @@ def _transition(current: JobState, wanted: JobState) -> JobState:
 
 
 def _create(services: Services, job: StoredJob, now: datetime) -> StoredJob:
-    """Take a slot in the collection's job quota, then insert; give the slot back if the insert loses a race."""
+    """Insert the job, then count it against the collection's `maxJobCount`; remove it again if it does not fit.
+
+    The quota is counted per job, not per request: only the request whose insert wins takes a slot, so concurrent
+    identical PUTs of one new job never use up the quota (the others become replaces). The job is scheduled only
+    once its slot is taken, so a job that ends 409 never runs.
+
+    Raises:
+        ConcurrencyConflict: the job was created meanwhile (the caller replaces it instead).
+        QuotaExceeded: no slot left; nothing stays stored.
+    """
+    job = replace(job, status=job.status.scheduled(_first_due(job, now)))
+    stored = services.storage.create_job(job)
 
     def take_slot(current: StoredCollection) -> StoredCollection:
         check_new_job_fits(current.definition, current.job_count, current.ref.name)
         return replace(current, job_count=current.job_count + 1, etag=None)
 
-    services.storage.update_collection(job.ref.collection, take_slot)
     try:
-        job = replace(job, status=job.status.scheduled(_first_due(job, now)))
-        stored = services.storage.create_job(job)
+        services.storage.update_collection(job.ref.collection, take_slot)
     except BaseException:
-        _give_back_slot(services, job.ref.collection)
+        services.storage.delete_job(job.ref)
         raise
     _reschedule(services, None, stored, now)
     return stored
@@ -180,13 +193,16 @@ def delete_job(services: Services, ref: JobRef) -> None:
     services.storage.delete_history(ref)
 
 
-def set_state(services: Services, ref: JobRef, state: JobState) -> None:
+def set_state(services: Services, ref: JobRef, state: JobState, note: DisabledNote | None = None) -> None:
+    """Enable or disable a job; a disable may carry a `note` (who, when, why), kept while the job stays disabled."""
     now = services.clock()
     for _ in range(10):
         current = services.storage.get_job(ref)
         job = replace(current, state=_transition(current.state, state), generation=current.generation + 1)
-        if job.state is current.state:
+        kept = (note or current.disabled_note) if job.state is JobState.DISABLED else None
+        if job.state is current.state and kept == current.disabled_note:
             return
+        job = replace(job, disabled_note=kept)
         try:
             _store(services, current, job, now)
             return

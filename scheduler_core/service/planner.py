@@ -19,6 +19,12 @@ _SENDERS = 8
 
 
 def tick(services: Services) -> int:
+    """`_tick`, timed and counted by the telemetry."""
+    with services.telemetry.planner_tick() as span:
+        return span.enqueued(_tick(services))
+
+
+def _tick(services: Services) -> int:
     """Enqueue every indexed occurrence due up to now + lookahead; returns how many were enqueued.
 
     Entries are removed only after their messages are sent, so a crash in between re-sends them next tick; the

@@ -100,23 +100,46 @@ class FakeCredential:
         return Token(f"mi-{self.client_id}", 2_000_000_000)
 
 
-def test_managed_identity_uses_the_app_identity_with_the_audience_as_scope() -> None:
+def _mi(factory: Any, audiences: frozenset[str] = frozenset({"api://backend"})) -> OutboundAuth:
+    return OutboundAuth(credential_factory=factory, clock=lambda: 1_000_000_000.0,
+                        managed_identity_audiences=audiences, outbound_identity_client_id="outbound-1")
+
+
+def test_managed_identity_tokens_come_from_the_outbound_identity_for_allowed_audiences() -> None:
     made: list[FakeCredential] = []
 
     def factory(client_id: str | None) -> FakeCredential:
         made.append(FakeCredential(client_id))
         return made[-1]
 
-    auth = OutboundAuth(credential_factory=factory, clock=lambda: 1_000_000_000.0)
+    auth = _mi(factory)
     assert auth.prepare({"type": "ManagedIdentity", "audience": "api://backend"}).headers == {
-        "Authorization": "Bearer mi-None"}
-    assert auth.prepare({"type": "ManagedIdentity", "audience": "api://backend"}).headers["Authorization"] == (
-        "Bearer mi-None")
-    user_assigned = auth.prepare({"type": "ManagedIdentity", "clientId": "uami-1"})
-    assert user_assigned.headers["Authorization"] == "Bearer mi-uami-1"
-    assert [c.client_id for c in made] == [None, "uami-1"]
+        "Authorization": "Bearer mi-outbound-1"}
+    assert auth.prepare({"type": "ManagedIdentity", "audience": "api://backend/", "clientId": "OUTBOUND-1"}).headers[
+        "Authorization"] == "Bearer mi-outbound-1"
+    assert [c.client_id for c in made] == ["outbound-1"]
     assert made[0].scopes == [("api://backend/.default",)], "cached: one token for two runs"
-    assert made[1].scopes == [("https://management.azure.com//.default",)]
+
+
+@pytest.mark.parametrize(
+    ("authentication", "audiences", "why"),
+    [
+        ({"audience": "api://backend"}, frozenset(), "off on this deployment"),
+        ({}, frozenset({"api://backend"}), "audience is required"),
+        ({"audience": "api://other"}, frozenset({"api://backend"}), "not an audience the operator allows"),
+        ({"audience": "https://vault.azure.net"}, frozenset({"https://vault.azure.net"}), "scheduler itself uses"),
+        ({"audience": "https://storage.azure.com/"}, frozenset({"https://storage.azure.com"}), "scheduler itself uses"),
+        ({"audience": "https://management.azure.com/"}, frozenset({"https://management.azure.com"}), "itself uses"),
+        ({"audience": "https://kv1.vault.azure.net"}, frozenset({"https://kv1.vault.azure.net"}), "itself uses"),
+        ({"audience": "api://backend", "clientId": "app-identity"}, frozenset({"api://backend"}), "clientId"),
+    ],
+)
+def test_managed_identity_refuses_what_the_operator_did_not_allow(authentication, audiences, why) -> None:
+    def factory(client_id: str | None) -> FakeCredential:
+        raise AssertionError("no token may be asked for")
+
+    with pytest.raises(AuthenticationFailed, match=why):
+        _mi(factory, audiences).prepare({"type": "ManagedIdentity", **authentication})
 
 
 def test_managed_identity_failure_is_an_authentication_failure() -> None:
@@ -125,7 +148,7 @@ def test_managed_identity_failure_is_an_authentication_failure() -> None:
             raise RuntimeError("no identity endpoint")
 
     with pytest.raises(AuthenticationFailed, match="ManagedIdentity.*RuntimeError"):
-        OutboundAuth(credential_factory=lambda _: Broken()).prepare({"type": "ManagedIdentity"})
+        _mi(lambda _: Broken()).prepare({"type": "ManagedIdentity", "audience": "api://backend"})
 
 
 # ---- client certificates -------------------------------------------------------------------------------------

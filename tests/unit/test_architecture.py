@@ -32,3 +32,13 @@ def test_only_adapters_and_the_wiring_import_azure() -> None:
         if any(path == a or a in path.parents for a in allowed):
             continue
         assert "import azure" not in path.read_text() and "from azure" not in path.read_text(), path.relative_to(ROOT)
+
+
+def test_only_adapters_import_opentelemetry() -> None:
+    # The service reports through the Telemetry port (service/telemetry.py); only adapters/telemetry.py knows
+    # OpenTelemetry, so telemetry off costs the hot path nothing but a no-op call.
+    for path in CORE.rglob("*.py"):
+        if CORE / "adapters" in path.parents:
+            continue
+        text = path.read_text()
+        assert "import opentelemetry" not in text and "from opentelemetry" not in text, path.relative_to(ROOT)

@@ -53,9 +53,8 @@ HOST_ONLY_SETTINGS = frozenset(
         # Identity-based host storage: the host keeps its blob leases (the timer singleton) there; the code uses
         # only tables and queues, whose URIs it reads itself.
         "AzureWebJobsStorage__blobServiceUri",
-        # Telemetry export by the host, authenticated with the identity (App Insights local auth is disabled).
-        "APPLICATIONINSIGHTS_CONNECTION_STRING",
-        "APPLICATIONINSIGHTS_AUTHENTICATION_STRING",
+        # The Python worker sends its own OpenTelemetry (host.json telemetryMode OpenTelemetry; adapters/telemetry.py).
+        "PYTHON_APPLICATIONINSIGHTS_ENABLE_TELEMETRY",
     }
 )
 
@@ -74,6 +73,8 @@ OPTIONAL_SETTINGS = frozenset(
         "SCHEDULER_STORAGE_QUEUE_ENDPOINTS",
         # Entra authority for outbound ActiveDirectoryOAuth: the default is the public cloud's.
         "SCHEDULER_OAUTH_AUTHORITY_HOST",
+        # An OTLP collector besides (or instead of) Application Insights: none in the deployment.
+        "OTEL_EXPORTER_OTLP_ENDPOINT",
     }
 )
 
@@ -121,7 +122,7 @@ def render(node: Any) -> str:
         return "[" + ", ".join(render(item) for item in node) + "]"
     if not isinstance(node, dict):
         return str(node)
-    if "operator" in node:
+    if isinstance(node.get("operator"), dict):  # (an object may have a plain `operator` property too)
         kind, operands = node["operator"]["type"], node["operator"]["operands"]
         if kind == "property_accessor":
             return f"{render(operands['operand_1'])}.{render(operands['operand_2'])}"
@@ -367,7 +368,7 @@ def test_function_app_runs_as_the_user_assigned_identity(templates):
     site = only(defining(templates, "Microsoft.Web/sites"), "Microsoft.Web/sites")
     identity = site["identity"]
     assert identity["type"] == "UserAssigned"
-    assert list(identity["userAssignedIdentities"]) == ["'${identityId}'"]
+    assert list(identity["userAssignedIdentities"]) == ["'${identityId}'", "'${outboundIdentityId}'"]
     assert site["properties"]["keyVaultReferenceIdentity"] == "identityId"
     calls = [m for m in templates[MAIN]["modules"].values() if m["detail"]["path"].endswith("functionapp.bicep")]
     params = {name: render(value) for name, value in calls[0]["config"]["params"].items()}
@@ -377,6 +378,26 @@ def test_function_app_runs_as_the_user_assigned_identity(templates):
     assert settings_["AzureWebJobsStorage__credential"] == "managedidentity"
     assert settings_["AzureWebJobsStorage__clientId"] == "identityClientId"
     assert settings_["APPLICATIONINSIGHTS_AUTHENTICATION_STRING"] == "ClientId=${identityClientId};Authorization=AAD"
+
+
+def test_jobs_get_tokens_only_from_an_outbound_identity_that_holds_no_role(templates):
+    """Issue 16: a ManagedIdentity job must not mint the app's own tokens (vault, tables, ARM)."""
+    modules = templates[MAIN]["modules"]
+    identities = {name for name, m in modules.items() if m["detail"]["path"].endswith("identity.bicep")}
+    assert identities == {"identity", "outboundIdentity"}
+    assert render(modules["identity"]["config"]["params"]["name"]) != render(
+        modules["outboundIdentity"]["config"]["params"]["name"])
+    for module in modules.values():
+        for value in module["config"].get("params", {}).values():
+            assert "outboundIdentity.outputs.principalId" not in render(value), "the outbound identity got a role"
+    assert all("outbound" not in a.principal.lower() for a in role_assignments(templates))
+    calls = [m for m in modules.values() if m["detail"]["path"].endswith("functionapp.bicep")]
+    params = {name: render(value) for name, value in calls[0]["config"]["params"].items()}
+    assert params["outboundIdentityClientId"] == "outboundIdentity.outputs.clientId"
+    settings_ = app_settings(templates)
+    assert settings_["SCHEDULER_OUTBOUND_IDENTITY_CLIENT_ID"] == "outboundIdentityClientId"
+    assert settings_["AzureWebJobsStorage__clientId"] != settings_["SCHEDULER_OUTBOUND_IDENTITY_CLIENT_ID"]
+    assert templates[MAIN]["parameters"]["managedIdentityAudiences"]["default"] == []
 
 
 # --- resources: storage, monitoring, Key Vault, Flex Consumption -----------------------------------------------
@@ -535,3 +556,96 @@ def test_queues_are_the_executions_queue_and_its_poison_queue(templates):
 def test_the_app_has_a_thread_and_a_connection_for_every_message_host_json_lets_it_hold():
     queues = json.loads((ROOT / "host.json").read_text())["extensions"]["queues"]
     assert queues["batchSize"] + queues["newBatchThreshold"] == settings.CONCURRENT_ATTEMPTS
+
+
+# --- values have the shapes the code expects -----------------------------------------------------------------------
+
+
+def fed_from(templates: dict[str, dict[str, Any]], param: str) -> tuple[str, str]:
+    """For a parameter of the function app's module, (resource type, rendered value) of the module output main.bicep
+    passes to it, e.g. (Microsoft.Storage/storageAccounts, "storage.properties.primaryEndpoints.queue")."""
+    calls = [m for m in templates[MAIN]["modules"].values() if m["detail"]["path"].endswith("functionapp.bicep")]
+    assert len(calls) == 1
+    expression = render(calls[0]["config"]["params"][param])
+    match = re.fullmatch(r"(\w+)\.outputs\.(\w+)", expression)
+    assert match, f"functionapp parameter {param} = {expression!r} is not a module output"
+    _, target = module_target(templates, MAIN, match[1])
+    return output_resource_type(templates, MAIN, expression), render(target["outputs"][match[2]]["value"])
+
+
+def test_storage_service_uris_are_the_accounts_endpoints_of_their_own_service(templates):
+    configured = app_settings(templates)
+    for service in ("blob", "queue", "table"):
+        param = configured[f"AzureWebJobsStorage__{service}ServiceUri"]
+        type_, value = fed_from(templates, param)
+        assert type_ == STORAGE
+        assert re.fullmatch(rf"\w+\.properties\.primaryEndpoints\.{service}", value), f"{service}: {value}"
+
+
+def test_client_ids_are_user_assigned_identities_client_ids(templates):
+    configured = app_settings(templates)
+    param = configured["AzureWebJobsStorage__clientId"]
+    assert fed_from(templates, param) == (USER_IDENTITY, "identity.properties.clientId")
+    parameters = defining(templates, "Microsoft.Web/sites")["parameters"]
+    for name, value in configured.items():
+        if "clientid" not in name.lower().replace("_", "") and "ClientId=" not in value:
+            continue
+        used = [p for p in re.findall(r"\$\{(\w+)\}", value) + [value] if p in parameters]
+        assert used, f"{name} = {value!r} takes no parameter"
+        for used_param in used:
+            type_, source = fed_from(templates, used_param)
+            assert type_ == USER_IDENTITY and source.endswith(".properties.clientId"), f"{name}: {source}"
+
+
+def test_key_vault_reference_is_the_versionless_uri_of_the_keyring_secret(templates):
+    reference = app_settings(templates)["SCHEDULER_SECRET_KEYS"]
+    match = re.fullmatch(r"@Microsoft\.KeyVault\(SecretUri=\$\{(\w+)\}\)", reference)
+    assert match, reference
+    type_, value = fed_from(templates, match[1])
+    assert type_ == "Microsoft.KeyVault/vaults/secrets"
+    assert value.endswith(".properties.secretUri"), "secretUriWithVersion would pin one version of the keyring"
+
+
+def test_the_app_reads_every_value_the_bicep_gives_it_as_azure_fills_it(templates):
+    # The Bicep evaluated with values of the shapes Azure gives its outputs, and the Key Vault reference resolved as
+    # App Service resolves it: the app's settings reader accepts all of them and puts each where the code uses it.
+    from devhost.bicep import evaluate_settings
+    from devhost.keyvault import resolve
+
+    client_id = "8d7f4c57-2f3e-4b8e-9c51-5a0fbd1f1a2b"
+    secret_uri = "https://kv-abc123.vault.azure.net/secrets/scheduler-secret-keys"
+    account = "stabc123"
+    env = evaluate_settings(
+        defining(templates, "Microsoft.Web/sites"),
+        {
+            "identityClientId": client_id,
+            "storageBlobEndpoint": f"https://{account}.blob.core.windows.net/",
+            "storageQueueEndpoint": f"https://{account}.queue.core.windows.net/",
+            "storageTableEndpoint": f"https://{account}.table.core.windows.net/",
+            "applicationInsightsConnectionString": "InstrumentationKey=00000000-0000-0000-0000-000000000000",
+            "secretKeysSecretUri": secret_uri,
+            "secretKeyId": "k1",
+            "location": "westeurope",
+            "managedIdentityAudiences": [],
+        },
+        client_id_for=lambda param: client_id if param == "identityClientId" else f"{param}-client-id",
+    )
+    keyring = f"k1={'A' * 43}="
+    resolved = resolve(env["SCHEDULER_SECRET_KEYS"], {secret_uri: keyring})
+    assert resolved == keyring, "App Service would leave the reference unresolved"
+    env["SCHEDULER_SECRET_KEYS"] = resolved
+
+    parsed = settings.Settings.from_env(env)
+
+    assert parsed.storage == settings.StorageConnection(
+        connection_string=None,
+        table_service_uri=f"https://{account}.table.core.windows.net/",
+        queue_service_uri=f"https://{account}.queue.core.windows.net/",
+        credential="managedidentity",
+        client_id=client_id,
+    )
+    assert parsed.active_secret_key_id in parsed.secret_keys and len(parsed.secret_keys["k1"]) == 32
+    assert parsed.identity_queues == frozenset(), "the identity must reach no job's queue unless the operator says so"
+    assert parsed.outbound_identity_client_id == "outboundIdentityClientId-client-id" != client_id
+    assert parsed.managed_identity_audiences == frozenset()
+    assert parsed.region == "westeurope"

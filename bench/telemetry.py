@@ -1,0 +1,80 @@
+"""What telemetry costs the host: bench.throughput's "through host" burst with telemetry off and with telemetry
+exporting over OTLP/HTTP to a local receiver, alternated in one run; the host process's CPU per occurrence.
+
+Each round runs both variants on a fresh local stack (Azurite, target, `python -m devhost` on function_app.py):
+`count` one-time jobs due at one instant, and the host's user + system CPU from 1.5 s before that instant until
+`settle` seconds after the last call (6 s by default: the span processor's 5 s export delay, so the exporting
+variant pays for its export inside the window). The receiver (tests/support/otlp.py) runs in this process, not the
+host's. Telemetry on uses the SDK's defaults (spans and logs exported every 5 s, metrics every 60 s).
+
+Goal of issue 14: host CPU per occurrence with telemetry on / off <= 1.10.
+
+    python -m bench.telemetry              # 500 jobs, 3 rounds of off + on
+    python -m bench.telemetry --quick      # 200 jobs, 2 rounds
+"""
+
+from __future__ import annotations
+
+import argparse
+import statistics
+from typing import Any
+
+from bench.stack import command, goal, print_table
+from bench.throughput import _through_host
+from tests.support.otlp import OtlpReceiver
+
+GOAL_RATIO = 1.10
+
+
+def _round(count: int, settle: float, receiver: OtlpReceiver) -> tuple[dict[str, Any], dict[str, Any]]:
+    off = _through_host(count, settle=settle)
+    on = _through_host(count, settle=settle, OTEL_EXPORTER_OTLP_ENDPOINT=receiver.url)
+    return off, on
+
+
+def main(argv: list[str] | None = None) -> None:
+    parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    parser.add_argument("--count", type=int, default=500, help="one-time jobs per burst")
+    parser.add_argument("--rounds", type=int, default=3, help="rounds of telemetry off, then on")
+    parser.add_argument("--settle", type=float, default=6.0, help="seconds measured after the last call")
+    parser.add_argument("--quick", action="store_true", help="200 jobs, 2 rounds")
+    args = parser.parse_args(argv)
+    if args.quick:
+        args.count, args.rounds = 200, 2
+
+    receiver = OtlpReceiver()
+    rows, ratios = [], []
+    spans_before = 0
+    try:
+        for number in range(1, args.rounds + 1):
+            off, on = _round(args.count, args.settle, receiver)
+            spans = len(receiver.spans("scheduler.attempt"))
+            per_off = off["host_cpu_seconds"] / off["occurrences"] * 1000
+            per_on = on["host_cpu_seconds"] / on["occurrences"] * 1000
+            ratios.append(per_on / per_off)
+            for name, result, per, exported in (("off", off, per_off, "-"), ("OTLP", on, per_on, spans - spans_before)):
+                rows.append([
+                    number, name, result["received"], result["duplicates"], result["host_cpu_seconds"], per,
+                    result["occurrences"] / result["seconds"], exported,
+                ])
+            spans_before = spans
+    finally:
+        receiver.close()
+
+    print(f"\n$ {command()}")
+    print_table(
+        f"host CPU per occurrence, telemetry off vs exporting over OTLP/HTTP to a local receiver ({args.count} "
+        f"one-time jobs due at once per burst; CPU from 1.5 s before the due instant to {args.settle:g} s after the "
+        "last call)",
+        ["round", "telemetry", "target calls", "duplicates", "host CPU s", "CPU ms/occ", "occ/s", "attempt spans"],
+        rows,
+    )
+    for number, value in enumerate(ratios, 1):
+        print(f"round {number}: CPU per occurrence on / off = {value:.3f}")
+    mean = statistics.fmean(ratios)
+    print(f"mean ratio {mean:.3f} (min {min(ratios):.3f}, max {max(ratios):.3f}); goal <= {GOAL_RATIO:g}: "
+          f"{goal(mean <= GOAL_RATIO)}")
+
+
+if __name__ == "__main__":
+    main()
