@@ -95,7 +95,9 @@ def make_plan(client: SchedulerClient, jobs: list[ImportedJob], collections: lis
         elif not job.collection:
             plan.steps.append(Step(job, ERROR, "no job collection: the file does not say; give --collection"))
         else:
-            by_collection[job.collection].append(job)
+            # Collection names are case-insensitive (as in ARM): one group, named as first written.
+            name = next((n for n in by_collection if n.lower() == job.collection.lower()), job.collection)
+            by_collection[name].append(job)
 
     def look(name: str) -> tuple[str, dict[str, Any] | None, dict[str, dict[str, Any]] | ApiError]:
         try:

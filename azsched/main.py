@@ -87,8 +87,10 @@ def completion(
 def _register() -> None:
     from azsched.commands import collections, jobs, migrate
 
-    app.add_typer(collections.app, name="collections", help="Job collections: list, show, create, update, delete.")
-    app.add_typer(jobs.app, name="jobs", help="Jobs: list, show, create, update, run, history, preview.")
+    app.add_typer(collections.app, name="collections", help="Job collections: list, show, create, update, delete, "
+                  "enable, disable.\n\nExample: azsched collections create nightly-jobs --max-jobs 100")
+    app.add_typer(jobs.app, name="jobs", help="Jobs: list, show, create, update, delete, enable, disable, run, "
+                  "history, preview.\n\nExample: azsched jobs list -c nightly-jobs")
     migrate.register(app)
 
 

@@ -157,7 +157,7 @@ class StorageQueueActionRunner:
             # Checked again here (the API checks at PUT): a '/' or '..' could address another queue than the
             # internal-queue check below sees.
             if not is_queue_name(queue):
-                raise ValueError(f"'{queue}' is not a queue name (3-63 lower-case letters, digits and single dashes)")
+                raise ValueError(f"'{queue}' is not a queue name (lower-case letters, digits and hyphens)")
             endpoint = queue_endpoint(account, self._endpoints)
             if queue in INTERNAL_QUEUES and _same_endpoint(endpoint, self._own_queue_endpoint):
                 raise ValueError(f"Queue '{queue}' is the scheduler's own: jobs cannot post to it.")

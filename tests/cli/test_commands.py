@@ -175,7 +175,7 @@ def test_every_command_has_help_with_an_example(cli: Cli) -> None:
     paths: list[list[str]] = []
     for name, command in root.commands.items():  # type: ignore[attr-defined]
         subcommands = getattr(command, "commands", None)
-        paths += [[name, sub] for sub in subcommands] if subcommands else [[name]]
+        paths += [[name]] + ([[name, sub] for sub in subcommands] if subcommands else [])
     assert len(paths) >= 20
     for path in paths:
         text = cli(*path, "--help").stdout

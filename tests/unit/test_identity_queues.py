@@ -65,7 +65,7 @@ def test_a_queue_of_the_same_name_in_another_account_is_not_the_apps_own() -> No
     assert not outcome.succeeded and "scheduler's own" not in outcome.message  # refused for want of a sasToken
 
 
-@pytest.mark.parametrize("queue", [f"{EXECUTIONS_QUEUE}/messages", "Scheduler-Executions", "a", "../other"])
+@pytest.mark.parametrize("queue", [f"{EXECUTIONS_QUEUE}/messages", "Scheduler-Executions", "../other", "q%2Fx"])
 def test_a_queue_name_that_could_address_something_else_is_refused(queue: str) -> None:
     outcome = runner([]).run(action("acct1", queue, sas="sv=1&sig=abc"), {}, HEADERS)
     assert not outcome.succeeded and "is not a queue name" in outcome.message
