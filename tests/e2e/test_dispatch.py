@@ -44,6 +44,12 @@ def due_of(received: Received) -> datetime:
     return datetime.fromisoformat(received.headers["x-ms-scheduler-expected-execution-time"])
 
 
+def wait_until_dispatched_past(target: Target, path: str, instant: datetime, what: str) -> None:
+    """Wait until a sentinel job on the same schedule got a call due after `instant`: the host had dispatched
+    everything due until then (a slow host makes the wait longer, never the test vacuous)."""
+    wait_for(lambda: any(due_of(r) > instant for r in target.requests_to(path)), what, deadline=30)
+
+
 def history_of(api: SchedulerApi, collection: str, job: str) -> list[dict[str, Any]]:
     return [h["properties"] for h in api.call("GET", api.job_path(collection, job) + "/history").json()["value"]]
 
@@ -129,9 +135,11 @@ def test_recurring_job_fires_on_schedule_never_early_and_completes_after_count(
     job = put_job(
         api, collection, {"action": http(target, "/tick"), "recurrence": {"cron": "*/2 * * * * *", "count": 3}}
     )
+    put_job(api, collection, {"action": http(target, "/tick-sentinel"), "recurrence": {"cron": "*/2 * * * * *"}})
 
     wait_for(lambda: job_of(api, collection, job)["state"] == "Completed", "the job to complete", deadline=40)
-    time.sleep(3)  # a fourth occurrence would be due by now
+    last = max(due_of(r) for r in target.requests_to("/tick"))
+    wait_until_dispatched_past(target, "/tick-sentinel", last + timedelta(seconds=2), "a fourth occurrence's time")
     received = target.requests_to("/tick")
     assert len(received) == 3
     due = [datetime.fromisoformat(r.headers["x-ms-scheduler-expected-execution-time"]) for r in received]
@@ -163,11 +171,12 @@ def test_disabling_a_job_stops_its_calls_and_postpones_its_occurrences(api: Sche
 def test_deleting_a_job_stops_its_calls(api: SchedulerApi, target: Target) -> None:
     collection = api.new_collection(**FAST_QUOTA)
     job = put_job(api, collection, {"action": http(target, "/gone"), "recurrence": {"cron": "*/2 * * * * *"}})
+    put_job(api, collection, {"action": http(target, "/gone-sentinel"), "recurrence": {"cron": "*/2 * * * * *"}})
     wait_for(lambda: target.requests_to("/gone"), "the first call", deadline=20)
 
     assert api.call("DELETE", api.job_path(collection, job)).status_code == 200
     deleted_at = datetime.now(UTC)
-    time.sleep(5)  # two more occurrences would have fired
+    wait_until_dispatched_past(target, "/gone-sentinel", deleted_at + timedelta(seconds=4), "two more occurrences")
     assert [r for r in target.requests_to("/gone") if due_of(r) > deleted_at] == []
     assert api.call("GET", api.job_path(collection, job)).status_code == 404
 
