@@ -12,7 +12,7 @@ import itertools
 import threading
 from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass, replace
-from datetime import datetime, timedelta
+from datetime import UTC, datetime, timedelta
 from typing import Any
 
 from scheduler_core.domain.definition import Action
@@ -39,9 +39,12 @@ def _page(items: Sequence[Any], top: int, continuation: str | None) -> Page:
 
 
 class MemoryStorage:
-    """Every table-backed port (CollectionStore, JobStore, HistoryStore, DueIndex) in memory. Thread-safe."""
+    """Every table-backed port (CollectionStore, JobStore, HistoryStore, DueIndex, and the console's JobChanges) in
+    memory. Thread-safe. `clock` stamps job writes, as storage stamps rows (`jobs_changed_since`)."""
 
-    def __init__(self) -> None:
+    def __init__(self, clock: Callable[[], datetime] = lambda: datetime.now(UTC)) -> None:
+        self._clock = clock
+        self._written: dict[str, datetime] = {}
         self._lock = threading.RLock()
         self._etags = itertools.count(1)
         self._collections: dict[str, StoredCollection] = {}
@@ -119,6 +122,7 @@ class MemoryStorage:
                 raise ConcurrencyConflict(f"job '{job.ref.name}' exists already")
             stored = replace(job, etag=self._etag())
             self._jobs[job.ref.key] = stored
+            self._written[job.ref.key] = self._clock()
             return stored
 
     def replace_job(self, job: StoredJob) -> StoredJob:
@@ -131,6 +135,7 @@ class MemoryStorage:
                     raise ConcurrencyConflict(f"job '{job.ref.name}' changed meanwhile")
             stored = replace(job, etag=self._etag())
             self._jobs[job.ref.key] = stored
+            self._written[job.ref.key] = self._clock()
             return stored
 
     def update_job(
@@ -165,6 +170,18 @@ class MemoryStorage:
     def all_jobs(self, collection: CollectionRef) -> list[StoredJob]:
         with self._lock:
             return [j for key, j in sorted(self._jobs.items()) if j.ref.collection.key == collection.key]
+
+    def jobs_changed_since(
+        self, collection: CollectionRef, since: datetime | None
+    ) -> tuple[list[StoredJob], datetime | None]:
+        """The collection's jobs written at or after `since` (all when None), and the newest write time among them."""
+        with self._lock:
+            found = [
+                (self._written[key], job)
+                for key, job in sorted(self._jobs.items())
+                if job.ref.collection.key == collection.key and (since is None or self._written[key] >= since)
+            ]
+        return [job for _, job in found], max((stamp for stamp, _ in found), default=None)
 
     def snapshot(self, job: StoredJob) -> str | None:
         if job.etag is None:

@@ -71,7 +71,7 @@ def _schema(entity: Mapping[str, Any]) -> int:
 # What a job list shows (jobs_changed_since); the entity's other columns are left out.
 _LIST_COLUMNS = [
     "Name", "Definition", "State", "ExecutionCount", "FailureCount", "FaultedCount", "LastExecutionTime",
-    "NextExecutionTime", "CreatedAt", "Generation", "Version", "SchemaVersion", "ManualRuns", "LastResult",
+    "NextExecutionTime", "CreatedAt", "Generation", "Version", "SchemaVersion", "ManualRuns", "LastResult", "Timestamp",
     "DisabledBy", "DisabledAt", "DisabledReason",
 ]
 

@@ -318,3 +318,21 @@ def test_pruning_forgets_claims_older_than_the_cutoff_and_keeps_recent_ones(serv
 
     assert services.storage.claim(old, "b") is Claim.WON
     assert services.storage.claim(recent, "b") is Claim.LOST
+
+
+def test_jobs_changed_since_returns_every_job_then_those_written_at_or_after_an_instant(services: Services) -> None:
+    collection = CollectionRef("sub", "rg", f"jc-{uuid.uuid4().hex[:8]}")
+    first, second = (
+        services.storage.create_job(StoredJob(JobRef(collection, name), {}, JobState.ENABLED, JobStatus(), NOW))
+        for name in ("first", "second")
+    )
+    changes = services.storage
+    assert hasattr(changes, "jobs_changed_since")
+    everything, newest = changes.jobs_changed_since(collection, None)
+    assert sorted(j.ref.name for j in everything) == ["first", "second"] and newest is not None
+
+    services.storage.update_job(first.ref, lambda j: replace(j, status=replace(j.status, failure_count=1)))
+
+    changed, latest = changes.jobs_changed_since(collection, newest)
+    assert ("first", 1) in [(j.ref.name, j.status.failure_count) for j in changed]
+    assert latest is not None and latest >= newest
