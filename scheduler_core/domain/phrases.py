@@ -79,7 +79,9 @@ def describe_recurrence(recurrence: Recurrence) -> str:
             parts.append(f"every {days}")
         else:
             parts.append(f"{every} on {days}")
-    elif schedule is not None and frequency is Frequency.MONTH and (schedule.month_days or schedule.monthly_occurrences):
+    elif (
+        schedule is not None and frequency is Frequency.MONTH and (schedule.month_days or schedule.monthly_occurrences)
+    ):
         parts.append(f"{every} on {_month_days(schedule)}")
     else:
         parts.append(every)
