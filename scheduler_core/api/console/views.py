@@ -15,8 +15,8 @@ from pathlib import Path
 from typing import Any
 from urllib.parse import parse_qsl, urlencode
 
-from fastapi import APIRouter, FastAPI, Request
-from fastapi.responses import HTMLResponse, RedirectResponse, Response
+from fastapi import APIRouter, Depends, FastAPI, Request
+from fastapi.responses import HTMLResponse, PlainTextResponse, RedirectResponse, Response
 from fastapi.staticfiles import StaticFiles
 from jinja2 import Environment, FileSystemLoader, select_autoescape
 from starlette.concurrency import run_in_threadpool
@@ -76,10 +76,14 @@ def _status_of(exc: SchedulerError) -> int:
     return 400
 
 
+def _require_sign_in(request: Request) -> None:
+    security.signed_in(request)
+
+
 def install_console(app: FastAPI, services: Callable[[], Services]) -> None:
     """Mount the console at /console/ (static files at /console/static/) and redirect / to it."""
     env = _environment()
-    router = APIRouter(prefix="/console", include_in_schema=False)
+    router = APIRouter(prefix="/console", include_in_schema=False, dependencies=[Depends(_require_sign_in)])
 
     def render(request: Request, template: str, code: int = 200, **context: Any) -> HTMLResponse:
         token, new = security.session_token(request)
@@ -304,6 +308,12 @@ def install_console(app: FastAPI, services: Callable[[], Services]) -> None:
         return await act(request, go, f"Job collection {name} updated")
 
     app.include_router(router)
+
+    @app.exception_handler(security.SignInRequired)
+    async def sign_in(_: Request, exc: security.SignInRequired) -> Response:
+        if exc.login is not None:
+            return RedirectResponse(exc.login, status_code=302)
+        return PlainTextResponse(str(exc), status_code=401)
     app.mount("/console/static", StaticFiles(directory=HERE / "static"), name="console-static")
 
     @app.get("/", include_in_schema=False)
