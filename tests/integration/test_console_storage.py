@@ -1,5 +1,6 @@
 """What the console adds to the job table, on real Azurite: a job's last result and the note of who disabled it
-and why survive a round trip, and `jobs_changed_since` returns only the rows written since an instant."""
+and why survive a round trip and live as long as the job stays disabled, and `jobs_changed_since` returns only the
+rows written since an instant."""
 
 from __future__ import annotations
 
@@ -12,8 +13,11 @@ import pytest
 from devhost.azurite import Azurite
 from scheduler_core.adapters.clients import table_service
 from scheduler_core.adapters.tables import TableStorage
+from scheduler_core.bootstrap import build_services
 from scheduler_core.domain.job import CollectionRef, DisabledNote, JobRef, JobState, JobStatus
-from scheduler_core.ports import StoredJob
+from scheduler_core.ports import StoredCollection, StoredJob
+from scheduler_core.service import console, jobs
+from scheduler_core.service.context import Services
 from scheduler_core.settings import Settings
 
 pytestmark = pytest.mark.integration
@@ -63,3 +67,29 @@ def test_jobs_changed_since_returns_only_later_writes(storage: TableStorage) -> 
     storage.replace_job(replace(storage.get_job(JobRef(collection, "b")), state=JobState.DISABLED))
     changed, _ = storage.jobs_changed_since(collection, newest + timedelta(milliseconds=1))
     assert [(j.ref.name, j.state) for j in changed] == [("b", JobState.DISABLED)]
+
+
+@pytest.fixture
+def services(azurite: Azurite) -> Services:
+    return build_services(Settings.from_env({"AzureWebJobsStorage": azurite.connection_string}))
+
+
+def test_a_disable_keeps_who_when_and_why_until_the_job_is_enabled(services: Services) -> None:
+    collection = CollectionRef("sub", "rg", f"c{uuid.uuid4().hex[:8]}")
+    services.storage.put_collection(StoredCollection(collection, {"location": "x", "properties": {}}))
+    ref = JobRef(collection, "nightly")
+    action = {"type": "Http", "request": {"uri": "https://example.com/", "method": "GET"}}
+    jobs.put_job(services, ref, {"action": action, "recurrence": {"frequency": "Hour", "interval": 1}})
+
+    console.disable_job(services, ref, "ada@contoso.com", "  upstream down  ")
+    note = services.storage.get_job(ref).disabled_note
+    assert note is not None and (note.by, note.reason) == ("ada@contoso.com", "upstream down")
+    assert jobs.get_job(services, ref)["properties"]["state"] == "Disabled"
+
+    jobs.put_job(services, ref, {"action": action, "recurrence": {"frequency": "Hour", "interval": 2}})
+    assert services.storage.get_job(ref).disabled_note == note  # a change of definition keeps it while disabled
+
+    console.enable_job(services, ref)
+    assert services.storage.get_job(ref).disabled_note is None
+    jobs.set_state(services, ref, JobState.DISABLED)  # through the API: no reason given, none shown
+    assert services.storage.get_job(ref).disabled_note is None
