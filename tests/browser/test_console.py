@@ -86,6 +86,35 @@ def test_job_page_shows_next_fire_times_and_run_now_calls_the_target_once(
     expect(page.locator("#live [data-executions]")).to_have_text("1", timeout=WAIT_MS)  # the counters follow
 
 
+def test_the_job_page_works_from_the_keyboard(page: Any, api: SchedulerApi, target: Target) -> None:
+    collection = api.new_collection()
+    name = unique("keys")
+    put_job(api, collection, name, http_job(f"{target.url}/{name}", **hourly_from_tomorrow()))
+    page.goto(f"{console_path(collection)}jobs/{name}/")
+    for _ in range(20):  # skip link, breadcrumbs, API docs, then the actions
+        page.keyboard.press("Tab")
+        if page.evaluate("document.activeElement.textContent") == "Run now":
+            break
+    else:
+        pytest.fail("Run now cannot be reached with the Tab key")
+    page.once("dialog", lambda dialog: dialog.accept())
+    page.keyboard.press("Enter")
+    page.locator("#history-list tr[data-status='Completed']").wait_for(timeout=WAIT_MS)
+    assert len(target.requests_to(f"/{name}")) == 1
+
+
+def test_disabling_a_collection_disables_its_jobs(page: Any, api: SchedulerApi, target: Target) -> None:
+    collection = api.new_collection()
+    put_job(api, collection, "one", http_job(f"{target.url}/one", **hourly_from_tomorrow()))
+    page.goto("/console/")
+    row = page.locator(f"tr[data-collection='{collection}']")
+    page.once("dialog", lambda dialog: dialog.accept())
+    row.get_by_role("button", name="Disable collection").click()
+    row.get_by_role("button", name="Enable collection").wait_for(timeout=WAIT_MS)
+    assert "Disabled" in row.locator("td").nth(1).inner_text()
+    assert api.call("GET", api.job_path(collection, "one")).json()["properties"]["state"] == "Disabled"
+
+
 def test_disable_with_a_reason_is_kept_and_shown(page: Any, api: SchedulerApi, target: Target) -> None:
     collection = api.new_collection()
     name = unique("pause")
