@@ -8,6 +8,7 @@ from starlette.requests import Request
 from scheduler_core.api.console.security import (
     COOKIE,
     CrossSiteRequest,
+    Platform,
     SignInRequired,
     check_post,
     principal,
@@ -63,40 +64,41 @@ def test_behind_a_front_end_the_forwarded_host_is_this_host() -> None:
 
 
 def test_locally_the_operator_is_local_whatever_a_header_claims() -> None:
-    assert principal(request(x_ms_client_principal_name="mallory"), env={}) == "local"
-    signed_in(request(method="GET"), env={})
+    local = Platform.from_env({})
+    assert principal(request(x_ms_client_principal_name="mallory"), local) == "local"
+    signed_in(request(method="GET"), local)
 
 
 def test_under_easy_auth_the_operator_is_the_signed_in_principal() -> None:
-    easy_auth = {"WEBSITE_AUTH_ENABLED": "True", "WEBSITE_SITE_NAME": "app"}
+    easy_auth = Platform.from_env({"WEBSITE_AUTH_ENABLED": "True", "WEBSITE_SITE_NAME": "app"})
     signed = request(x_ms_client_principal_name="ada@contoso.com")
-    assert principal(signed, env=easy_auth) == "ada@contoso.com"
-    signed_in(signed, env=easy_auth)
+    assert principal(signed, easy_auth) == "ada@contoso.com"
+    signed_in(signed, easy_auth)
 
 
 def test_under_easy_auth_a_browser_without_a_session_is_sent_to_sign_in_once() -> None:
-    easy_auth = {"WEBSITE_AUTH_ENABLED": "true"}
+    easy_auth = Platform.from_env({"WEBSITE_AUTH_ENABLED": "true"})
     with pytest.raises(SignInRequired) as raised:
-        signed_in(request(method="GET", path="/console/s/r/c/", query="q=abc"), env=easy_auth)
+        signed_in(request(method="GET", path="/console/s/r/c/", query="q=abc"), easy_auth)
     assert raised.value.login == (
         "/.auth/login/aad?post_login_redirect_uri=%2Fconsole%2Fs%2Fr%2Fc%2F%3Fq%3Dabc%26signed_in%3D1"
     )
     with pytest.raises(SignInRequired) as again:
-        signed_in(request(method="GET", path="/console/s/r/c/", query="q=abc&signed_in=1"), env=easy_auth)
+        signed_in(request(method="GET", path="/console/s/r/c/", query="q=abc&signed_in=1"), easy_auth)
     assert again.value.login is None  # back from sign-in without a principal: 401, not a loop
 
 
 def test_under_easy_auth_a_post_or_htmx_request_without_a_principal_gets_401_not_a_redirect() -> None:
-    easy_auth = {"WEBSITE_AUTH_ENABLED": "true"}
+    easy_auth = Platform.from_env({"WEBSITE_AUTH_ENABLED": "true"})
     for unsigned in (request(), request(method="GET", hx_request="true")):
         with pytest.raises(SignInRequired) as raised:
-            signed_in(unsigned, env=easy_auth)
+            signed_in(unsigned, easy_auth)
         assert raised.value.login is None
 
 
 def test_on_app_service_without_easy_auth_the_console_refuses_to_serve() -> None:
     with pytest.raises(SignInRequired):
-        signed_in(request(method="GET"), env={"WEBSITE_SITE_NAME": "app"})
+        signed_in(request(method="GET"), Platform.from_env({"WEBSITE_SITE_NAME": "app"}))
 
 
 def test_the_app_redirects_a_page_to_sign_in_and_refuses_a_post(monkeypatch: pytest.MonkeyPatch) -> None:

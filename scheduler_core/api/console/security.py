@@ -23,6 +23,7 @@ import hmac
 import os
 import secrets
 from collections.abc import Mapping
+from dataclasses import dataclass
 from urllib.parse import quote, urlsplit
 
 from fastapi import Request
@@ -60,10 +61,25 @@ def check_post(request: Request, form: Mapping[str, str]) -> None:
         raise CrossSiteRequest("the page's session token is missing or stale; reload the page")
 
 
-def principal(request: Request, env: Mapping[str, str] | None = None) -> str:
-    """The signed-in principal's name under Easy Auth (`WEBSITE_AUTH_ENABLED`), else "local"."""
-    env = os.environ if env is None else env
-    if (env.get("WEBSITE_AUTH_ENABLED") or "").lower() == "true":
+@dataclass(frozen=True)
+class Platform:
+    """What the console needs to know of where it runs, read once from the environment App Service sets."""
+
+    easy_auth: bool = False  # WEBSITE_AUTH_ENABLED: App Service authentication is on
+    app_service: bool = False  # WEBSITE_SITE_NAME: running on App Service / Functions in Azure
+
+    @classmethod
+    def from_env(cls, env: Mapping[str, str] | None = None) -> Platform:
+        env = os.environ if env is None else env
+        return cls(
+            easy_auth=(env.get("WEBSITE_AUTH_ENABLED") or "").strip().lower() == "true",
+            app_service=bool((env.get("WEBSITE_SITE_NAME") or "").strip()),
+        )
+
+
+def principal(request: Request, platform: Platform) -> str:
+    """The signed-in principal's name under Easy Auth, else "local"."""
+    if platform.easy_auth:
         return request.headers.get(PRINCIPAL_HEADER) or "unknown"
     return "local"
 
@@ -76,10 +92,9 @@ class SignInRequired(Exception):
         self.login = login
 
 
-def signed_in(request: Request, env: Mapping[str, str] | None = None) -> None:
+def signed_in(request: Request, platform: Platform) -> None:
     """Raises SignInRequired unless the console may serve this request (see the module docstring)."""
-    env = os.environ if env is None else env
-    if (env.get("WEBSITE_AUTH_ENABLED") or "").lower() == "true":
+    if platform.easy_auth:
         if request.headers.get(PRINCIPAL_HEADER):
             return
         back = request.url.path + (f"?{request.url.query}" if request.url.query else "")
@@ -88,5 +103,5 @@ def signed_in(request: Request, env: Mapping[str, str] | None = None) -> None:
             back += ("&" if "?" in back else "?") + "signed_in=1"
             raise SignInRequired("sign in", f"/.auth/login/aad?post_login_redirect_uri={quote(back, safe='')}")
         raise SignInRequired("sign in to use the console", None)
-    if env.get("WEBSITE_SITE_NAME"):
+    if platform.app_service:
         raise SignInRequired("the console needs App Service authentication (see docs/deploy.md)", None)

@@ -76,14 +76,15 @@ def _status_of(exc: SchedulerError) -> int:
     return 400
 
 
-def _require_sign_in(request: Request) -> None:
-    security.signed_in(request)
-
-
 def install_console(app: FastAPI, services: Callable[[], Services]) -> None:
     """Mount the console at /console/ (static files at /console/static/) and redirect / to it."""
     env = _environment()
-    router = APIRouter(prefix="/console", include_in_schema=False, dependencies=[Depends(_require_sign_in)])
+    platform = security.Platform.from_env()
+
+    def require_sign_in(request: Request) -> None:
+        security.signed_in(request, platform)
+
+    router = APIRouter(prefix="/console", include_in_schema=False, dependencies=[Depends(require_sign_in)])
 
     def render(request: Request, template: str, code: int = 200, **context: Any) -> HTMLResponse:
         token, new = security.session_token(request)
@@ -273,7 +274,7 @@ def install_console(app: FastAPI, services: Callable[[], Services]) -> None:
     @router.post("/{sub}/{rg}/{name}/jobs/{job}/disable")
     async def disable(request: Request, sub: str, rg: str, name: str, job: str) -> Response:
         async def go(form: dict[str, Any]) -> None:
-            await call(console.disable_job, job_ref(sub, rg, name, job), security.principal(request),
+            await call(console.disable_job, job_ref(sub, rg, name, job), security.principal(request, platform),
                        str(form.get("reason", "")))
 
         return await act(request, go, f"{job} disabled")
@@ -294,7 +295,7 @@ def install_console(app: FastAPI, services: Callable[[], Services]) -> None:
             names = form.get("names", [])
             names = [names] if isinstance(names, str) else list(names)
             return await call(console.bulk, CollectionRef(sub, rg, name), str(form.get("action", "")), names,
-                              security.principal(request), str(form.get("reason", "")))
+                              security.principal(request, platform), str(form.get("reason", "")))
 
         return await act(request, go, "Done")
 
@@ -303,7 +304,7 @@ def install_console(app: FastAPI, services: Callable[[], Services]) -> None:
         async def go(form: dict[str, Any]) -> None:
             enabled = form.get("state") == "Enabled"
             await call(console.set_collection_state, CollectionRef(sub, rg, name), enabled,
-                       security.principal(request), str(form.get("reason", "")))
+                       security.principal(request, platform), str(form.get("reason", "")))
 
         return await act(request, go, f"Job collection {name} updated")
 
