@@ -187,7 +187,7 @@ def install_console(app: FastAPI, services: Callable[[], Services]) -> None:
         response = render(request, "_jobs.html", collection_ref=ref, page=page, wanted=wanted,
                           query=query_of(wanted), query_of=query_of)
         page_query = query_of(wanted, offset=offset)
-        response.headers["HX-Push-Url"] = f"/console/{sub}/{rg}/{name}/" + (f"?{page_query}" if page_query else "")
+        response.headers["HX-Replace-Url"] = f"/console/{sub}/{rg}/{name}/" + (f"?{page_query}" if page_query else "")
         return response
 
     @router.get("/{sub}/{rg}/{name}/timeline", response_class=HTMLResponse)
