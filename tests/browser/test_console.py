@@ -7,7 +7,6 @@ from datetime import UTC, datetime, timedelta
 from typing import Any
 
 import pytest
-from playwright.sync_api import expect
 
 from devhost.tests.running import wait_for
 from tests.browser.conftest import INSTALL_HINT, browser_available
@@ -16,6 +15,7 @@ from tests.support.target import Target
 
 if not browser_available():
     pytest.skip(INSTALL_HINT, allow_module_level=True)
+expect = pytest.importorskip("playwright.sync_api", reason="playwright is not installed").expect
 pytestmark = pytest.mark.e2e
 WAIT_MS = 30_000
 
