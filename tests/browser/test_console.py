@@ -221,3 +221,17 @@ def test_timeline_shows_planned_runs_and_a_past_cell_opens_its_history_entry(
     opened = page.locator("#history-list tr.target details[open]")
     opened.wait_for(timeout=WAIT_MS)
     assert "200" in opened.inner_text()
+
+
+def test_a_secret_shows_as_set_never_its_value(page: Any, api: SchedulerApi, target: Target) -> None:
+    collection = api.new_collection()
+    name = unique("secret")
+    body = http_job(f"{target.url}/{name}", **hourly_from_tomorrow())
+    body["properties"]["action"]["request"]["authentication"] = {
+        "type": "Basic", "username": "ops", "password": "hunter2-do-not-show"
+    }
+    put_job(api, collection, name, body)
+    page.goto(f"{console_path(collection)}jobs/{name}/")
+    facts = page.locator("dl.facts").last.inner_text()
+    assert "Secret action.request.authentication.password\nset" in facts
+    assert "hunter2" not in page.content()
