@@ -16,7 +16,8 @@ from tests.support.target import Target
 if not browser_available():
     pytest.skip(INSTALL_HINT, allow_module_level=True)
 expect = pytest.importorskip("playwright.sync_api", reason="playwright is not installed").expect
-pytestmark = pytest.mark.e2e
+# The first test may wait for apt-get to install Chromium (CI=true, as root): more than the default 300 s.
+pytestmark = [pytest.mark.e2e, pytest.mark.timeout(900)]
 WAIT_MS = 30_000
 
 
