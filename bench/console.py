@@ -97,6 +97,9 @@ def main() -> None:
         _seed(TableServiceClient.from_connection_string(azurite.connection_string))
         seeded = time.perf_counter() - started
 
+        # Rows written within the index's overlap (5 s) before its first read are read again by the next delta, once:
+        # a collection is not usually viewed seconds after 5,000 jobs were written into it.
+        time.sleep(6)
         client = TestClient(create_app(lambda: services))
         start = time.perf_counter()
         assert client.get(PAGE).status_code == 200

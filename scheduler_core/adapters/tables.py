@@ -45,7 +45,7 @@ _MAX_SNAPSHOT_CHARS = 30_000
 _LIST_COLUMNS = [
     "Name", "Definition", "State", "ExecutionCount", "FailureCount", "FaultedCount", "LastExecutionTime",
     "NextExecutionTime", "CreatedAt", "Generation", "ManualRuns", "LastResult", "DisabledBy", "DisabledAt",
-    "DisabledReason",
+    "DisabledReason", "Timestamp",
 ]
 
 
