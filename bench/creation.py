@@ -37,6 +37,7 @@ from collections.abc import Callable
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
+from functools import partial
 from pathlib import Path
 from typing import Any
 
@@ -62,6 +63,7 @@ from bench.stack import (
 from scheduler_core.domain.job import CollectionRef, JobRef
 from scheduler_core.ports import StoredCollection
 from scheduler_core.service import jobs
+from scheduler_core.service.context import Services
 
 GOALS = {"jobs_per_second_8": 150.0, "put_p99_1": 0.050}  # issue 13
 _WARM_UP = 20
@@ -131,13 +133,16 @@ def run_api(
             if response.status_code != 201:
                 raise RuntimeError(f"PUT {name}: {response.status_code} {response.text[:300]}")
 
-        _timed(1, _WARM_UP, lambda i: put(f"w{i:05d}", i))
+        def numbered(prefix: str) -> Callable[[int], None]:
+            return lambda i: put(f"{prefix}-{i:05d}", i)
+
+        _timed(1, _WARM_UP, numbered("w"))
         phases = []
         for clients in (1, 8):
             counter.reset()
             cpu = sum(map(_cpu_seconds, pids))
             spy = _start_profile(pids[0], profile) if profile and clients == 8 else None
-            latencies, seconds = _timed(clients, count, lambda i, c=clients: put(f"c{c}-{i:05d}", i))
+            latencies, seconds = _timed(clients, count, numbered(f"c{clients}"))
             if spy is not None:
                 spy.send_signal(signal.SIGINT)
                 spy.wait()
@@ -161,10 +166,7 @@ def run_service(connection_string: str, count: int, job: dict[str, Any]) -> list
     phases = []
     for clients in (1, 8):
         counter.reset()
-        latencies, seconds = _timed(
-            clients, count, lambda i, c=clients: jobs.put_job(services, JobRef(collection, f"c{c}-{i:05d}"),
-                                                                job["properties"])
-        )
+        latencies, seconds = _timed(clients, count, partial(_put_job, services, collection, f"c{clients}", job))
         name = f"service put_job alone, {clients} thread{'s' if clients > 1 else ''}"
         ops, failed = by_operation(counter.snapshot()), by_operation(counter.snapshot_failed())
         phases.append(Phase(name, clients, latencies, seconds, ops, failed))
@@ -179,6 +181,10 @@ def _start_profile(pid: int, output: Path) -> subprocess.Popen[bytes]:
 
 
 # ---- the baselines -----------------------------------------------------------------------------------------------
+
+
+def _put_job(services: Services, collection: CollectionRef, prefix: str, job: dict[str, Any], i: int) -> None:
+    jobs.put_job(services, JobRef(collection, f"{prefix}-{i:05d}"), job["properties"])
 
 
 def run_upserts(connection_string: str, count: int, due: datetime) -> list[Phase]:
@@ -266,13 +272,13 @@ def report(api: list[Phase], upserts: list[Phase], aps: list[Phase], count: int,
 
 def _put_requests(phase: Phase) -> float:
     """Storage requests per PUT: every request but the queue listener's receives (it polls whatever the API does)."""
-    ops = phase.ops or {}
+    ops: Counter[Any] = phase.ops or Counter()
     return sum(n for op, n in ops.items() if not op.endswith(".receive")) / len(phase.latencies)
 
 
 def _per(phase: Phase, op: str) -> str:
-    n = (phase.ops or {}).get(op, 0) / len(phase.latencies)
-    failed = (phase.failed or {}).get(op, 0) / len(phase.latencies)
+    n = (phase.ops or Counter())[op] / len(phase.latencies)
+    failed = (phase.failed or Counter())[op] / len(phase.latencies)
     return f"{n:.3f}" + (f" ({failed:.3f})" if failed else "")
 
 
