@@ -44,20 +44,21 @@ def main(argv: list[str] | None = None) -> None:
 
     receiver = OtlpReceiver()
     rows, ratios = [], []
-    spans_before = 0
+    spans_before = every_before = 0
     try:
         for number in range(1, args.rounds + 1):
             off, on = _round(args.count, args.settle, receiver)
-            spans = len(receiver.spans("scheduler.attempt"))
+            spans, every = len(receiver.spans("scheduler.attempt")), len(receiver.spans())
             per_off = off["host_cpu_seconds"] / off["occurrences"] * 1000
             per_on = on["host_cpu_seconds"] / on["occurrences"] * 1000
             ratios.append(per_on / per_off)
-            for name, result, per, exported in (("off", off, per_off, "-"), ("OTLP", on, per_on, spans - spans_before)):
+            exported = (spans - spans_before, (every - every_before) / on["occurrences"])
+            for name, result, per, counts in (("off", off, per_off, ("-", "-")), ("OTLP", on, per_on, exported)):
                 rows.append([
                     number, name, result["received"], result["duplicates"], result["host_cpu_seconds"], per,
-                    result["occurrences"] / result["seconds"], exported,
+                    result["occurrences"] / result["seconds"], *counts,
                 ])
-            spans_before = spans
+            spans_before, every_before = spans, every
     finally:
         receiver.close()
 
@@ -66,7 +67,8 @@ def main(argv: list[str] | None = None) -> None:
         f"host CPU per occurrence, telemetry off vs exporting over OTLP/HTTP to a local receiver ({args.count} "
         f"one-time jobs due at once per burst; CPU from 1.5 s before the due instant to {args.settle:g} s after the "
         "last call)",
-        ["round", "telemetry", "target calls", "duplicates", "host CPU s", "CPU ms/occ", "occ/s", "attempt spans"],
+        ["round", "telemetry", "target calls", "duplicates", "host CPU s", "CPU ms/occ", "occ/s", "attempt spans",
+         "spans/occ"],
         rows,
     )
     for number, value in enumerate(ratios, 1):
