@@ -395,6 +395,31 @@ def _trace_azure_sdk() -> None:
     azure_settings.tracing_enabled = True
 
 
+_HTTP_METHODS = frozenset({"GET", "HEAD", "POST", "PUT", "PATCH", "MERGE", "DELETE", "OPTIONS"})
+
+
+def _without_sdk_request_spans() -> Any:
+    """The SDK's default sampler (`OTEL_TRACES_SAMPLER`, else parent-based always-on), except for the Azure SDK's
+    per-request spans (CLIENT, named by the bare HTTP method), which are dropped: each storage call is already the span
+    of its client method (`TableClient.update_entity`), and the request span below it doubled the spans, and the
+    encoding, of every attempt (docs/performance.md, telemetry). Leaves only: nothing has them as parent."""
+    from opentelemetry.sdk.trace.sampling import Decision, Sampler, SamplingResult, _get_from_env_or_default
+
+    inner = _get_from_env_or_default()
+
+    class WithoutSdkRequestSpans(Sampler):
+        def should_sample(self, parent_context: Any, trace_id: int, name: str, kind: Any = None,
+                          attributes: Any = None, links: Any = None, trace_state: Any = None) -> SamplingResult:
+            if kind is SpanKind.CLIENT and name in _HTTP_METHODS:
+                return SamplingResult(Decision.DROP)
+            return inner.should_sample(parent_context, trace_id, name, kind, attributes, links, trace_state)
+
+        def get_description(self) -> str:
+            return f"WithoutSdkRequestSpans({inner.get_description()})"
+
+    return WithoutSdkRequestSpans()
+
+
 def _plain_sdk(otlp: _Otlp) -> None:
     from opentelemetry._logs import set_logger_provider
     from opentelemetry.instrumentation.logging.handler import LoggingHandler
@@ -403,8 +428,8 @@ def _plain_sdk(otlp: _Otlp) -> None:
     from opentelemetry.sdk.resources import Resource
     from opentelemetry.sdk.trace import TracerProvider
 
-    resource = Resource.create({"service.name": SERVICE_NAME})  # OTEL_SERVICE_NAME, if set, wins
-    tracer_provider = TracerProvider(resource=resource)
+    resource = Resource.create({"service.name": SERVICE_NAME})
+    tracer_provider = TracerProvider(resource=resource, sampler=_without_sdk_request_spans())
     tracer_provider.add_span_processor(otlp.spans)
     trace.set_tracer_provider(tracer_provider)
     metrics.set_meter_provider(MeterProvider(metric_readers=[otlp.reader], resource=resource))
