@@ -5,7 +5,7 @@ PYTHON ?= python3
 VENV := .venv
 PY := $(VENV)/bin/python
 
-.PHONY: run run-parity test install lint typecheck bench clean
+.PHONY: run run-parity test install lint typecheck bench screenshots clean
 
 $(VENV)/.installed: requirements.txt requirements-dev.txt pyproject.toml
 	$(PYTHON) -m venv $(VENV)
@@ -38,6 +38,10 @@ typecheck: install
 
 bench: install
 	$(PY) -m bench
+
+# PNGs of the console's pages into docs/console/ (needs the distribution's chromium: apt-get install -y chromium).
+screenshots: install
+	$(PY) -m tests.browser.screenshots
 
 clean:
 	rm -rf $(VENV) node_modules .pytest_cache .mypy_cache .ruff_cache .hypothesis

@@ -58,10 +58,11 @@ _attempt_threads = ThreadPoolExecutor(max_workers=CONCURRENT_ATTEMPTS, thread_na
 @app.queue_trigger(arg_name="message", queue_name=EXECUTIONS_QUEUE, connection=STORAGE_CONNECTION)
 async def executor_run(message: func.QueueMessage) -> None:
     body, loop = json.loads(message.get_body()), asyncio.get_running_loop()
-    prepared = await loop.run_in_executor(_attempt_threads, executor.prepare, services(), body, str(message.id))
+    # Each half runs in the invocation's context, so that its spans are children of the host's invocation (one trace).
+    prepare = functools.partial(contextvars.copy_context().run, executor.prepare, services(), body, str(message.id))
+    prepared = await loop.run_in_executor(_attempt_threads, prepare)
     if prepared is not None:
         await asyncio.sleep(executor.seconds_until(services(), prepared))  # on the event loop, not a thread
-        # In the invocation's context: the attempt's span is then a child of the host's invocation (one trace).
         perform = functools.partial(contextvars.copy_context().run, executor.perform, services(), prepared)
         await loop.run_in_executor(_attempt_threads, perform)
 

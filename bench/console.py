@@ -91,12 +91,15 @@ def main() -> None:
         storage = services.storage
         definition = {"location": "local", "properties": {"sku": {"name": "P20Premium"},
                                                           "quota": {"maxJobCount": JOBS}}}
-        storage.put_collection(StoredCollection(COLLECTION, definition))
+        storage.create_collection(StoredCollection(COLLECTION, definition))
         storage.update_collection(COLLECTION, lambda c: replace(c, job_count=JOBS, etag=None))
         started = time.perf_counter()
         _seed(TableServiceClient.from_connection_string(azurite.connection_string))
         seeded = time.perf_counter() - started
 
+        # Rows written within the index's overlap (5 s) before its first read are read again by the next delta, once:
+        # a collection is not usually viewed seconds after 5,000 jobs were written into it.
+        time.sleep(6)
         client = TestClient(create_app(lambda: services))
         start = time.perf_counter()
         assert client.get(PAGE).status_code == 200
@@ -106,7 +109,7 @@ def main() -> None:
 
         def touch_one() -> None:
             job = storage.get_job(JobRef(COLLECTION, f"job{next(counter) % JOBS:05d}"))
-            storage.replace_job(replace(job, generation=job.generation + 1))
+            storage.replace_job(replace(job, version=f"v{next(counter)}"))
 
         cases = [
             ("REST job list, $top=50 (baseline)", REST, None),

@@ -9,13 +9,16 @@ keep-alive session, one-time Http jobs due `--due-in` seconds ahead (default an 
 each goes through the due index; `--due-in 80` makes the first schedule write a queue send instead). The host's CPU
 per PUT is its utime + stime (/proc) over the phase divided by the PUTs.
 
-Baselines, in the same run, on the same Azurite without the proxy (the host idle meanwhile): a bare `upsert_entity`
+Also, on the same Azurite without the proxy (the host idle meanwhile): `jobs.put_job` called in this process with
+services as function_app builds them (the PUT without HTTP, FastAPI, devhost and the proxy), 1 and 8 threads.
+Baselines, in the same run, on the same Azurite without the proxy: a bare `upsert_entity`
 of an entity the size of a stored job into a table (1 and 8 threads), and APScheduler 3.x `add_job` with a
 SQLAlchemy SQLite job store (1 and 8 threads), the figure the issue compares against.
 
     python -m bench.creation               # 400 PUTs per phase: about a minute
     python -m bench.creation --quick       # 100 per phase
     python -m bench.creation --profile F   # also py-spy (GIL) samples of the host during the 8-client phase
+    python -m bench.creation --workers 4   # 4 host worker processes (bench.stack), the PUTs spread over them
 """
 
 from __future__ import annotations
@@ -34,6 +37,7 @@ from collections.abc import Callable
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
+from functools import partial
 from pathlib import Path
 from typing import Any
 
@@ -44,9 +48,11 @@ from bench.attribute import PROFILE_RATE
 from bench.lateness import fire, percentile
 from bench.stack import (
     API_VERSION,
+    RequestCounter,
     by_operation,
     collection_path,
     command,
+    counted_services,
     goal,
     http_job,
     local_stack,
@@ -54,6 +60,10 @@ from bench.stack import (
     print_table,
     ratio,
 )
+from scheduler_core.domain.job import CollectionRef, JobRef
+from scheduler_core.ports import StoredCollection
+from scheduler_core.service import jobs
+from scheduler_core.service.context import Services
 
 GOALS = {"jobs_per_second_8": 150.0, "put_p99_1": 0.050}  # issue 13
 _WARM_UP = 20
@@ -100,39 +110,67 @@ def _cpu_seconds(pid: int) -> float:
 # ---- the scheduler -----------------------------------------------------------------------------------------------
 
 
-def run_api(count: int, due_in: float, profile: Path | None) -> tuple[list[Phase], list[Phase]]:
-    """The API phases, then (the host idle) the bare upserts on the same Azurite."""
-    with local_stack(count_host_requests=True) as stack:
-        assert stack.host_url is not None and stack.host is not None and stack.host_requests is not None
-        counter, pid = stack.host_requests, stack.host.process.pid
+def run_api(
+    count: int, due_in: float, profile: Path | None, workers: int, proxy: bool
+) -> tuple[list[Phase], list[Phase]]:
+    """The API phases, then (the host idle) the service alone and the bare upserts on the same Azurite."""
+    with local_stack(count_host_requests=proxy, workers=workers) as stack:
+        assert stack.host_url is not None and stack.host is not None
+        counter, pids = stack.host_requests or RequestCounter(), [host.process.pid for host in stack.hosts]
         path = f"{stack.host_url}{collection_path('creation')}"
+        # The host spreads HTTP requests over its worker processes.
+        paths = [f"{url}{collection_path('creation')}" for url in stack.host_urls]
         body = {"location": "local", "properties": {"quota": {"maxJobCount": 2 * count + _WARM_UP + 10}}}
         requests.put(path, json=body, params={"api-version": API_VERSION}, timeout=30).raise_for_status()
         due = datetime.now(UTC) + timedelta(seconds=due_in)
         job = http_job(f"{stack.target.url}/creation", due)
         local = threading.local()
 
-        def put(name: str) -> None:
+        def put(name: str, i: int = 0) -> None:
             session = local.__dict__.setdefault("session", requests.Session())
-            response = session.put(f"{path}/jobs/{name}", json=job, params={"api-version": API_VERSION}, timeout=60)
+            url = f"{paths[i % len(paths)]}/jobs/{name}"
+            response = session.put(url, json=job, params={"api-version": API_VERSION}, timeout=60)
             if response.status_code != 201:
                 raise RuntimeError(f"PUT {name}: {response.status_code} {response.text[:300]}")
 
-        _timed(1, _WARM_UP, lambda i: put(f"w{i:05d}"))
+        def numbered(prefix: str) -> Callable[[int], None]:
+            return lambda i: put(f"{prefix}-{i:05d}", i)
+
+        _timed(1, _WARM_UP, numbered("w"))
         phases = []
         for clients in (1, 8):
             counter.reset()
-            cpu = _cpu_seconds(pid)
-            spy = _start_profile(pid, profile) if profile and clients == 8 else None
-            latencies, seconds = _timed(clients, count, lambda i, c=clients: put(f"c{c}-{i:05d}"))
+            cpu = sum(map(_cpu_seconds, pids))
+            spy = _start_profile(pids[0], profile) if profile and clients == 8 else None
+            latencies, seconds = _timed(clients, count, numbered(f"c{clients}"))
             if spy is not None:
                 spy.send_signal(signal.SIGINT)
                 spy.wait()
             phases.append(Phase(f"API PUT, {clients} client{'s' if clients > 1 else ''}", clients, latencies,
                                 seconds, by_operation(counter.snapshot()), by_operation(counter.snapshot_failed()),
                                 mean_ms(counter.snapshot(), counter.snapshot_microseconds()),
-                                _cpu_seconds(pid) - cpu))
-        return phases, run_upserts(stack.azurite.connection_string, count, due)
+                                sum(map(_cpu_seconds, pids)) - cpu))
+        return phases, run_service(stack.azurite.connection_string, count, job) + run_upserts(
+            stack.azurite.connection_string, count, due
+        )
+
+
+def run_service(connection_string: str, count: int, job: dict[str, Any]) -> list[Phase]:
+    """`jobs.put_job` called in this process, services as function_app builds them: the PUT without HTTP, FastAPI,
+    devhost or the proxy."""
+    counter = RequestCounter()
+    services = counted_services(connection_string, counter)
+    collection = CollectionRef("bench", "bench", "creation-service")
+    quota = {"properties": {"quota": {"maxJobCount": 2 * count + 10}}}
+    services.storage.create_collection(StoredCollection(collection, quota))
+    phases = []
+    for clients in (1, 8):
+        counter.reset()
+        latencies, seconds = _timed(clients, count, partial(_put_job, services, collection, f"c{clients}", job))
+        name = f"service put_job alone, {clients} thread{'s' if clients > 1 else ''}"
+        ops, failed = by_operation(counter.snapshot()), by_operation(counter.snapshot_failed())
+        phases.append(Phase(name, clients, latencies, seconds, ops, failed))
+    return phases
 
 
 def _start_profile(pid: int, output: Path) -> subprocess.Popen[bytes]:
@@ -143,6 +181,10 @@ def _start_profile(pid: int, output: Path) -> subprocess.Popen[bytes]:
 
 
 # ---- the baselines -----------------------------------------------------------------------------------------------
+
+
+def _put_job(services: Services, collection: CollectionRef, prefix: str, job: dict[str, Any], i: int) -> None:
+    jobs.put_job(services, JobRef(collection, f"{prefix}-{i:05d}"), job["properties"])
 
 
 def run_upserts(connection_string: str, count: int, due: datetime) -> list[Phase]:
@@ -188,37 +230,40 @@ def run_apscheduler(count: int, due: datetime) -> list[Phase]:
 # ---- report ------------------------------------------------------------------------------------------------------
 
 
-def report(api: list[Phase], upserts: list[Phase], aps: list[Phase], count: int, due_in: float) -> None:
+def report(api: list[Phase], upserts: list[Phase], aps: list[Phase], count: int, due_in: float, workers: int) -> None:
     print(f"\n$ {command()}")
     rows = []
     for phase in [*api, *upserts, *aps]:
-        same = [p for p in upserts if p.clients == phase.clients][0]
+        same = [p for p in upserts if p.clients == phase.clients and p.name.startswith("bare")][0]
         same_aps = [p for p in aps if p.clients == phase.clients][0]
         rows.append([phase.name, len(phase.latencies), phase.rate, phase.p(50), phase.p(99),
                      1000 * max(phase.latencies), ratio(phase.rate, same.rate), ratio(phase.rate, same_aps.rate)])
     print_table(
+        f"{workers} host worker process{'es' if workers > 1 else ''}; "
         f"creating {count:,} one-time jobs per phase, due in {due_in:g} s; ratios against the baseline with as many "
         "threads",
         ["phase", "jobs", "jobs/s", "p50 ms", "p99 ms", "max ms", "vs upsert", "vs APScheduler"],
         rows,
     )
-    names = sorted({op for p in api for op in (p.ops or {})})
+    counted = [p for p in [*api, *upserts] if p.ops]
+    names = sorted({op for p in counted for op in (p.ops or {})})
     print_table(
-        "the host's storage requests per PUT, by table/queue and operation (counted at the proxy; 4xx/5xx answers in "
-        "brackets)",
-        ["operation", *[p.name for p in api]],
-        [[op, *[_per(p, op) for p in api]] for op in names]
-        + [["total, the queue listener's polling left out", *[f"{_put_requests(p):.3f}" for p in api]]],
+        "storage requests per PUT, by table/queue and operation (the host's counted at the proxy, the service's by "
+        "its clients' hooks; 4xx/5xx answers in brackets)",
+        ["operation", *[p.name for p in counted]],
+        [[op, *[_per(p, op) for p in counted]] for op in names]
+        + [["total, the queue listener's polling left out", *[f"{_put_requests(p):.3f}" for p in counted]]],
     )
-    print_table(
-        "mean Azurite round trip per request, ms (at the proxy)",
-        ["operation", *[p.name for p in api]],
-        [[op, *[(p.ms or {}).get(op, 0.0) for p in api]] for op in names],
-    )
+    if any(p.ms for p in api):
+        print_table(
+            "mean Azurite round trip per request, ms (at the proxy)",
+            ["operation", *[p.name for p in api]],
+            [[op, *[(p.ms or {}).get(op, 0.0) for p in api]] for op in names],
+        )
     for p in api:
         cpu = 1000 * (p.cpu_seconds or 0.0) / len(p.latencies)
-        print(f"{p.name}: host CPU {cpu:.1f} ms per PUT ({p.cpu_seconds:.2f} s over {p.seconds:.1f} s, "
-              f"{(p.cpu_seconds or 0.0) / p.seconds:.2f} cores)")
+        print(f"{p.name}: host CPU (all worker processes) {cpu:.1f} ms per PUT ({p.cpu_seconds:.2f} s over "
+              f"{p.seconds:.1f} s, {(p.cpu_seconds or 0.0) / p.seconds:.2f} cores)")
     one, eight = api[0], api[-1]
     print(f"\ngoals (issue 13): 8 clients >= 150 jobs/s: {goal(eight.rate >= GOALS['jobs_per_second_8'])} "
           f"({eight.rate:.1f}); 1 client PUT p99 <= 50 ms: {goal(one.p(99) <= 1000 * GOALS['put_p99_1'])} "
@@ -227,13 +272,13 @@ def report(api: list[Phase], upserts: list[Phase], aps: list[Phase], count: int,
 
 def _put_requests(phase: Phase) -> float:
     """Storage requests per PUT: every request but the queue listener's receives (it polls whatever the API does)."""
-    ops = phase.ops or {}
+    ops: Counter[Any] = phase.ops or Counter()
     return sum(n for op, n in ops.items() if not op.endswith(".receive")) / len(phase.latencies)
 
 
 def _per(phase: Phase, op: str) -> str:
-    n = (phase.ops or {}).get(op, 0) / len(phase.latencies)
-    failed = (phase.failed or {}).get(op, 0) / len(phase.latencies)
+    n = (phase.ops or Counter())[op] / len(phase.latencies)
+    failed = (phase.failed or Counter())[op] / len(phase.latencies)
     return f"{n:.3f}" + (f" ({failed:.3f})" if failed else "")
 
 
@@ -242,13 +287,16 @@ def main(argv: list[str] | None = None) -> None:
     parser.add_argument("--jobs", type=int, default=400, help="jobs created per phase")
     parser.add_argument("--due-in", type=float, default=3600.0, help="seconds from now the jobs are due")
     parser.add_argument("--profile", type=Path, help="py-spy (GIL) samples of the host in the 8-client phase")
+    parser.add_argument("--workers", type=int, default=1, help="host worker processes (FUNCTIONS_WORKER_PROCESS_COUNT)")
+    parser.add_argument("--no-proxy", action="store_true", help="the host reaches Azurite directly: latency without "
+                        "the counting proxy's own overhead (no request counts)")
     parser.add_argument("--quick", action="store_true", help="100 jobs per phase")
     args = parser.parse_args(argv)
     if args.quick:
         args.jobs = 100
-    api, upserts = run_api(args.jobs, args.due_in, args.profile)
+    api, upserts = run_api(args.jobs, args.due_in, args.profile, args.workers, not args.no_proxy)
     aps = run_apscheduler(args.jobs, datetime.now(UTC) + timedelta(seconds=args.due_in))
-    report(api, upserts, aps, args.jobs, args.due_in)
+    report(api, upserts, aps, args.jobs, args.due_in, args.workers)
 
 
 if __name__ == "__main__":

@@ -94,7 +94,10 @@ def measure(name: str, schedule: Plan, calls: list[Received], prefix: str, creat
     for call in calls:
         if call.path.startswith(prefix):
             by_job[call.path[len(prefix) :]].append(call)
-    late_all, late_spread, late_burst, waited = [], [], [], []
+    late_all: list[float] = []
+    late_spread: list[float] = []
+    late_burst: list[float] = []
+    waited: list[float] = []
     early = duplicates = multi_ids = wrong_expected = 0
     for job, received in by_job.items():
         due = schedule.due.get(job)

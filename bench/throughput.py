@@ -210,16 +210,20 @@ def _result(
 # ---- 2. end to end through the host -------------------------------------------------------------------------------
 
 
-def _through_host(count: int, *, settle: float = 1.0, **host_settings: str) -> dict[str, Any]:
+def _through_host(
+    count: int, *, settle: float = 1.0, lead: float | None = None, **host_settings: str
+) -> dict[str, Any]:
     """`count` one-time jobs created through the API, all due at one instant; the host's requests while draining,
     and its CPU from 1.5 s before the due instant to `settle` seconds after the last call (`host_cpu_seconds`).
+    `lead`: seconds from the start of creation to the due instant (default: what creation needs on 2 cores).
     `host_settings`: extra environment of the host (e.g. OTEL_EXPORTER_OTLP_ENDPOINT, bench.telemetry)."""
     with local_stack(count_host_requests=True, **host_settings) as stack:
         assert stack.host_url is not None and stack.host_requests is not None and stack.host is not None
         path = collection_path("throughput")
         body = {"location": "local", "properties": {"quota": {"maxJobCount": count + 10}}}
         requests.put(f"{stack.host_url}{path}", json=body, params={"api-version": API_VERSION}, timeout=30)
-        lead = 20 + count / 12  # creation through the proxy runs at roughly 15-30 jobs/s on a 2-core machine
+        if lead is None:
+            lead = 20 + count / 12  # creation through the proxy runs at roughly 15-30 jobs/s on a 2-core machine
         due = (datetime.now(UTC) + timedelta(seconds=lead)).replace(microsecond=0)
         local = threading.local()
 

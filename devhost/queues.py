@@ -103,7 +103,7 @@ class QueueListener:
 
     def _receive_batch(self) -> list[Any]:
         pages = self._queue.receive_messages(
-            messages_per_page=self._options.batch_size, visibility_timeout=PROCESSING_VISIBILITY_SECONDS
+            messages_per_page=self._options.batch_size, visibility_timeout=PROCESSING_VISIBILITY_SECONDS, **_UNTRACED
         ).by_page()
         return list(next(pages, []))
 
@@ -134,6 +134,7 @@ class QueueListener:
                     message.id,
                     pop_receipt=message.pop_receipt,
                     visibility_timeout=PROCESSING_VISIBILITY_SECONDS,
+                    **_UNTRACED,
                 )
                 message.pop_receipt = receipt.pop_receipt
             except Exception:
@@ -171,13 +172,16 @@ class QueueListener:
 
     def _settle(self, message: Any, succeeded: bool) -> None:
         if succeeded:
-            self._queue.delete_message(message.id, message.pop_receipt)
+            self._queue.delete_message(message.id, message.pop_receipt, **_UNTRACED)
         elif message.dequeue_count >= self._options.max_dequeue_count:
             self._move_to_poison(message)
         else:
             # Only id and pop receipt: the message's content stays exactly as it was sent.
             self._queue.update_message(
-                message.id, pop_receipt=message.pop_receipt, visibility_timeout=int(self._options.visibility_timeout)
+                message.id,
+                pop_receipt=message.pop_receipt,
+                visibility_timeout=int(self._options.visibility_timeout),
+                **_UNTRACED,
             )
 
     def _move_to_poison(self, message: Any) -> None:
@@ -192,6 +196,11 @@ class QueueListener:
         _create_if_missing(poison)
         poison.send_message(message.content)
         self._queue.delete_message(message.id, message.pop_receipt)
+
+
+# The listener's storage calls are the host's work, not the app's: the real host makes them in its own process, so
+# they stay out of the app's OpenTelemetry traces (the app enables Azure SDK tracing process-wide when it exports).
+_UNTRACED: dict[str, Any] = {"tracing_options": {"enabled": False}}
 
 
 def _create_if_missing(queue: QueueClient) -> None:

@@ -132,6 +132,9 @@ resource siteSettings 'Microsoft.Web/sites/config@2024-04-01' = {
 
 // App Service authentication in front of the whole app, as ARM fronts Azure Scheduler: an Entra bearer token for
 // the API's audience, or 401. Only the health probe is anonymous. The functions themselves are anonymous-level.
+// The console (/console) is let through without a token so that the app can send a browser to sign in
+// (/.auth/login/aad); the app itself refuses any console request without a signed-in principal
+// (scheduler_core/api/console/security.py), and an API client without a token still gets 401, never a redirect.
 resource siteAuth 'Microsoft.Web/sites/config@2024-04-01' = {
   parent: site
   name: 'authsettingsV2'
@@ -144,6 +147,8 @@ resource siteAuth 'Microsoft.Web/sites/config@2024-04-01' = {
       unauthenticatedClientAction: 'Return401'
       excludedPaths: [
         '/health'
+        '/console'
+        '/console/*'
       ]
     }
     httpSettings: {

@@ -12,7 +12,7 @@ What is recorded (docs/operations.md says what to do about each):
 
 - span `scheduler.attempt` per attempt, with a CLIENT child span `scheduler.action` around the action; an Http(s)
   action's request carries the W3C `traceparent` of that child span. Azure SDK calls (tables, queues, Service Bus)
-  are spans through azure-core-tracing-opentelemetry; API requests through the FastAPI instrumentation.
+  are spans through azure-core's OpenTelemetry tracing; API requests through the FastAPI instrumentation.
 - metrics `scheduler.occurrence.lateness`, `scheduler.attempts`, `scheduler.dispatch.queue_depth`,
   `scheduler.poison.messages`, `scheduler.planner.tick.duration`, `scheduler.planner.occurrences`;
 - logs of the `scheduler_core` loggers, carrying the attempt's job, collection and execution id (and, through the
@@ -316,6 +316,7 @@ def _set_up_providers(settings: TelemetrySettings) -> None:
         _azure_monitor(settings, otlp)
     elif otlp is not None:
         _plain_sdk(otlp)
+    _trace_azure_sdk()
     for handler in logging.getLogger(LOGGER).handlers:
         if type(handler).__name__ == "LoggingHandler":
             handler.addFilter(_AttemptAttributes())
@@ -344,6 +345,11 @@ def _otlp(endpoint: str) -> _Otlp:
     )
 
 
+_DISTRO_INSTRUMENTATIONS_OFF = (
+    "azure_sdk", "requests", "urllib", "urllib3", "httpx", "fastapi", "django", "flask", "psycopg2",
+)
+
+
 def _azure_monitor(settings: TelemetrySettings, otlp: _Otlp | None) -> None:
     from azure.monitor.opentelemetry import configure_azure_monitor
 
@@ -352,10 +358,10 @@ def _azure_monitor(settings: TelemetrySettings, otlp: _Otlp | None) -> None:
         credential=_credential(settings.authentication),
         logger_name=LOGGER,
         # The outbound call is our own `scheduler.action` span (whose attributes leave out the URL's query, where a
-        # target may keep a key); the FastAPI app is instrumented by `instrument_api`; Azure SDK calls stay on.
+        # target may keep a key); the FastAPI app is instrumented by `instrument_api`; Azure SDK calls by
+        # `_trace_azure_sdk`.
         instrumentation_options={
-            name: {"enabled": False}
-            for name in ("requests", "urllib", "urllib3", "httpx", "fastapi", "django", "flask", "psycopg2")
+            name: {"enabled": False} for name in _DISTRO_INSTRUMENTATIONS_OFF
         },
         span_processors=[otlp.spans] if otlp else [],
         log_record_processors=[otlp.logs] if otlp else [],
@@ -377,9 +383,45 @@ def _credential(authentication: str | None) -> Any:
     return ManagedIdentityCredential(client_id=client_id) if client_id else ManagedIdentityCredential()
 
 
-def _plain_sdk(otlp: _Otlp) -> None:
+def _trace_azure_sdk() -> None:
+    """Storage and Service Bus calls as spans: azure-core's own OpenTelemetry tracing (azure-core >= 1.32).
+
+    Not the azure-core-tracing-opentelemetry plugin that the distro would enable: the plugin opens a span for every
+    decorated layer and looks its tracer up per span; the native tracing opens one span per client method and one per
+    HTTP request, and cost about half the CPU per storage call here (docs/performance.md, telemetry).
+    """
     from azure.core.settings import settings as azure_settings
-    from azure.core.tracing.ext.opentelemetry_span import OpenTelemetrySpan
+
+    azure_settings.tracing_implementation = None
+    azure_settings.tracing_enabled = True
+
+
+_HTTP_METHODS = frozenset({"GET", "HEAD", "POST", "PUT", "PATCH", "MERGE", "DELETE", "OPTIONS"})
+
+
+def _without_sdk_request_spans() -> Any:
+    """The SDK's default sampler (`OTEL_TRACES_SAMPLER`, else parent-based always-on), except for the Azure SDK's
+    per-request spans (CLIENT, named by the bare HTTP method), which are dropped: each storage call is already the span
+    of its client method (`TableClient.update_entity`), and the request span below it doubled the spans, and the
+    encoding, of every attempt (docs/performance.md, telemetry). Leaves only: nothing has them as parent."""
+    from opentelemetry.sdk.trace.sampling import Decision, Sampler, SamplingResult, _get_from_env_or_default
+
+    inner = _get_from_env_or_default()
+
+    class WithoutSdkRequestSpans(Sampler):
+        def should_sample(self, parent_context: Any, trace_id: int, name: str, kind: Any = None,
+                          attributes: Any = None, links: Any = None, trace_state: Any = None) -> SamplingResult:
+            if kind is SpanKind.CLIENT and name in _HTTP_METHODS:
+                return SamplingResult(Decision.DROP)
+            return inner.should_sample(parent_context, trace_id, name, kind, attributes, links, trace_state)
+
+        def get_description(self) -> str:
+            return f"WithoutSdkRequestSpans({inner.get_description()})"
+
+    return WithoutSdkRequestSpans()
+
+
+def _plain_sdk(otlp: _Otlp) -> None:
     from opentelemetry._logs import set_logger_provider
     from opentelemetry.instrumentation.logging.handler import LoggingHandler
     from opentelemetry.sdk._logs import LoggerProvider
@@ -387,8 +429,8 @@ def _plain_sdk(otlp: _Otlp) -> None:
     from opentelemetry.sdk.resources import Resource
     from opentelemetry.sdk.trace import TracerProvider
 
-    resource = Resource.create({"service.name": SERVICE_NAME})  # OTEL_SERVICE_NAME, if set, wins
-    tracer_provider = TracerProvider(resource=resource)
+    resource = Resource.create({"service.name": SERVICE_NAME})
+    tracer_provider = TracerProvider(resource=resource, sampler=_without_sdk_request_spans())
     tracer_provider.add_span_processor(otlp.spans)
     trace.set_tracer_provider(tracer_provider)
     metrics.set_meter_provider(MeterProvider(metric_readers=[otlp.reader], resource=resource))
@@ -396,4 +438,3 @@ def _plain_sdk(otlp: _Otlp) -> None:
     logger_provider.add_log_record_processor(otlp.logs)
     set_logger_provider(logger_provider)
     logging.getLogger(LOGGER).addHandler(LoggingHandler(level=logging.INFO, logger_provider=logger_provider))
-    azure_settings.tracing_implementation = OpenTelemetrySpan

@@ -12,6 +12,7 @@ point read, a small delta query and a scan of memory.
 from __future__ import annotations
 
 import json
+import logging
 import threading
 import time
 from collections import Counter
@@ -34,10 +35,13 @@ from scheduler_core.service.dispatch import timing
 from scheduler_core.service.quota import effective_quota
 from scheduler_core.wire import parse_instant, recurrence_from_wire
 
+log = logging.getLogger(__name__)
+
 FULL_REFRESH = timedelta(minutes=10)
 #: Rows changed this long before the newest change already seen are read again: storage stamps rows with its own
 #: clock, and two writes in the same instant may commit in either order.
 _OVERLAP = timedelta(seconds=5)
+_REBUILD_GAP = 30.0  # seconds between full reads prompted by a job count that disagrees with the index
 NEXT_FIRE_TIMES = 10
 LAST_RESULTS = ("Completed", "Failed", "None")
 
@@ -174,52 +178,86 @@ class Timeline:
 class _Entry:
     rows: dict[str, JobRow]
     checked: datetime | None  # our clock when the last read of this collection began
-    built: float
+    built: float  # monotonic time of the last full read (or of its start, while one runs)
+    rebuilding: bool = False
     lock: threading.Lock = field(default_factory=threading.Lock)
+
+
+def _in_background(work: Callable[[], None]) -> None:
+    threading.Thread(target=work, name="console-index", daemon=True).start()
 
 
 class JobIndex:
     """Per-collection index of job rows, refreshed by delta queries (see the module docstring). Thread-safe.
 
     A delta reads the rows storage stamped at or after the previous read's start less `_OVERLAP`: a write that
-    commits while a read runs, or whose stamp is a little behind our clock, is still seen by the next read.
+    commits while a read runs, or whose stamp is a little behind our clock, is still seen by the next read. Only the
+    first read of a collection waits for the whole partition; later full reads (every `FULL_REFRESH`, or when the
+    job count shows that a job went) run in the background (`spawn`) while requests go on with the index they have.
     """
 
-    def __init__(self, monotonic: Callable[[], float] = time.monotonic) -> None:
+    def __init__(
+        self,
+        monotonic: Callable[[], float] = time.monotonic,
+        spawn: Callable[[Callable[[], None]], None] = _in_background,
+    ) -> None:
         self._entries: dict[str, _Entry] = {}
         self._lock = threading.Lock()
         self._monotonic = monotonic
+        self._spawn = spawn
 
     def rows(self, services: Services, collection: StoredCollection) -> list[JobRow]:
-        """Every job of `collection`, fresh as of this call, in name order."""
+        """Every job of `collection`, fresh as of this call (but for deletes by other instances, which leave within
+        `_REBUILD_GAP` and one full read), in name order."""
         storage = services.storage
-        key = collection.ref.key
+        ref = collection.ref
         with self._lock:
-            entry = self._entries.get(key)
+            entry = self._entries.get(ref.key)
             if entry is None:
-                entry = self._entries[key] = _Entry({}, None, 0.0)
+                entry = self._entries[ref.key] = _Entry({}, None, 0.0)
+        rebuild: Callable[[], None] | None = None
         with entry.lock:
             changes: JobChanges | None = storage if hasattr(storage, "jobs_changed_since") else None  # type: ignore
             started = services.clock()
             if changes is None:
-                entry.rows = {j.ref.name.lower(): to_row(j) for j in storage.all_jobs(collection.ref)}
-            elif entry.checked is None or self._monotonic() - entry.built > FULL_REFRESH.total_seconds():
-                self._rebuild(entry, changes, collection.ref, started)
+                entry.rows = {j.ref.name.lower(): to_row(j) for j in storage.all_jobs(ref)}
+            elif entry.checked is None:
+                entry.rows = self._read_all(changes, ref)
+                entry.checked, entry.built = started, self._monotonic()
             else:
-                jobs, _ = changes.jobs_changed_since(collection.ref, entry.checked - _OVERLAP)
+                jobs, _ = changes.jobs_changed_since(ref, entry.checked - _OVERLAP)
                 for job in jobs:
                     known = entry.rows.get(job.ref.name.lower())
                     if known is None or known.job.etag != job.etag:
                         entry.rows[job.ref.name.lower()] = to_row(job)
                 entry.checked = started
-                if len(entry.rows) != collection.job_count:  # a job went (a delete leaves no changed row)
-                    self._rebuild(entry, changes, collection.ref, started)
-            return sorted(entry.rows.values(), key=lambda r: r.job.ref.name.lower())
+                age = self._monotonic() - entry.built
+                went = len(entry.rows) != collection.job_count  # a delete leaves no changed row to read
+                if not entry.rebuilding and (age > FULL_REFRESH.total_seconds() or (went and age > _REBUILD_GAP)):
+                    entry.rebuilding, entry.built = True, self._monotonic()
+                    source = changes
+                    rebuild = lambda: self._rebuild(entry, source, ref, started)  # noqa: E731
+            rows = sorted(entry.rows.values(), key=lambda r: r.job.ref.name.lower())
+        if rebuild is not None:
+            self._spawn(rebuild)
+        return rows
+
+    @staticmethod
+    def _read_all(changes: JobChanges, ref: CollectionRef) -> dict[str, JobRow]:
+        jobs, _ = changes.jobs_changed_since(ref, None)
+        return {j.ref.name.lower(): to_row(j) for j in jobs}
 
     def _rebuild(self, entry: _Entry, changes: JobChanges, ref: CollectionRef, started: datetime) -> None:
-        jobs, _ = changes.jobs_changed_since(ref, None)
-        entry.rows = {j.ref.name.lower(): to_row(j) for j in jobs}
-        entry.checked, entry.built = started, self._monotonic()
+        try:
+            rows = self._read_all(changes, ref)
+            with entry.lock:
+                # Deltas applied meanwhile may be older than this read or newer: the next delta reads again from
+                # before this read began, so whichever it was, it is seen.
+                entry.rows, entry.checked, entry.built = rows, started, self._monotonic()
+        except Exception:  # the index keeps serving what it has; the next request tries again later
+            log.exception("rebuilding the console's index of %s failed", ref.name)
+        finally:
+            entry.rebuilding = False
 
     def forget(self, collection: CollectionRef, name: str | None = None) -> None:
         """Drop a job (or the whole collection) this process deleted, so the next read does not show it."""

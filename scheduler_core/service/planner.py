@@ -39,7 +39,9 @@ def _tick(services: Services) -> int:
 
     def send(entry: Due) -> None:
         occurrence = Occurrence(entry.job, entry.due, execution_id(entry.job, entry.due), snapshot=entry.snapshot)
-        enqueue(services, occurrence, now)
+        # The queue counts a message's delay from its send, and a tick with a full window sends for seconds: the
+        # delay is reckoned from the clock at this send, not from the tick's start.
+        enqueue(services, occurrence, services.clock())
 
     with ThreadPoolExecutor(max_workers=_SENDERS) as pool:
         list(pool.map(send, due))

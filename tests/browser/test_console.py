@@ -15,7 +15,9 @@ from tests.support.target import Target
 
 if not browser_available():
     pytest.skip(INSTALL_HINT, allow_module_level=True)
-pytestmark = pytest.mark.e2e
+expect = pytest.importorskip("playwright.sync_api", reason="playwright is not installed").expect
+# The first test may wait for apt-get to install Chromium (CI=true, as root): more than the default 300 s.
+pytestmark = [pytest.mark.e2e, pytest.mark.timeout(900)]
 WAIT_MS = 30_000
 
 
@@ -82,7 +84,36 @@ def test_job_page_shows_next_fire_times_and_run_now_calls_the_target_once(
     assert page.evaluate("window.notReloaded") is True
     wait_for(lambda: target.requests_to(f"/{name}"), "the target to be called")
     assert len(target.requests_to(f"/{name}")) == 1
-    assert "Completed" in page.locator("#live").inner_text() or page.locator("[data-executions]").inner_text() == "1"
+    expect(page.locator("#live [data-executions]")).to_have_text("1", timeout=WAIT_MS)  # the counters follow
+
+
+def test_the_job_page_works_from_the_keyboard(page: Any, api: SchedulerApi, target: Target) -> None:
+    collection = api.new_collection()
+    name = unique("keys")
+    put_job(api, collection, name, http_job(f"{target.url}/{name}", **hourly_from_tomorrow()))
+    page.goto(f"{console_path(collection)}jobs/{name}/")
+    for _ in range(20):  # skip link, breadcrumbs, API docs, then the actions
+        page.keyboard.press("Tab")
+        if page.evaluate("document.activeElement.textContent") == "Run now":
+            break
+    else:
+        pytest.fail("Run now cannot be reached with the Tab key")
+    page.once("dialog", lambda dialog: dialog.accept())
+    page.keyboard.press("Enter")
+    page.locator("#history-list tr[data-status='Completed']").wait_for(timeout=WAIT_MS)
+    assert len(target.requests_to(f"/{name}")) == 1
+
+
+def test_disabling_a_collection_disables_its_jobs(page: Any, api: SchedulerApi, target: Target) -> None:
+    collection = api.new_collection()
+    put_job(api, collection, "one", http_job(f"{target.url}/one", **hourly_from_tomorrow()))
+    page.goto("/console/")
+    row = page.locator(f"tr[data-collection='{collection}']")
+    page.once("dialog", lambda dialog: dialog.accept())
+    row.get_by_role("button", name="Disable collection").click()
+    row.get_by_role("button", name="Enable collection").wait_for(timeout=WAIT_MS)
+    assert "Disabled" in row.locator("td").nth(1).inner_text()
+    assert api.call("GET", api.job_path(collection, "one")).json()["properties"]["state"] == "Disabled"
 
 
 def test_disable_with_a_reason_is_kept_and_shown(page: Any, api: SchedulerApi, target: Target) -> None:
@@ -191,3 +222,17 @@ def test_timeline_shows_planned_runs_and_a_past_cell_opens_its_history_entry(
     opened = page.locator("#history-list tr.target details[open]")
     opened.wait_for(timeout=WAIT_MS)
     assert "200" in opened.inner_text()
+
+
+def test_a_secret_shows_as_set_never_its_value(page: Any, api: SchedulerApi, target: Target) -> None:
+    collection = api.new_collection()
+    name = unique("secret")
+    body = http_job(f"{target.url}/{name}", **hourly_from_tomorrow())
+    body["properties"]["action"]["request"]["authentication"] = {
+        "type": "Basic", "username": "ops", "password": "hunter2-do-not-show"
+    }
+    put_job(api, collection, name, body)
+    page.goto(f"{console_path(collection)}jobs/{name}/")
+    facts = page.locator("dl.facts").last.inner_text()
+    assert "Secret action.request.authentication.password\nset" in facts
+    assert "hunter2" not in page.content()

@@ -465,13 +465,15 @@ def test_function_app_is_flex_consumption_python_311(templates):
     assert not FLEX_REJECTED_SETTINGS & set(app_settings(templates))
 
 
-def test_authentication_requires_a_token_everywhere_but_health(templates):
+def test_authentication_requires_a_token_everywhere_but_health_and_the_console(templates):
     auth = auth_settings(templates)
     assert auth["platform"]["enabled"] is True
     validation = auth["globalValidation"]
     assert validation["requireAuthentication"] is True
     assert validation["unauthenticatedClientAction"] == "Return401"
-    assert validation["excludedPaths"] == ["/health"]
+    # An API client without a token gets 401 everywhere else (never a redirect to a login page); the console's own
+    # gate sends a browser to sign in and refuses any console request without a principal (test_console_security).
+    assert validation["excludedPaths"] == ["/health", "/console", "/console/*"]
     entra = auth["identityProviders"]["azureActiveDirectory"]
     assert entra["enabled"] is True
     assert entra["registration"]["clientId"] == "apiClientId"

@@ -9,6 +9,12 @@ A POST is accepted only when all of these hold:
 
 The operator's name is the Easy Auth principal (`X-MS-CLIENT-PRINCIPAL-NAME`, which App Service sets after sign-in
 and strips from incoming requests) when the app runs with Easy Auth on, else "local".
+
+Sign-in (docs/deploy.md): in Azure, App Service authentication answers 401 to any request without an Entra token or
+session, except on /console, which it lets through so that a browser can be sent to sign in. `signed_in` keeps that
+gate closed in the app: under Easy Auth (`WEBSITE_AUTH_ENABLED`) a console request without a principal is sent to
+`/.auth/login/aad` (a page) or refused with 401 (a POST or an htmx request); on App Service without Easy Auth the
+console refuses to serve at all.
 """
 
 from __future__ import annotations
@@ -17,7 +23,8 @@ import hmac
 import os
 import secrets
 from collections.abc import Mapping
-from urllib.parse import urlsplit
+from dataclasses import dataclass
+from urllib.parse import quote, urlsplit
 
 from fastapi import Request
 
@@ -54,9 +61,47 @@ def check_post(request: Request, form: Mapping[str, str]) -> None:
         raise CrossSiteRequest("the page's session token is missing or stale; reload the page")
 
 
-def principal(request: Request, env: Mapping[str, str] | None = None) -> str:
-    """The signed-in principal's name under Easy Auth (`WEBSITE_AUTH_ENABLED`), else "local"."""
-    env = os.environ if env is None else env
-    if (env.get("WEBSITE_AUTH_ENABLED") or "").lower() == "true":
+@dataclass(frozen=True)
+class Platform:
+    """What the console needs to know of where it runs, read once from the environment App Service sets."""
+
+    easy_auth: bool = False  # WEBSITE_AUTH_ENABLED: App Service authentication is on
+    app_service: bool = False  # WEBSITE_SITE_NAME: running on App Service / Functions in Azure
+
+    @classmethod
+    def from_env(cls, env: Mapping[str, str] | None = None) -> Platform:
+        env = os.environ if env is None else env
+        return cls(
+            easy_auth=(env.get("WEBSITE_AUTH_ENABLED") or "").strip().lower() == "true",
+            app_service=bool((env.get("WEBSITE_SITE_NAME") or "").strip()),
+        )
+
+
+def principal(request: Request, platform: Platform) -> str:
+    """The signed-in principal's name under Easy Auth, else "local"."""
+    if platform.easy_auth:
         return request.headers.get(PRINCIPAL_HEADER) or "unknown"
     return "local"
+
+
+class SignInRequired(Exception):
+    """The console needs a signed-in principal; `login` is where a browser signs in (None: it cannot)."""
+
+    def __init__(self, message: str, login: str | None) -> None:
+        super().__init__(message)
+        self.login = login
+
+
+def signed_in(request: Request, platform: Platform) -> None:
+    """Raises SignInRequired unless the console may serve this request (see the module docstring)."""
+    if platform.easy_auth:
+        if request.headers.get(PRINCIPAL_HEADER):
+            return
+        back = request.url.path + (f"?{request.url.query}" if request.url.query else "")
+        page = request.method == "GET" and request.headers.get("hx-request") != "true"
+        if page and request.query_params.get("signed_in") != "1":  # a second miss is not sent round again
+            back += ("&" if "?" in back else "?") + "signed_in=1"
+            raise SignInRequired("sign in", f"/.auth/login/aad?post_login_redirect_uri={quote(back, safe='')}")
+        raise SignInRequired("sign in to use the console", None)
+    if platform.app_service:
+        raise SignInRequired("the console needs App Service authentication (see docs/deploy.md)", None)

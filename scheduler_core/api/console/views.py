@@ -15,8 +15,8 @@ from pathlib import Path
 from typing import Any
 from urllib.parse import parse_qsl, urlencode
 
-from fastapi import APIRouter, FastAPI, Request
-from fastapi.responses import HTMLResponse, RedirectResponse, Response
+from fastapi import APIRouter, Depends, FastAPI, Request
+from fastapi.responses import HTMLResponse, PlainTextResponse, RedirectResponse, Response
 from fastapi.staticfiles import StaticFiles
 from jinja2 import Environment, FileSystemLoader, select_autoescape
 from starlette.concurrency import run_in_threadpool
@@ -79,7 +79,12 @@ def _status_of(exc: SchedulerError) -> int:
 def install_console(app: FastAPI, services: Callable[[], Services]) -> None:
     """Mount the console at /console/ (static files at /console/static/) and redirect / to it."""
     env = _environment()
-    router = APIRouter(prefix="/console", include_in_schema=False)
+    platform = security.Platform.from_env()
+
+    def require_sign_in(request: Request) -> None:
+        security.signed_in(request, platform)
+
+    router = APIRouter(prefix="/console", include_in_schema=False, dependencies=[Depends(require_sign_in)])
 
     def render(request: Request, template: str, code: int = 200, **context: Any) -> HTMLResponse:
         token, new = security.session_token(request)
@@ -182,7 +187,7 @@ def install_console(app: FastAPI, services: Callable[[], Services]) -> None:
         response = render(request, "_jobs.html", collection_ref=ref, page=page, wanted=wanted,
                           query=query_of(wanted), query_of=query_of)
         page_query = query_of(wanted, offset=offset)
-        response.headers["HX-Push-Url"] = f"/console/{sub}/{rg}/{name}/" + (f"?{page_query}" if page_query else "")
+        response.headers["HX-Replace-Url"] = f"/console/{sub}/{rg}/{name}/" + (f"?{page_query}" if page_query else "")
         return response
 
     @router.get("/{sub}/{rg}/{name}/timeline", response_class=HTMLResponse)
@@ -269,7 +274,7 @@ def install_console(app: FastAPI, services: Callable[[], Services]) -> None:
     @router.post("/{sub}/{rg}/{name}/jobs/{job}/disable")
     async def disable(request: Request, sub: str, rg: str, name: str, job: str) -> Response:
         async def go(form: dict[str, Any]) -> None:
-            await call(console.disable_job, job_ref(sub, rg, name, job), security.principal(request),
+            await call(console.disable_job, job_ref(sub, rg, name, job), security.principal(request, platform),
                        str(form.get("reason", "")))
 
         return await act(request, go, f"{job} disabled")
@@ -291,7 +296,7 @@ def install_console(app: FastAPI, services: Callable[[], Services]) -> None:
             names = [names] if isinstance(names, str) else list(names)
             result: console.BulkResult = await call(
                 console.bulk, CollectionRef(sub, rg, name), str(form.get("action", "")), names,
-                security.principal(request), str(form.get("reason", "")),
+                security.principal(request, platform), str(form.get("reason", "")),
             )
             return result
 
@@ -302,11 +307,17 @@ def install_console(app: FastAPI, services: Callable[[], Services]) -> None:
         async def go(form: dict[str, Any]) -> None:
             enabled = form.get("state") == "Enabled"
             await call(console.set_collection_state, CollectionRef(sub, rg, name), enabled,
-                       security.principal(request), str(form.get("reason", "")))
+                       security.principal(request, platform), str(form.get("reason", "")))
 
         return await act(request, go, f"Job collection {name} updated")
 
     app.include_router(router)
+
+    @app.exception_handler(security.SignInRequired)
+    async def sign_in(_: Request, exc: security.SignInRequired) -> Response:
+        if exc.login is not None:
+            return RedirectResponse(exc.login, status_code=302)
+        return PlainTextResponse(str(exc), status_code=401)
     app.mount("/console/static", StaticFiles(directory=HERE / "static"), name="console-static")
 
     @app.get("/", include_in_schema=False)

@@ -3,6 +3,16 @@
 (function () {
   "use strict";
 
+  // Polling (htmx trigger filters) refreshes a region only while the tab is visible, and never while the operator
+  // is working in it: jobs selected, a history message open, or the keyboard focus inside (a swap would lose it).
+  window.consoleMayRefresh = function (id) {
+    var region = document.getElementById(id);
+    if (document.visibilityState !== "visible" || !region) return false;
+    if (region.querySelector("input[name=names]:checked, details[open]")) return false;
+    var focused = document.activeElement;
+    return !(focused && focused !== document.body && region.contains(focused));
+  };
+
   function relative(iso) {
     var seconds = (Date.parse(iso) - Date.now()) / 1000;
     var span = Math.abs(seconds), text;
