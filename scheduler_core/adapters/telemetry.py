@@ -159,7 +159,7 @@ class OpenTelemetry:
 
     @contextmanager
     def attempt(self, facts: AttemptFacts) -> Iterator[_Attempt]:
-        attributes = {
+        attributes: dict[str, str | int | float] = {
             JOB: facts.job,
             COLLECTION: facts.collection,
             EXECUTION_ID: facts.execution_id,
