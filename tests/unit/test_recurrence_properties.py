@@ -12,7 +12,7 @@ from collections.abc import Callable, Collection, Iterator
 from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta, tzinfo
 
-from hypothesis import HealthCheck, given, settings
+from hypothesis import HealthCheck, example, given, settings
 from hypothesis import strategies as st
 
 from scheduler_core.domain.recurrence import (
@@ -172,6 +172,10 @@ def oracle(case: Case, until: datetime) -> list[datetime]:
     else:
         matches = _matcher(recurrence, first)
         found = [i for i, walls in _readings(since, until, tz) if any(map(matches, walls))]
+        if recurrence.schedule is None and since == start and start not in found:
+            # docs/recurrence.md: a start in the second pass of a repeated hour is still the first occurrence of a
+            # grid without schedule (the minute-by-minute rule alone would skip a repeated reading).
+            found.insert(0, start)
     if recurrence.end_time is not None:
         found = [f for f in found if f <= recurrence.end_time]
     if recurrence.count is not None:
@@ -185,6 +189,11 @@ def oracle(case: Case, until: datetime) -> list[datetime]:
 
 @settings(max_examples=100, deadline=None, suppress_health_check=[HealthCheck.too_slow])
 @given(cases())
+@example(  # found by hypothesis: the start is the instant Lord Howe falls back half an hour (second pass of 01:30)
+    Case(start=datetime(2026, 4, 4, 15, 0, tzinfo=UTC), after=datetime(2026, 4, 4, 10, 0, tzinfo=UTC),
+         recurrence=Recurrence(frequency=Frequency.DAY, time_zone="Australia/Lord_Howe"), executed=0,
+         strictly_after=False)
+)
 def test_engine_matches_the_minute_by_minute_oracle(case: Case) -> None:
     assert case.recurrence.frequency is not None
     until = case.after + HORIZON[case.recurrence.frequency]
