@@ -141,9 +141,13 @@ class CollectionStore(Protocol):
         exists already."""
 
     def update_collection(
-        self, ref: CollectionRef, update: Callable[[StoredCollection], StoredCollection]
+        self,
+        ref: CollectionRef,
+        update: Callable[[StoredCollection], StoredCollection],
+        known: StoredCollection | None = None,
     ) -> StoredCollection:
-        """Apply a pure `update(current) -> new` under an ETag guard, re-reading on conflict.
+        """Apply a pure `update(current) -> new` under an ETag guard, re-reading on conflict; returns what was
+        stored, with its new ETag. `known`, a snapshot read earlier, saves the first read (a stale one costs a retry).
 
         Raises JobCollectionNotFound, ConcurrencyConflict when it kept changing (20 rounds), or whatever `update`
         raises."""

@@ -75,10 +75,14 @@ class MemoryStorage:
             return stored
 
     def update_collection(
-        self, ref: CollectionRef, update: Callable[[StoredCollection], StoredCollection]
+        self,
+        ref: CollectionRef,
+        update: Callable[[StoredCollection], StoredCollection],
+        known: StoredCollection | None = None,
     ) -> StoredCollection:
         for _ in range(_MAX_ETAG_RETRIES):
-            current = self.get_collection(ref)
+            current = known if known is not None and known.etag else self.get_collection(ref)
+            known = None
             new = update(current)  # outside the lock, as against a real store: it may read other ports
             with self._lock:
                 if ref.key not in self._collections:

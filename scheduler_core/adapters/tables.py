@@ -182,19 +182,24 @@ class TableStorage:
         return replace(collection, job_count=0, etag=metadata.get("etag"))
 
     def update_collection(
-        self, ref: CollectionRef, update: Callable[[StoredCollection], StoredCollection]
+        self,
+        ref: CollectionRef,
+        update: Callable[[StoredCollection], StoredCollection],
+        known: StoredCollection | None = None,
     ) -> StoredCollection:
         for _ in range(_MAX_ETAG_RETRIES):
-            current = self.get_collection(ref)
+            current = known if known is not None and known.etag else self.get_collection(ref)
+            known = None  # a stale snapshot costs one 412; every later round reads
             new = update(current)
             try:
-                self._tables[COLLECTIONS].update_entity(
+                metadata = self._tables[COLLECTIONS].update_entity(
                     self._collection_entity(new),
                     mode=UpdateMode.REPLACE,
                     etag=current.etag,
                     match_condition=MatchConditions.IfNotModified,
                 )
-                return self.get_collection(ref) if new.etag is None else new
+                # The write's own answer carries the new ETag: no read after it.
+                return replace(new, ref=current.ref, etag=metadata.get("etag") or None)
             except ResourceModifiedError:
                 continue
             except ResourceNotFoundError as exc:

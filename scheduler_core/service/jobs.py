@@ -104,7 +104,7 @@ def _write_job(
                 ref, definition, state, JobStatus(), created_at=anchor, secrets=write.secrets, version=new_version()
             )
             try:
-                return _create(services, job, now), True
+                return _create(services, job, now, collection), True
             except ConcurrencyConflict:
                 continue  # created meanwhile by someone else: replace it instead (or fail its precondition)
         state = current.state if requested is None else _transition(current.state, requested)
@@ -133,7 +133,7 @@ def _transition(current: JobState, wanted: JobState) -> JobState:
     return apply_event(current, event)
 
 
-def _create(services: Services, job: StoredJob, now: datetime) -> StoredJob:
+def _create(services: Services, job: StoredJob, now: datetime, collection: StoredCollection) -> StoredJob:
     """Insert the job, then count it against the collection's `maxJobCount`; remove it again if it does not fit.
 
     The quota is counted per job, not per request: only the request whose insert wins takes a slot, so concurrent
@@ -152,7 +152,7 @@ def _create(services: Services, job: StoredJob, now: datetime) -> StoredJob:
         return replace(current, job_count=current.job_count + 1, etag=None)
 
     try:
-        services.storage.update_collection(job.ref.collection, take_slot)
+        services.storage.update_collection(job.ref.collection, take_slot, known=collection)
     except BaseException:
         services.storage.delete_job(job.ref)
         raise

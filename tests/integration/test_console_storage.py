@@ -13,6 +13,7 @@ import pytest
 from devhost.azurite import Azurite
 from scheduler_core.adapters.clients import table_service
 from scheduler_core.adapters.tables import TableStorage
+from scheduler_core.api.models import job_write_from_wire
 from scheduler_core.bootstrap import build_services
 from scheduler_core.domain.job import CollectionRef, DisabledNote, JobRef, JobState, JobStatus
 from scheduler_core.ports import StoredCollection, StoredJob
@@ -76,17 +77,19 @@ def services(azurite: Azurite) -> Services:
 
 def test_a_disable_keeps_who_when_and_why_until_the_job_is_enabled(services: Services) -> None:
     collection = CollectionRef("sub", "rg", f"c{uuid.uuid4().hex[:8]}")
-    services.storage.put_collection(StoredCollection(collection, {"location": "x", "properties": {}}))
+    services.storage.create_collection(StoredCollection(collection, {"location": "x", "properties": {}}))
     ref = JobRef(collection, "nightly")
     action = {"type": "Http", "request": {"uri": "https://example.com/", "method": "GET"}}
-    jobs.put_job(services, ref, {"action": action, "recurrence": {"frequency": "Hour", "interval": 1}})
+    hourly = {"action": action, "recurrence": {"frequency": "Hour", "interval": 1}}
+    jobs.put_job(services, ref, job_write_from_wire(hourly))
 
     console.disable_job(services, ref, "ada@contoso.com", "  upstream down  ")
     note = services.storage.get_job(ref).disabled_note
     assert note is not None and (note.by, note.reason) == ("ada@contoso.com", "upstream down")
-    assert jobs.get_job(services, ref)["properties"]["state"] == "Disabled"
+    assert jobs.get_job(services, ref).state is JobState.DISABLED
 
-    jobs.put_job(services, ref, {"action": action, "recurrence": {"frequency": "Hour", "interval": 2}})
+    hourly = {"action": action, "recurrence": {"frequency": "Hour", "interval": 2}}
+    jobs.put_job(services, ref, job_write_from_wire(hourly))
     assert services.storage.get_job(ref).disabled_note == note  # a change of definition keeps it while disabled
 
     console.enable_job(services, ref)
