@@ -195,12 +195,19 @@ def test_without_an_exporter_the_target_sees_no_traceparent(azurite: Azurite, tm
         target.close()
 
 
+@pytest.fixture
+def private_azurite() -> Iterator[Azurite]:
+    """An Azurite of the test's own: on the session's, the session host (no exporter) may run the job instead."""
+    with Azurite.start(repo_root=REPO) as azurite:
+        yield azurite
+
+
 def test_with_a_connection_string_the_azure_monitor_distro_sends_the_signals_and_no_secret(
-    azurite: Azurite, tmp_path: Path
+    private_azurite: Azurite, tmp_path: Path
 ) -> None:
     ingestion, target = Ingestion(), Target()
     host, url = start_host(
-        azurite,
+        private_azurite,
         tmp_path / "host.log",
         APPLICATIONINSIGHTS_CONNECTION_STRING=ingestion.connection_string,
         APPLICATIONINSIGHTS_STATSBEAT_DISABLED_ALL="true",  # its own usage reports go to a Microsoft endpoint
