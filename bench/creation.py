@@ -60,6 +60,7 @@ from bench.stack import (
     print_table,
     ratio,
 )
+from scheduler_core.api.models import job_write_from_wire
 from scheduler_core.domain.job import CollectionRef, JobRef
 from scheduler_core.ports import StoredCollection
 from scheduler_core.service import jobs
@@ -184,7 +185,7 @@ def _start_profile(pid: int, output: Path) -> subprocess.Popen[bytes]:
 
 
 def _put_job(services: Services, collection: CollectionRef, prefix: str, job: dict[str, Any], i: int) -> None:
-    jobs.put_job(services, JobRef(collection, f"{prefix}-{i:05d}"), job["properties"])
+    jobs.put_job(services, JobRef(collection, f"{prefix}-{i:05d}"), job_write_from_wire(job["properties"]))
 
 
 def run_upserts(connection_string: str, count: int, due: datetime) -> list[Phase]:

@@ -147,7 +147,8 @@ class CollectionStore(Protocol):
         known: StoredCollection | None = None,
     ) -> StoredCollection:
         """Apply a pure `update(current) -> new` under an ETag guard, re-reading on conflict; returns what was
-        stored, with its new ETag. `known`, a snapshot read earlier, saves the first read (a stale one costs a retry).
+        stored, with its new ETag. `known`, a snapshot read earlier, saves the first read (a stale one costs a retry;
+        `update` raising on a snapshot makes it read and try again, so a refusal always rests on a row just read).
 
         Raises JobCollectionNotFound, ConcurrencyConflict when it kept changing (20 rounds), or whatever `update`
         raises."""

@@ -81,9 +81,15 @@ class MemoryStorage:
         known: StoredCollection | None = None,
     ) -> StoredCollection:
         for _ in range(_MAX_ETAG_RETRIES):
-            current = known if known is not None and known.etag else self.get_collection(ref)
+            snapshot = known is not None and bool(known.etag)
+            current = known if known is not None and snapshot else self.get_collection(ref)
             known = None
-            new = update(current)  # outside the lock, as against a real store: it may read other ports
+            try:
+                new = update(current)  # outside the lock, as against a real store: it may read other ports
+            except Exception:
+                if snapshot:
+                    continue  # a refusal counts only on a row just read
+                raise
             with self._lock:
                 if ref.key not in self._collections:
                     raise JobCollectionNotFound(ref.name)

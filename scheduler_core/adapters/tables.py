@@ -15,6 +15,7 @@ from __future__ import annotations
 
 import base64
 import json
+import threading
 from collections.abc import Callable, Mapping, Sequence
 from dataclasses import replace
 from datetime import UTC, datetime, timedelta
@@ -128,6 +129,12 @@ class TableStorage:
         self._job_writes = GroupCommit(self._tables[JOBS])
         # So do the due entries of recurring jobs that run together and next fall due in the same minute bucket.
         self._due_writes = GroupCommit(self._tables[DUE])
+        # Guarded updates of one collection row (the job count of concurrent creates) take turns in this process and
+        # start from the row this process wrote last: no 412 among this instance's own writers, no read before the
+        # write. Another instance's write costs one 412 and a read, as before.
+        self._collection_locks: dict[str, threading.Lock] = {}
+        self._collection_rows: dict[str, StoredCollection] = {}
+        self._locks_lock = threading.Lock()
 
     def create_tables(self) -> None:
         """Create the tables if missing (idempotent; Bicep declares them in Azure)."""
@@ -187,23 +194,37 @@ class TableStorage:
         update: Callable[[StoredCollection], StoredCollection],
         known: StoredCollection | None = None,
     ) -> StoredCollection:
-        for _ in range(_MAX_ETAG_RETRIES):
-            current = known if known is not None and known.etag else self.get_collection(ref)
-            known = None  # a stale snapshot costs one 412; every later round reads
-            new = update(current)
-            try:
-                metadata = self._tables[COLLECTIONS].update_entity(
-                    self._collection_entity(new),
-                    mode=UpdateMode.REPLACE,
-                    etag=current.etag,
-                    match_condition=MatchConditions.IfNotModified,
-                )
+        with self._locks_lock:
+            lock = self._collection_locks.setdefault(ref.key, threading.Lock())
+        with lock:
+            known = self._collection_rows.get(ref.key) or known
+            for _ in range(_MAX_ETAG_RETRIES):
+                snapshot = known is not None and bool(known.etag)
+                current = known if known is not None and snapshot else self.get_collection(ref)
+                known = None  # a stale snapshot costs one 412; every later round reads
+                try:
+                    new = update(current)
+                except Exception:
+                    if snapshot:
+                        continue  # a refusal (a full quota, say) counts only on a row just read
+                    raise
+                try:
+                    metadata = self._tables[COLLECTIONS].update_entity(
+                        self._collection_entity(new),
+                        mode=UpdateMode.REPLACE,
+                        etag=current.etag,
+                        match_condition=MatchConditions.IfNotModified,
+                    )
+                except ResourceModifiedError:
+                    continue
+                except ResourceNotFoundError as exc:
+                    self._collection_rows.pop(ref.key, None)
+                    raise JobCollectionNotFound(ref.name) from exc
                 # The write's own answer carries the new ETag: no read after it.
-                return replace(new, ref=current.ref, etag=metadata.get("etag") or None)
-            except ResourceModifiedError:
-                continue
-            except ResourceNotFoundError as exc:
-                raise JobCollectionNotFound(ref.name) from exc
+                stored = replace(new, ref=current.ref, etag=metadata.get("etag") or None)
+                self._collection_rows[ref.key] = stored
+                return stored
+            self._collection_rows.pop(ref.key, None)
         raise ConcurrencyConflict(f"job collection '{ref.name}' kept changing; try again")
 
     def list_collections(self, subscription: str, resource_group: str | None) -> list[StoredCollection]:
@@ -218,6 +239,7 @@ class TableStorage:
 
     def delete_collection(self, ref: CollectionRef) -> None:
         pk, rk = self._collection_keys(ref)
+        self._collection_rows.pop(ref.key, None)
         self._tables[COLLECTIONS].delete_entity(pk, rk)
 
     # ---- jobs --------------------------------------------------------------------------------------------------

@@ -19,7 +19,13 @@ from scheduler_core.adapters.clients import queue_client, table_service
 from scheduler_core.adapters.memory import MemoryPoisonQueue, MemoryQueue, MemoryStorage, ScriptedActions
 from scheduler_core.adapters.queues import StorageExecutionQueue, StoragePoisonQueue
 from scheduler_core.adapters.tables import TableStorage
-from scheduler_core.domain.errors import ConcurrencyConflict, InvalidInput, JobCollectionNotFound, JobNotFound
+from scheduler_core.domain.errors import (
+    ConcurrencyConflict,
+    InvalidInput,
+    JobCollectionNotFound,
+    JobNotFound,
+    QuotaExceeded,
+)
 from scheduler_core.domain.job import (
     CollectionRef,
     JobExecutionStatus,
@@ -336,3 +342,25 @@ def test_jobs_changed_since_returns_every_job_then_those_written_at_or_after_an_
     changed, latest = changes.jobs_changed_since(collection, newest)
     assert ("first", 1) in [(j.ref.name, j.status.failure_count) for j in changed]
     assert latest is not None and latest >= newest
+
+
+def test_guarded_collection_updates_decide_on_the_stored_row_not_on_an_old_snapshot(backend: Backend) -> None:
+    """A full quota seen in an old snapshot, or in the row this instance wrote last, is decided again on the row as
+    stored: another instance freed a slot meanwhile, so the job fits."""
+    storage = backend.services.storage
+    settings = backend.services.settings
+    other = storage if isinstance(storage, MemoryStorage) else TableStorage(table_service(settings.storage))
+    ref = CollectionRef("sub", "rg", f"jc-{uuid.uuid4().hex[:8]}")
+    storage.create_collection(StoredCollection(ref, {"location": "x", "properties": {}}))
+    full = storage.update_collection(ref, lambda c: replace(c, job_count=5, etag=None))
+    other.update_collection(ref, lambda c: replace(c, job_count=4, etag=None))  # another instance deletes a job
+
+    def take_slot(current: StoredCollection) -> StoredCollection:
+        if current.job_count >= 5:
+            raise QuotaExceeded("maxJobCount", "full")
+        return replace(current, job_count=current.job_count + 1, etag=None)
+
+    assert storage.update_collection(ref, take_slot, known=full).job_count == 5
+    assert other.get_collection(ref).job_count == 5
+    with pytest.raises(QuotaExceeded):  # and a row that is really full still refuses
+        storage.update_collection(ref, take_slot, known=full)
