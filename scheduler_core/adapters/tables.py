@@ -132,7 +132,7 @@ class TableStorage:
         # Guarded updates of one collection row (the job count of concurrent creates) take turns in this process and
         # start from the row this process wrote last: no 412 among this instance's own writers, no read before the
         # write. Another instance's write costs one 412 and a read, as before.
-        self._collection_locks: dict[str, threading.Lock] = {}
+        self._collection_locks: dict[str, threading.RLock] = {}
         self._collection_rows: dict[str, StoredCollection] = {}
         self._locks_lock = threading.Lock()
 
@@ -195,7 +195,7 @@ class TableStorage:
         known: StoredCollection | None = None,
     ) -> StoredCollection:
         with self._locks_lock:
-            lock = self._collection_locks.setdefault(ref.key, threading.Lock())
+            lock = self._collection_locks.setdefault(ref.key, threading.RLock())
         with lock:
             known = self._collection_rows.get(ref.key) or known
             for _ in range(_MAX_ETAG_RETRIES):
