@@ -27,14 +27,25 @@ LAUNCH_ARGS = [
 ]
 
 
+def in_ci() -> bool:
+    return os.environ.get("CI") == "true"
+
+
 def browser_available() -> bool:
-    """A Chromium is here, or this run may install one (CI=true, as root)."""
-    return bool(shutil.which("chromium")) or (os.environ.get("CI") == "true" and os.geteuid() == 0)
+    """A Chromium is here, or this is CI, where the browser tests must run (installed here, or failing loudly)."""
+    return bool(shutil.which("chromium")) or in_ci()
+
+
+def skip_or_fail(reason: str) -> None:
+    """Outside CI a missing browser skips with one line; under CI=true the browser tests must run, so it fails."""
+    if in_ci():
+        pytest.fail(f"CI=true requires the browser tests to run: {reason}", pytrace=False)
+    pytest.skip(reason)
 
 
 def _find_or_install_chromium() -> str | None:
     found = shutil.which("chromium")
-    if found or os.environ.get("CI") != "true" or os.geteuid() != 0:
+    if found or not in_ci() or os.geteuid() != 0:
         return found
     subprocess.run("apt-get update -qq && apt-get install -y -qq chromium", shell=True, check=True,
                    env={**os.environ, "DEBIAN_FRONTEND": "noninteractive"})
@@ -45,11 +56,11 @@ def _find_or_install_chromium() -> str | None:
 def browser() -> Iterator[object]:
     executable = _find_or_install_chromium()
     if executable is None:
-        pytest.skip(INSTALL_HINT)
+        skip_or_fail(INSTALL_HINT)
     try:
         from playwright.sync_api import sync_playwright
     except ImportError:
-        pytest.skip("playwright is not installed: `pip install -r requirements-dev.txt`")
+        skip_or_fail("playwright is not installed: `pip install -r requirements-dev.txt`")
     with sync_playwright() as p:
         launched = p.chromium.launch(executable_path=executable, args=LAUNCH_ARGS)
         try:

@@ -9,13 +9,16 @@ from typing import Any
 import pytest
 
 from devhost.tests.running import wait_for
-from tests.browser.conftest import INSTALL_HINT, browser_available
+from tests.browser.conftest import INSTALL_HINT, browser_available, in_ci
 from tests.support.api import SchedulerApi, unique
 from tests.support.target import Target
 
 if not browser_available():
     pytest.skip(INSTALL_HINT, allow_module_level=True)
-expect = pytest.importorskip("playwright.sync_api", reason="playwright is not installed").expect
+if in_ci():  # CI=true: the browser tests must run, so a missing playwright is an error, never a skip
+    from playwright.sync_api import expect
+else:
+    expect = pytest.importorskip("playwright.sync_api", reason="playwright is not installed").expect
 # The first test may wait for apt-get to install Chromium (CI=true, as root): more than the default 300 s.
 pytestmark = [pytest.mark.e2e, pytest.mark.timeout(900)]
 WAIT_MS = 30_000

@@ -15,7 +15,7 @@ from azure.storage.queue import QueueClient, TextBase64EncodePolicy
 from devhost.azurite import Azurite
 from devhost.tests.running import wait_for
 from scheduler_core.settings import POISON_QUEUE
-from tests.support.api import SchedulerApi, unique
+from tests.support.api import SchedulerApi, job_of, put_job
 from tests.support.target import Received, Target
 
 FAST_QUOTA = {"quota": {"maxJobCount": 50, "maxRecurrence": {"frequency": "Second", "interval": 1}}}
@@ -27,17 +27,6 @@ def iso(when: datetime) -> str:
 
 def http(target: Target, path: str, **extra: Any) -> dict[str, Any]:
     return {"type": "Http", "request": {"uri": f"{target.url}{path}", "method": "POST", "body": path}, **extra}
-
-
-def put_job(api: SchedulerApi, collection: str, properties: dict[str, Any]) -> str:
-    job = unique("job")
-    response = api.call("PUT", api.job_path(collection, job), {"properties": properties})
-    assert response.status_code == 201, response.text
-    return job
-
-
-def job_of(api: SchedulerApi, collection: str, job: str) -> dict[str, Any]:
-    return api.call("GET", api.job_path(collection, job)).json()["properties"]
 
 
 def due_of(received: Received) -> datetime:

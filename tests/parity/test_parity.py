@@ -31,7 +31,7 @@ from devhost.parity import LOCAL_CLIENT_ID, local_client_id
 from devhost.tests.running import Devhost, devhost_env, wait_for
 from scheduler_core.settings import EXECUTIONS_QUEUE, POISON_QUEUE
 from tests.conftest import REPO
-from tests.support.api import SchedulerApi, unique
+from tests.support.api import SchedulerApi, job_of, put_job, unique
 from tests.support.target import Target
 
 pytestmark = pytest.mark.e2e
@@ -100,17 +100,6 @@ def stack(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Stack]:
 
 def iso(when: datetime) -> str:
     return when.astimezone(UTC).replace(microsecond=0).isoformat().replace("+00:00", "Z")
-
-
-def put_job(api: SchedulerApi, collection: str, properties: dict[str, Any]) -> str:
-    job = unique("job")
-    response = api.call("PUT", api.job_path(collection, job), {"properties": properties})
-    assert response.status_code == 201, response.text
-    return job
-
-
-def job_of(api: SchedulerApi, collection: str, job: str) -> dict[str, Any]:
-    return api.call("GET", api.job_path(collection, job)).json()["properties"]
 
 
 def history_of(api: SchedulerApi, collection: str, job: str) -> list[dict[str, Any]]:

@@ -38,3 +38,16 @@ class SchedulerApi:
 
     def job_path(self, collection: str, job: str) -> str:
         return f"{self.collection_path(collection)}/jobs/{job}"
+
+
+def put_job(api: SchedulerApi, collection: str, properties: dict[str, Any]) -> str:
+    """Create a job of a unique name with `properties` (expects 201); returns its name."""
+    job = unique("job")
+    response = api.call("PUT", api.job_path(collection, job), {"properties": properties})
+    assert response.status_code == 201, response.text
+    return job
+
+
+def job_of(api: SchedulerApi, collection: str, job: str) -> dict[str, Any]:
+    """The job's `properties` as GET returns them."""
+    return api.call("GET", api.job_path(collection, job)).json()["properties"]

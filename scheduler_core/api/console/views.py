@@ -164,27 +164,32 @@ def install_console(app: FastAPI, services: Callable[[], Services]) -> None:
         template = "_collections.html" if fragment(request) else "collections.html"
         return render(request, template, collections=summaries)
 
-    @router.get("/{sub}/{rg}/{name}/", response_class=HTMLResponse)
-    async def jobs_page(request: Request, sub: str, rg: str, name: str) -> Response:
+    async def read_page(request: Request, sub: str, rg: str, name: str) -> tuple[Any, Any, int] | Response:
+        """(the page of jobs, the filters, the offset) the request asks for, or the error page."""
         try:
-            ref = CollectionRef(sub, rg, name)
             wanted, offset = filters(request)
-            page = await call(console.job_page, ref, wanted, offset=offset, limit=PAGE_SIZE)
+            page = await call(console.job_page, CollectionRef(sub, rg, name), wanted, offset=offset, limit=PAGE_SIZE)
         except SchedulerError as exc:
             return error_page(request, exc)
+        return page, wanted, offset
+
+    @router.get("/{sub}/{rg}/{name}/", response_class=HTMLResponse)
+    async def jobs_page(request: Request, sub: str, rg: str, name: str) -> Response:
+        read = await read_page(request, sub, rg, name)
+        if isinstance(read, Response):
+            return read
+        page, wanted, _ = read
         return render(request, "jobs.html", collection=page.collection, page=page, wanted=wanted,
                       query=query_of(wanted), query_of=query_of, states=[s for s in page.by_state],
                       results=console.LAST_RESULTS)
 
     @router.get("/{sub}/{rg}/{name}/rows", response_class=HTMLResponse)
     async def job_rows(request: Request, sub: str, rg: str, name: str) -> Response:
-        try:
-            ref = CollectionRef(sub, rg, name)
-            wanted, offset = filters(request)
-            page = await call(console.job_page, ref, wanted, offset=offset, limit=PAGE_SIZE)
-        except SchedulerError as exc:
-            return error_page(request, exc)
-        response = render(request, "_jobs.html", collection_ref=ref, page=page, wanted=wanted,
+        read = await read_page(request, sub, rg, name)
+        if isinstance(read, Response):
+            return read
+        page, wanted, offset = read
+        response = render(request, "_jobs.html", collection_ref=CollectionRef(sub, rg, name), page=page, wanted=wanted,
                           query=query_of(wanted), query_of=query_of)
         page_query = query_of(wanted, offset=offset)
         response.headers["HX-Replace-Url"] = f"/console/{sub}/{rg}/{name}/" + (f"?{page_query}" if page_query else "")
