@@ -77,17 +77,13 @@ class StoredJob:
     secrets: Mapping[str, str] = field(default_factory=dict)
     version: str = "1"
     manual_runs: int = 0  # run-now executions: counted in executionCount, but not against recurrence `count`
-    # The scheduled occurrences the schedule last moved on from, each with the message that did it (newest last,
-    # a few kept): the job row itself is the claim of a scheduled first attempt (no extra write on the hot path).
+    # The storage adapters' record of the claims of recent scheduled first attempts (`AttemptClaims.claim` with
+    # `advance`): opaque to the service, which only ever sees the claim's result.
     dispatched: tuple[tuple[datetime, str], ...] = ()
 
     def __post_init__(self) -> None:
         if not isinstance(self.definition, JobDefinition):
             object.__setattr__(self, "definition", definition_from_wire(self.definition))
-
-    def dispatcher_of(self, due: datetime) -> str | None:
-        """The message that dispatched the occurrence `due`, if it is among the recent ones."""
-        return next((token for when, token in self.dispatched if when == due), None)
 
     etag: str | None = None
     disabled_note: DisabledNote | None = None  # set by a disable that gave a reason; cleared when it leaves Disabled
@@ -213,17 +209,47 @@ class HistoryStore(Protocol):
         """A page of the job's rows, newest first (of one status when given). Raises InvalidInput for a
         continuation token it did not issue."""
 
-    def claim(self, attempt: Attempt, token: str) -> Claim:
-        """Claim one attempt of an occurrence for the message `token`.
-
-        Exactly one token wins a key (WON); the winner's message may claim again after a crash (REDELIVERED);
-        any other token gets LOST. Raises nothing of its own."""
-
     def delete_history(self, job: JobRef) -> None:
         """Remove every history row and claim of a job. Idempotent."""
 
     def prune_history(self, job: JobRef, *, older_than: datetime, keep_last: int) -> int:
         """Delete rows older than `older_than` and beyond the newest `keep_last`; returns how many went."""
+
+
+@dataclass(frozen=True)
+class Claimed:
+    """What `AttemptClaims.claim` found: the claim, and for a claim that moved its job on (`advance`) the job as
+    stored now (WON: as `advance` made it; REDELIVERED: as it is, moved on by the earlier delivery; LOST: None)."""
+
+    claim: Claim
+    job: StoredJob | None = None
+
+
+class AttemptClaims(Protocol):
+    def claim(
+        self,
+        attempt: Attempt,
+        token: str,
+        *,
+        advance: Callable[[StoredJob], StoredJob] | None = None,
+        current: StoredJob | None = None,
+    ) -> Claimed:
+        """Claim one attempt of an occurrence for the message `token`: the one way an attempt of any kind (scheduled
+        first attempt, retry, error action, run-now) is made to act once.
+
+        Contract: exactly one token wins an attempt (WON); the winner's message may claim it again after a crash
+        (REDELIVERED: at least once across crashes); any other token gets LOST, as long as the claim is kept
+        (at least until history older than it is pruned).
+
+        `advance`, for a scheduled first attempt: the claim is taken in the same guarded write of the job row as
+        `advance(job) -> job moved on` (the schedule's next occurrence and counters), so the hot path costs that one
+        write (starting from `current`, a snapshot, when given; a stale one costs a re-read). `advance` is pure and
+        may raise to refuse (the job no longer expects the attempt): that goes through and nothing is claimed. Such
+        a claim is remembered for the job's recent scheduled occurrences (the next ones cannot be claimed for an
+        earlier occurrence anyway: `advance` refuses them).
+
+        How claims are keyed and kept is the adapter's business. Raises JobNotFound (with `advance`), or whatever
+        `advance` raises; nothing else of its own."""
 
 
 @dataclass(frozen=True)

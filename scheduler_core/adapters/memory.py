@@ -15,10 +15,22 @@ from dataclasses import dataclass, replace
 from datetime import UTC, datetime, timedelta
 from typing import Any
 
+from scheduler_core.adapters.claims import claim_by_advance
 from scheduler_core.domain.definition import Action
 from scheduler_core.domain.errors import ConcurrencyConflict, InvalidInput, JobCollectionNotFound, JobNotFound
 from scheduler_core.domain.job import CollectionRef, JobExecutionStatus, JobRef, JobState
-from scheduler_core.ports import Attempt, Claim, Due, HistoryEntry, Outcome, Page, Poisoned, StoredCollection, StoredJob
+from scheduler_core.ports import (
+    Attempt,
+    Claim,
+    Claimed,
+    Due,
+    HistoryEntry,
+    Outcome,
+    Page,
+    Poisoned,
+    StoredCollection,
+    StoredJob,
+)
 from scheduler_core.secrets import with_secrets
 
 _MAX_ETAG_RETRIES = 20
@@ -222,15 +234,24 @@ class MemoryStorage:
             rows = sorted(self._history.get(job.key, []), key=lambda r: r.start_time, reverse=True)
         return _page([r for r in rows if status is None or r.status == status], top, continuation)
 
-    def claim(self, attempt: Attempt, token: str) -> Claim:
+    def claim(
+        self,
+        attempt: Attempt,
+        token: str,
+        *,
+        advance: Callable[[StoredJob], StoredJob] | None = None,
+        current: StoredJob | None = None,
+    ) -> Claimed:
+        if advance is not None:
+            return claim_by_advance(self, attempt, token, advance, current)
         key = replace(attempt, job=JobRef(attempt.job.collection, attempt.job.name.lower()))  # names ignore case
         with self._lock:
             holder = self._claims.get(key)
             if holder is None:
                 self._claims[key] = token
-                return Claim.WON
+                return Claimed(Claim.WON)
         # A redelivery of the message that won the claim (same token) may go on: at least once across crashes.
-        return Claim.REDELIVERED if holder == token else Claim.LOST
+        return Claimed(Claim.REDELIVERED if holder == token else Claim.LOST)
 
     def delete_history(self, job: JobRef) -> None:
         with self._lock:

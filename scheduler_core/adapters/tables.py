@@ -25,6 +25,7 @@ from azure.core import MatchConditions
 from azure.core.exceptions import ResourceExistsError, ResourceModifiedError, ResourceNotFoundError
 from azure.data.tables import TableClient, TableServiceClient, TableTransactionError, UpdateMode
 
+from scheduler_core.adapters.claims import claim_by_advance
 from scheduler_core.adapters.group_commit import GroupCommit
 from scheduler_core.adapters.unavailable import translates_unavailable
 from scheduler_core.domain.errors import ConcurrencyConflict, InvalidInput, JobCollectionNotFound, JobNotFound
@@ -37,7 +38,7 @@ from scheduler_core.domain.job import (
     JobState,
     JobStatus,
 )
-from scheduler_core.ports import Attempt, Claim, Due, HistoryEntry, Page, StoredCollection, StoredJob
+from scheduler_core.ports import Attempt, Claim, Claimed, Due, HistoryEntry, Page, StoredCollection, StoredJob
 from scheduler_core.wire import definition_from_wire
 
 COLLECTIONS, JOBS, HISTORY, DUE = "collections", "jobs", "history", "due"
@@ -434,17 +435,26 @@ class TableStorage:
             query += f" and Status eq '{_quote(status.value)}'"
         return _page(self._tables[HISTORY], query, top, continuation, lambda e: _history_from(e, job))
 
-    def claim(self, attempt: Attempt, token: str) -> Claim:
+    def claim(
+        self,
+        attempt: Attempt,
+        token: str,
+        *,
+        advance: Callable[[StoredJob], StoredJob] | None = None,
+        current: StoredJob | None = None,
+    ) -> Claimed:
+        if advance is not None:  # kept in the job row (adapters/claims.py)
+            return claim_by_advance(self, attempt, token, advance, current)
         table = self._tables[HISTORY]
         job, key = attempt.job, _claim_key(attempt)
         row = {"PartitionKey": job.key, "RowKey": key, "Token": token, "SchemaVersion": SCHEMA_VERSION}
         try:
             table.create_entity(row)
-            return Claim.WON
+            return Claimed(Claim.WON)
         except ResourceExistsError:
             # A redelivery of the message that won the claim (same token) may go on: at least once across crashes.
             won = table.get_entity(job.key, key).get("Token") == token
-            return Claim.REDELIVERED if won else Claim.LOST
+            return Claimed(Claim.REDELIVERED if won else Claim.LOST)
 
     def delete_history(self, job: JobRef) -> None:
         table = self._tables[HISTORY]

@@ -10,6 +10,7 @@ from typing import Protocol
 
 from scheduler_core.ports import (
     ActionRunner,
+    AttemptClaims,
     CollectionStore,
     DueIndex,
     ExecutionQueue,
@@ -17,11 +18,12 @@ from scheduler_core.ports import (
     JobStore,
     PoisonQueue,
 )
+from scheduler_core.service.hot_path import HotPath
 from scheduler_core.service.telemetry import NO_TELEMETRY, Telemetry
 from scheduler_core.settings import Settings
 
 
-class Storage(CollectionStore, JobStore, HistoryStore, DueIndex, Protocol):
+class Storage(CollectionStore, JobStore, HistoryStore, AttemptClaims, DueIndex, Protocol):
     """All table-backed ports; `adapters.tables.TableStorage` implements them on one account."""
 
 
@@ -39,3 +41,4 @@ class Services:
     sleep: Callable[[float], None] = field(default=time.sleep)
     poison: PoisonQueue | None = None  # None where nothing reads the poison queue (tests of other parts)
     telemetry: Telemetry = NO_TELEMETRY  # spans and metrics (adapters/telemetry.py); the default records nothing
+    hot_path: HotPath = field(default_factory=HotPath)  # calls before bookkeeping (service/hot_path.py)

@@ -5,16 +5,21 @@ redelivery of the winner may act again: at least once across crashes); a schedul
 the job (deleted: dropped; disabled or rescheduled: `Postponed` in history); the schedule is advanced and the next
 occurrence queued before the action runs, so a slow target never delays the next occurrence.
 
+Every attempt is claimed through one port method, `storage.claim` (won / redelivered / lost: ports.AttemptClaims).
 A scheduled first attempt, the hot path, costs one write before its action: its message carries a snapshot of the
-job, and the write that moves the schedule on, guarded by the snapshot's ETag, is at once the claim and the check
-that the job has not changed since (if it has, the job is read and checked again). It is made at the due instant,
-so a disable or delete up to that instant is honoured.
+job, and the claim is taken in the write that moves the schedule on, guarded by the snapshot's ETag, which is also
+the check that the job has not changed since (if it has, the job is read and checked again). It is made at the due
+instant, so a disable or delete up to that instant is honoured.
+
+Calls before bookkeeping (service/hot_path.py): once its call has returned, an attempt's history row, the job's
+counters and final state and a retry's message wait until no other attempt of the process is claiming or calling
+(at most a second), so that at a burst's instant the calls go out first.
 """
 
 from __future__ import annotations
 
 import logging
-from collections.abc import Iterator, Mapping
+from collections.abc import Callable, Iterator, Mapping
 from dataclasses import dataclass, replace
 from datetime import datetime, timedelta
 from typing import Any
@@ -25,7 +30,7 @@ from scheduler_core.domain.errors import JobCollectionNotFound, JobNotFound
 from scheduler_core.domain.job import JobEvent, JobExecutionStatus, JobState, apply_event
 from scheduler_core.domain.recurrence import Recurrence, occurrences
 from scheduler_core.domain.retry import DEFAULT_RETRY, retry_delay
-from scheduler_core.ports import Claim, HistoryEntry, Outcome, StoredJob
+from scheduler_core.ports import Attempt, Claim, Claimed, HistoryEntry, Outcome, StoredJob
 from scheduler_core.service.context import Services
 from scheduler_core.service.dispatch import (
     ERROR_ACTION,
@@ -50,17 +55,10 @@ _MAX_MISSED_CHUNKS = 1000
 # A retry, error action or run-now claimed longer ago than this re-reads its job before acting (a user may have
 # deleted or changed it meanwhile).
 _STALE_AFTER = timedelta(seconds=0.5)
-# How many recent dispatches a job row remembers: enough to recognise a redelivery of a crashed instance's message
-# after its lease expired, while later occurrences were dispatched meanwhile.
-_DISPATCHES_KEPT = 16
 
 
 class _Rescheduled(Exception):
     """The job no longer expects this occurrence."""
-
-
-class _Duplicate(Exception):
-    """Another message already dispatched this occurrence."""
 
 
 @dataclass(frozen=True)
@@ -107,7 +105,7 @@ def prepare(services: Services, message: Mapping[str, Any], token: str) -> Prepa
     except JobNotFound:
         log.info("occurrence %s of a deleted job dropped", occurrence.execution_id)
         return None
-    if not scheduled and services.storage.claim(occurrence.attempt, token) is Claim.LOST:
+    if not scheduled and services.storage.claim(occurrence.attempt, token).claim is Claim.LOST:
         log.info("occurrence %s attempt already claimed by another message", occurrence.execution_id)
         return None
     return Prepared(job, occurrence, now, token, claimed=not scheduled)
@@ -121,22 +119,23 @@ def seconds_until(services: Services, prepared: Prepared) -> float:
 def perform(services: Services, prepared: Prepared) -> None:
     """Run the prepared attempt now (at or after its due instant), record it, and queue what follows."""
     job, occurrence = prepared.job, prepared.occurrence
-    now = services.clock()
-    if not prepared.claimed:
-        chosen = _dispatch(services, job, occurrence, now, prepared.token)
-        if chosen is None:
-            return
-        job, occurrence = chosen
-    elif now - prepared.prepared_at > _STALE_AFTER:
-        # A retry, error action or run-now goes on although the job was disabled meanwhile (an on-demand job is
-        # disabled by design), with the job as it is now; it stops if the job was deleted.
-        try:
-            job = services.storage.get_job(job.ref)
-        except JobNotFound:
-            log.info("occurrence %s of a job deleted since it was prepared dropped", occurrence.execution_id)
-            return
-    with services.telemetry.attempt(_facts(job, occurrence, now)) as span:
-        span.outcome(_attempt(services, job, occurrence, now))
+    with services.hot_path.calling() as called:
+        now = services.clock()
+        if not prepared.claimed:
+            chosen = _dispatch(services, job, occurrence, now, prepared.token)
+            if chosen is None:
+                return
+            job, occurrence = chosen
+        elif now - prepared.prepared_at > _STALE_AFTER:
+            # A retry, error action or run-now goes on although the job was disabled meanwhile (an on-demand job is
+            # disabled by design), with the job as it is now; it stops if the job was deleted.
+            try:
+                job = services.storage.get_job(job.ref)
+            except JobNotFound:
+                log.info("occurrence %s of a job deleted since it was prepared dropped", occurrence.execution_id)
+                return
+        with services.telemetry.attempt(_facts(job, occurrence, now)) as span:
+            span.outcome(_attempt(services, job, occurrence, now, called))
 
 
 def _dispatch(
@@ -145,39 +144,21 @@ def _dispatch(
     """Claim a scheduled first attempt against `job` (a snapshot or an early read); when the claim shows that the job
     has changed since, read it and try once more. Returns what to run, or None."""
     try:
-        return _claim_scheduled(services, job, occurrence, now, token)
+        return _scheduled_attempt(services, job, occurrence, now, token)
     except _Rescheduled:
         pass
     try:
         current = services.storage.get_job(occurrence.job)
-        return _claim_scheduled(services, current, occurrence, now, token)
+        return _scheduled_attempt(services, current, occurrence, now, token)
     except (_Rescheduled, JobNotFound):
         return None  # changed or deleted meanwhile; the message that follows the change accounts for it
-
-
-def _claim_scheduled(
-    services: Services, job: StoredJob, occurrence: Occurrence, now: datetime, token: str
-) -> tuple[StoredJob, Occurrence] | None:
-    """Raises _Rescheduled when `job` turns out to be stale."""
-    dispatcher = job.dispatcher_of(occurrence.due)
-    if dispatcher is None:
-        return _scheduled_attempt(services, job, occurrence, now, token)
-    if dispatcher != token:
-        log.info("occurrence %s already dispatched by another message", occurrence.execution_id)
-        return None
-    # A redelivery after a crash that already moved the schedule on runs the attempt again (at least once), and
-    # makes sure the next occurrence is queued: the crash may have come between the two. (A duplicate message for it
-    # loses its claim.)
-    if job.status.next_execution_time is not None:
-        schedule(services, job, job.status.next_execution_time, now)
-    return job, occurrence
 
 
 def _scheduled_attempt(
     services: Services, job: StoredJob, occurrence: Occurrence, now: datetime, token: str
 ) -> tuple[StoredJob, Occurrence] | None:
-    """Check a scheduled occurrence against the job, apply catch-up, and move the schedule on; the ETag-guarded
-    write that moves it on is also the claim (exactly one message per occurrence wins it).
+    """Check a scheduled occurrence against the job, apply catch-up, and claim it in the write that moves the
+    schedule on (exactly one message per occurrence wins it).
 
     Returns the job and the occurrence to run, or None when it is not run (recorded as Postponed, with the reason,
     unless another message won the occurrence or the job was deleted).
@@ -188,11 +169,7 @@ def _scheduled_attempt(
     scheduled = occurrence.due
     reason = _postpone_reason(services, job, occurrence)
     if reason is not None and job.state is not JobState.DISABLED:
-        # The job no longer expects this occurrence: nothing moves on; one row says why (claimed, so only once).
-        if services.storage.claim(occurrence.attempt, token) is not Claim.LOST:
-            _record(services, occurrence, now, now, POSTPONED, reason)
-            services.telemetry.postponed()
-        return None
+        return _unexpected(services, job, occurrence, now, token, reason)
     run: Occurrence | None = occurrence
     missed: list[HistoryEntry] = []
     if reason is None and now - scheduled > min(MISFIRE_GRACE, _window(services, job)) and timing(job)[1]:
@@ -202,18 +179,53 @@ def _scheduled_attempt(
     # through catch-up); after now when every missed one is postponed or the job is disabled.
     resume = run.due if runs and run is not None else max(scheduled, now)
     try:
-        job = _advance(services, job, scheduled, resume, now, token, count=runs)
-    except _Duplicate:
-        log.info("occurrence %s already dispatched by another message", occurrence.execution_id)
-        return None
+        claimed = _advance(services, job, scheduled, resume, now, token, count=runs)
     except JobNotFound:
         return None
+    if claimed.claim is not Claim.WON:
+        return _claimed_before(services, claimed, occurrence, now)
+    assert claimed.job is not None
     if reason is not None:
         missed.append(_entry(occurrence, now, now, POSTPONED, reason))
     if missed:
         services.storage.add_history(missed)
         services.telemetry.postponed(len(missed))
-    return (job, run) if runs and run is not None else None
+    return (claimed.job, run) if runs and run is not None else None
+
+
+def _unexpected(
+    services: Services, job: StoredJob, occurrence: Occurrence, now: datetime, token: str, reason: str
+) -> None | tuple[StoredJob, Occurrence]:
+    """A scheduled occurrence the job no longer expects (changed, completed): nothing moves on and one row says why,
+    unless this very message moved the job on in an earlier delivery (then it runs again: at least once)."""
+
+    def refuse(_current: StoredJob) -> StoredJob:
+        raise _Rescheduled()
+
+    try:
+        claimed = services.storage.claim(occurrence.attempt, token, advance=refuse, current=job)
+        return _claimed_before(services, claimed, occurrence, now)
+    except (_Rescheduled, JobNotFound):
+        pass
+    if services.storage.claim(occurrence.attempt, token).claim is not Claim.LOST:  # claimed, so one row only
+        _record(services, occurrence, now, now, POSTPONED, reason)
+        services.telemetry.postponed()
+    return None
+
+
+def _claimed_before(
+    services: Services, claimed: Claimed, occurrence: Occurrence, now: datetime
+) -> tuple[StoredJob, Occurrence] | None:
+    """A scheduled first attempt whose claim was taken already: by another message (nothing to do), or by this
+    message's earlier delivery, which crashed (run it again, and make sure the next occurrence is queued: the crash
+    may have come between the two)."""
+    if claimed.claim is Claim.LOST or claimed.job is None:
+        log.info("occurrence %s already dispatched by another message", occurrence.execution_id)
+        return None
+    job = claimed.job
+    if job.status.next_execution_time is not None:
+        schedule(services, job, job.status.next_execution_time, now)
+    return job, occurrence
 
 
 def _catch_up(
@@ -295,18 +307,16 @@ def _advance(
     token: str,
     *,
     count: bool,
-) -> StoredJob:
-    """Move the schedule on from `scheduled` to the first occurrence after `resume` (counting the execution if it
-    runs), recording `token` as the message that did it, and queue the next occurrence.
+) -> Claimed:
+    """Claim the scheduled occurrence `scheduled` for the message `token` in the write that moves the schedule on to
+    the first occurrence after `resume` (counting the execution if it runs), and queue the next occurrence.
 
     Raises:
-        _Duplicate: another message moved the schedule on from `scheduled` first.
         _Rescheduled: the job no longer expects `scheduled` (changed, disabled or enabled meanwhile).
+        JobNotFound: it was deleted.
     """
 
     def update(current: StoredJob) -> StoredJob:
-        if current.dispatcher_of(scheduled) not in (None, token):
-            raise _Duplicate()
         if current.status.next_execution_time != scheduled or current.state is not job.state:
             raise _Rescheduled()
         status = current.status
@@ -314,15 +324,15 @@ def _advance(
             # Prepared up to a second or two early: the execution is stamped no earlier than it is due.
             ran_at = max(now, scheduled)
             status = replace(status, execution_count=status.execution_count + 1, last_execution_time=ran_at)
-        dispatched = (*current.dispatched, (scheduled, token))[-_DISPATCHES_KEPT:]
-        counted = replace(current, status=status, dispatched=dispatched)
+        counted = replace(current, status=status)
         following = next_due(counted, after=resume, strictly_after=True)
         return replace(counted, status=replace(status, next_execution_time=following))
 
-    advanced = services.storage.update_job(job.ref, update, current=job)
-    if advanced.status.next_execution_time is not None:
+    claimed = services.storage.claim(Attempt(job.ref, scheduled), token, advance=update, current=job)
+    advanced = claimed.job
+    if claimed.claim is Claim.WON and advanced is not None and advanced.status.next_execution_time is not None:
         schedule(services, advanced, advanced.status.next_execution_time, now)
-    return advanced
+    return claimed
 
 
 def _facts(job: StoredJob, occurrence: Occurrence, started: datetime) -> AttemptFacts:
@@ -333,12 +343,17 @@ def _facts(job: StoredJob, occurrence: Occurrence, started: datetime) -> Attempt
     )
 
 
-def _attempt(services: Services, job: StoredJob, occurrence: Occurrence, started: datetime) -> str:
-    """Run the attempt, record it and queue what follows; returns its outcome (Completed, Failed or Faulted)."""
+def _attempt(
+    services: Services, job: StoredJob, occurrence: Occurrence, started: datetime, called: Callable[[], None]
+) -> str:
+    """Run the attempt, then (once no other call of the process is in flight: `called` ends this one's calling
+    phase) record it and queue what follows; returns its outcome (Completed, Failed or Faulted)."""
     main = job.definition.action
     action = main if occurrence.action_name == MAIN_ACTION else main.error_action
     outcome = _run(services, job, occurrence, action)
     ended = services.clock()
+    called()
+    services.hot_path.yield_to_calls()
     _record(services, occurrence, started, ended, COMPLETED if outcome.succeeded else FAILED, outcome.message)
 
     policy = action.retry_policy if action is not None else DEFAULT_RETRY
@@ -452,7 +467,7 @@ def record_poisoned(services: Services, message: Mapping[str, Any]) -> None:
     if occurrence.first_attempt and not occurrence.manual and job.status.next_execution_time == occurrence.due:
         try:
             _advance(services, job, occurrence.due, occurrence.due, now, "poison", count=False)
-        except (_Rescheduled, _Duplicate):
+        except (_Rescheduled, JobNotFound):
             pass
 
 

@@ -120,13 +120,59 @@ def test_racing_claims_have_exactly_one_winner_and_the_winner_may_claim_again(se
 
     def claim(token: str) -> Claim:
         barrier.wait()
-        return services.storage.claim(Attempt(job.ref, NOW), token)
+        return services.storage.claim(Attempt(job.ref, NOW), token).claim
 
     with ThreadPoolExecutor(8) as pool:
         results = list(pool.map(claim, [f"message-{i}" for i in range(8)]))
     assert results.count(Claim.WON) == 1 and results.count(Claim.LOST) == 7
     winner = f"message-{results.index(Claim.WON)}"
-    assert services.storage.claim(Attempt(job.ref, NOW), winner) is Claim.REDELIVERED
+    assert services.storage.claim(Attempt(job.ref, NOW), winner).claim is Claim.REDELIVERED
+
+
+def test_claims_that_move_the_job_on_race_to_one_winner_whose_redelivery_sees_the_moved_job(
+    services: Services,
+) -> None:
+    # A scheduled first attempt is claimed in the write that moves its job's schedule on (one write on the hot
+    # path): the same won / redelivered / lost contract, and the loser's advance is never applied.
+    job = a_job(services, next_execution_time=NOW)
+    barrier = threading.Barrier(6)
+    later = NOW + timedelta(minutes=1)
+
+    def advance(current: StoredJob) -> StoredJob:
+        if current.status.next_execution_time != NOW:
+            raise LookupError("the job no longer expects this occurrence")
+        count = current.status.execution_count + 1
+        return replace(current, status=replace(current.status, execution_count=count, next_execution_time=later))
+
+    def claim(token: str) -> Claim:
+        barrier.wait()
+        return services.storage.claim(Attempt(job.ref, NOW), token, advance=advance, current=job).claim
+
+    with ThreadPoolExecutor(6) as pool:
+        results = list(pool.map(claim, [f"message-{i}" for i in range(6)]))
+    assert results.count(Claim.WON) == 1 and results.count(Claim.LOST) == 5
+    stored = services.storage.get_job(job.ref)
+    assert stored.status.execution_count == 1 and stored.status.next_execution_time == later
+
+    winner = f"message-{results.index(Claim.WON)}"
+    again = services.storage.claim(Attempt(job.ref, NOW), winner, advance=advance, current=job)
+    assert again.claim is Claim.REDELIVERED and again.job is not None
+    assert again.job.status.next_execution_time == later  # as the earlier delivery left it, not advanced twice
+    assert services.storage.get_job(job.ref).status.execution_count == 1
+
+
+def test_a_refused_advance_claims_nothing_and_a_missing_job_is_reported(services: Services) -> None:
+    job = a_job(services, next_execution_time=NOW)
+
+    def refuse(_current: StoredJob) -> StoredJob:
+        raise LookupError("changed")
+
+    with pytest.raises(LookupError):
+        services.storage.claim(Attempt(job.ref, NOW), "first", advance=refuse)
+    assert services.storage.claim(Attempt(job.ref, NOW), "second", advance=lambda j: j).claim is Claim.WON
+    gone = JobRef(job.ref.collection, "no-such-job")
+    with pytest.raises(JobNotFound):
+        services.storage.claim(Attempt(gone, NOW), "third", advance=lambda j: j)
 
 
 def test_concurrent_etag_updates_lose_no_increment(services: Services) -> None:
@@ -309,21 +355,21 @@ def test_history_lists_newest_first_by_status_and_a_deleted_job_forgets_its_clai
     failed = services.storage.list_history(job.ref, top=10, continuation=None, status=FAILED).items
     assert failed == [rows[1]]
 
-    assert services.storage.claim(Attempt(job.ref, NOW, retry=1), "first") is Claim.WON
+    assert services.storage.claim(Attempt(job.ref, NOW, retry=1), "first").claim is Claim.WON
     services.storage.delete_history(job.ref)
     assert services.storage.list_history(job.ref, top=10, continuation=None, status=None).items == []
-    assert services.storage.claim(Attempt(job.ref, NOW, retry=1), "second") is Claim.WON
+    assert services.storage.claim(Attempt(job.ref, NOW, retry=1), "second").claim is Claim.WON
 
 
 def test_pruning_forgets_claims_older_than_the_cutoff_and_keeps_recent_ones(services: Services) -> None:
     job = a_job(services)
     old, recent = Attempt(job.ref, NOW - timedelta(days=70)), Attempt(job.ref, NOW - timedelta(hours=1), retry=2)
-    assert services.storage.claim(old, "a") is Claim.WON and services.storage.claim(recent, "a") is Claim.WON
+    assert services.storage.claim(old, "a").claim is Claim.WON and services.storage.claim(recent, "a").claim is Claim.WON
 
     services.storage.prune_history(job.ref, older_than=NOW - timedelta(days=60), keep_last=10)
 
-    assert services.storage.claim(old, "b") is Claim.WON
-    assert services.storage.claim(recent, "b") is Claim.LOST
+    assert services.storage.claim(old, "b").claim is Claim.WON
+    assert services.storage.claim(recent, "b").claim is Claim.LOST
 
 
 def test_jobs_changed_since_returns_every_job_then_those_written_at_or_after_an_instant(services: Services) -> None:
