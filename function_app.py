@@ -19,6 +19,7 @@ from functools import cache
 
 import azure.functions as func
 
+from scheduler_core.adapters import messages
 from scheduler_core.adapters.telemetry import instrument_api
 from scheduler_core.api.app import create_app
 from scheduler_core.bootstrap import build_services
@@ -57,9 +58,12 @@ _attempt_threads = ThreadPoolExecutor(max_workers=CONCURRENT_ATTEMPTS, thread_na
 
 @app.queue_trigger(arg_name="message", queue_name=EXECUTIONS_QUEUE, connection=STORAGE_CONNECTION)
 async def executor_run(message: func.QueueMessage) -> None:
-    body, loop = json.loads(message.get_body()), asyncio.get_running_loop()
+    # Parsed once, here at the edge (adapters/messages.py); a body it cannot read fails the invocation, so the host
+    # retries it and then moves it to the poison queue, where the sweep records it.
+    occurrence, loop = messages.decode(json.loads(message.get_body())), asyncio.get_running_loop()
     # Each half runs in the invocation's context, so that its spans are children of the host's invocation (one trace).
-    prepare = functools.partial(contextvars.copy_context().run, executor.prepare, services(), body, str(message.id))
+    run_in_context = contextvars.copy_context().run
+    prepare = functools.partial(run_in_context, executor.prepare, services(), occurrence, str(message.id))
     prepared = await loop.run_in_executor(_attempt_threads, prepare)
     if prepared is not None:
         await asyncio.sleep(executor.seconds_until(services(), prepared))  # on the event loop, not a thread

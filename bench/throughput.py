@@ -60,6 +60,7 @@ from bench.stack import (
     ratio,
 )
 from devhost.azurite import Azurite
+from scheduler_core.adapters import messages
 from scheduler_core.adapters.clients import table_service
 from scheduler_core.domain.errors import ConcurrencyConflict
 from scheduler_core.ports import StoredCollection
@@ -122,7 +123,7 @@ class _Run:
 
         def run(message: Any) -> None:
             try:
-                executor.execute(self.services, json.loads(message.content), token=message.id)
+                executor.execute(self.services, messages.decode(json.loads(message.content)), token=message.id)
                 self.worker_queue.delete_message(message.id, message.pop_receipt)
             finally:
                 in_flight.release()

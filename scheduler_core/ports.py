@@ -25,6 +25,8 @@ from scheduler_core.domain.job import (
     JobState,
     JobStatus,
 )
+from scheduler_core.domain.occurrence import Attempt as Attempt  # the ports speak these (re-exported)
+from scheduler_core.domain.occurrence import Occurrence as Occurrence
 from scheduler_core.wire import definition_from_wire
 
 
@@ -107,17 +109,6 @@ class HistoryEntry:
     message: str
     retry_count: int = 0
     repeat_count: int = 0
-
-
-@dataclass(frozen=True)
-class Attempt:
-    """One attempt of one occurrence, what a claim is taken on: the job, the occurrence's nominal time, the action
-    and the retry (0 = the first try). How it is keyed in storage is the adapter's business."""
-
-    job: JobRef
-    due: datetime
-    action: JobHistoryActionName = JobHistoryActionName.MAIN_ACTION
-    retry: int = 0
 
 
 @dataclass(frozen=True)
@@ -279,17 +270,18 @@ class DueIndex(Protocol):
 
 
 class ExecutionQueue(Protocol):
-    def send(self, message: Mapping[str, Any], *, delay_seconds: float) -> None:
-        """Enqueue an execution message, invisible for `delay_seconds` (a negative delay is none). Raises nothing
-        of its own."""
+    def send(self, occurrence: Occurrence, *, delay_seconds: float) -> None:
+        """Enqueue an execution message for `occurrence`, invisible for `delay_seconds` (a negative delay is none).
+        Raises nothing of its own."""
 
 
 @dataclass(frozen=True)
 class Poisoned:
-    """A message the host gave up on: its body (None when it is not JSON) and what removing it takes."""
+    """A message the host gave up on: the occurrence it carries (None when it is not an execution message this
+    instance reads) and what removing it takes."""
 
     id: str
-    body: Mapping[str, Any] | None
+    occurrence: Occurrence | None
     receipt: Any = field(default=None, compare=False, repr=False)
 
 

@@ -15,6 +15,7 @@ from dataclasses import dataclass, replace
 from datetime import UTC, datetime, timedelta
 from typing import Any
 
+from scheduler_core.adapters import messages
 from scheduler_core.adapters.claims import claim_by_advance
 from scheduler_core.domain.definition import Action
 from scheduler_core.domain.errors import ConcurrencyConflict, InvalidInput, JobCollectionNotFound, JobNotFound
@@ -25,6 +26,7 @@ from scheduler_core.ports import (
     Claimed,
     Due,
     HistoryEntry,
+    Occurrence,
     Outcome,
     Page,
     Poisoned,
@@ -296,6 +298,11 @@ class Sent:
     body: Mapping[str, Any]
     visible_at: datetime
 
+    @property
+    def occurrence(self) -> Occurrence:
+        """What the body carries, as the trigger decodes it (adapters/messages.py)."""
+        return messages.decode(self.body)
+
 
 class MemoryQueue:
     """`ExecutionQueue` in memory, with a clock for the visibility delay; tests take what is visible."""
@@ -306,10 +313,10 @@ class MemoryQueue:
         self._ids = itertools.count(1)
         self._messages: list[Sent] = []
 
-    def send(self, message: Mapping[str, Any], *, delay_seconds: float) -> None:
+    def send(self, occurrence: Occurrence, *, delay_seconds: float) -> None:
         visible = self._clock() + timedelta(seconds=max(0.0, delay_seconds))
-        with self._lock:
-            self._messages.append(Sent(f"msg-{next(self._ids)}", dict(message), visible))
+        with self._lock:  # the wire body, as the storage queue carries it: the codec is part of the reference
+            self._messages.append(Sent(f"msg-{next(self._ids)}", messages.encode(occurrence), visible))
 
     def take_visible(self) -> list[Sent]:
         """Remove and return every message visible now, oldest visibility first."""
@@ -338,9 +345,10 @@ class MemoryPoisonQueue:
         self._messages: dict[str, Poisoned] = {}
 
     def put(self, body: Mapping[str, Any] | None) -> None:
+        """A message body (None: not JSON) the host moved here."""
         with self._lock:
             message_id = f"poison-{next(self._ids)}"
-            self._messages[message_id] = Poisoned(message_id, body)
+            self._messages[message_id] = Poisoned(message_id, messages.decode_or_none(body))
 
     def take(self, limit: int) -> list[Poisoned]:
         with self._lock:

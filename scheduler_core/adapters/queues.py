@@ -11,8 +11,9 @@ from typing import Any
 from azure.core.exceptions import ResourceExistsError, ResourceNotFoundError
 from azure.storage.queue import QueueClient
 
+from scheduler_core.adapters import messages
 from scheduler_core.adapters.unavailable import translates_unavailable
-from scheduler_core.ports import Poisoned
+from scheduler_core.ports import Occurrence, Poisoned
 
 _MAX_VISIBILITY_SECONDS = 7 * 24 * 3600  # the service's limit
 _POISON_LEASE_SECONDS = 300
@@ -36,11 +37,12 @@ class StorageExecutionQueue:
     def create_queue(self) -> None:
         create_queue(self._client)
 
-    def send(self, message: Mapping[str, Any], *, delay_seconds: float) -> None:
+    def send(self, occurrence: Occurrence, *, delay_seconds: float) -> None:
         # Visibility is whole seconds. Rounding down keeps a message from ever arriving late because of rounding;
         # the executor waits out the rest, so nothing acts early either.
         delay = min(max(0, math.floor(delay_seconds)), _MAX_VISIBILITY_SECONDS)
-        self._client.send_message(json.dumps(message, separators=(",", ":")), visibility_timeout=delay or None)
+        body = json.dumps(messages.encode(occurrence), separators=(",", ":"))
+        self._client.send_message(body, visibility_timeout=delay or None)
 
     def approximate_depth(self) -> int:
         """Messages in the queue, visible or not, as the service estimates them (for the queue-depth metric)."""
@@ -61,7 +63,7 @@ class StoragePoisonQueue:
         pages = self._client.receive_messages(
             messages_per_page=min(limit, 32), max_messages=limit, visibility_timeout=_POISON_LEASE_SECONDS
         )
-        return [Poisoned(m.id, _json_or_none(m.content), (m.id, m.pop_receipt)) for m in pages]
+        return [Poisoned(m.id, messages.decode_or_none(_json_or_none(m.content)), (m.id, m.pop_receipt)) for m in pages]
 
     def remove(self, message: Poisoned) -> None:
         try:

@@ -1,4 +1,4 @@
-"""Occurrences: what an execution message carries, when a job is next due, and how an occurrence gets queued.
+"""Occurrences: when a job is next due, and how an occurrence gets queued (domain/occurrence.py says what one is).
 
 An occurrence due within the planner's lookahead is enqueued at once with a visibility delay equal to the time left;
 a later one goes into the due index, where the planner's tick finds it. The same occurrence may be enqueued twice
@@ -7,93 +7,15 @@ a later one goes into the due index, where the planner's tick finds it. The same
 
 from __future__ import annotations
 
-import uuid
-from collections.abc import Mapping
-from dataclasses import dataclass, field
 from datetime import datetime, timedelta
-from typing import Any
 
-from scheduler_core.domain.job import CollectionRef, JobHistoryActionName, JobRef
+from scheduler_core.domain.occurrence import ERROR_ACTION as ERROR_ACTION  # re-exported for the service
+from scheduler_core.domain.occurrence import MAIN_ACTION as MAIN_ACTION
+from scheduler_core.domain.occurrence import Occurrence as Occurrence
+from scheduler_core.domain.occurrence import execution_id as execution_id
 from scheduler_core.domain.recurrence import Recurrence, next_occurrence
-from scheduler_core.ports import Attempt, StoredJob
+from scheduler_core.ports import StoredJob
 from scheduler_core.service.context import Services
-
-MAIN_ACTION, ERROR_ACTION = JobHistoryActionName.MAIN_ACTION, JobHistoryActionName.ERROR_ACTION
-#: The layout of execution messages (`v`). Readers accept this and the previous one (unversioned reads as 1), so
-#: messages still queued across a deploy execute. 2 differs from 1 only in the job snapshot it may carry, whose own
-#: layout the storage adapter versions and reads (see adapters/tables.py SCHEMA_VERSION).
-MESSAGE_VERSION = 2
-_READABLE_MESSAGES = (1, 2)
-_NAMESPACE = uuid.UUID("6f1c1c55-5d1a-4c39-9f0e-6a4b1d6f7a01")
-
-
-def execution_id(job: JobRef, due: datetime) -> str:
-    """Stable per occurrence, whoever dispatches it: targets de-duplicate on it (`x-ms-scheduler-execution-id`)."""
-    return str(uuid.uuid5(_NAMESPACE, f"{job.key}|{due.isoformat()}"))
-
-
-@dataclass(frozen=True)
-class Occurrence:
-    """One attempt of one occurrence of a job, as carried by an execution message.
-
-    `retry` is ours (0 = first attempt), never the queue's dequeue count. `manual` marks a run-now. `snapshot` is
-    the job as it was when the occurrence was scheduled (JobStore.snapshot), carried by a scheduled first attempt so
-    that the executor's claim, guarded by the snapshot's ETag, needs no read before it.
-    """
-
-    job: JobRef
-    due: datetime
-    execution_id: str
-    action_name: JobHistoryActionName = MAIN_ACTION
-    retry: int = 0
-    manual: bool = False
-    not_before: datetime | None = None  # a retry's time; the nominal `due` stays what history shows
-    snapshot: str | None = field(default=None, compare=False, repr=False)
-
-    @property
-    def act_at(self) -> datetime:
-        return self.not_before or self.due
-
-    @property
-    def attempt(self) -> Attempt:
-        """What the executor claims for this message."""
-        return Attempt(self.job, self.due, self.action_name, self.retry)
-
-    @property
-    def first_attempt(self) -> bool:
-        return self.action_name == MAIN_ACTION and self.retry == 0
-
-    def to_message(self) -> dict[str, Any]:
-        c = self.job.collection
-        return {
-            "v": MESSAGE_VERSION,
-            "job": [c.subscription, c.resource_group, c.name, self.job.name],
-            "due": self.due.isoformat(),
-            "id": self.execution_id,
-            "action": self.action_name.value,
-            "retry": self.retry,
-            "manual": self.manual,
-            "at": self.act_at.isoformat(),
-            **({"snapshot": self.snapshot} if self.snapshot else {}),
-        }
-
-    @classmethod
-    def from_message(cls, message: Mapping[str, Any]) -> Occurrence:
-        """Raises ValueError (or KeyError, TypeError) for a message that is not an execution message of a layout
-        this instance reads."""
-        if message.get("v", 1) not in _READABLE_MESSAGES:
-            raise ValueError(f"execution message layout {message.get('v')!r}; this instance reads {_READABLE_MESSAGES}")
-        subscription, resource_group, collection, job = message["job"]
-        return cls(
-            job=JobRef(CollectionRef(subscription, resource_group, collection), job),
-            due=datetime.fromisoformat(message["due"]),
-            execution_id=message["id"],
-            action_name=JobHistoryActionName(message.get("action", MAIN_ACTION.value)),
-            retry=int(message.get("retry", 0)),
-            manual=bool(message.get("manual", False)),
-            not_before=datetime.fromisoformat(message["at"]) if message.get("at") else None,
-            snapshot=message.get("snapshot"),
-        )
 
 
 def default_anchor(now: datetime, recurrence: Recurrence | None) -> datetime:
@@ -130,7 +52,7 @@ PREPARE_LEAD_SECONDS = 2.0
 
 def enqueue(services: Services, occurrence: Occurrence, now: datetime) -> None:
     delay = (occurrence.act_at - now).total_seconds() - PREPARE_LEAD_SECONDS
-    services.queue.send(occurrence.to_message(), delay_seconds=delay)
+    services.queue.send(occurrence, delay_seconds=delay)
 
 
 def schedule(services: Services, job: StoredJob, due: datetime, now: datetime) -> None:

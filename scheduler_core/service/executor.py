@@ -19,10 +19,9 @@ counters and final state and a retry's message wait until no other attempt of th
 from __future__ import annotations
 
 import logging
-from collections.abc import Callable, Iterator, Mapping
+from collections.abc import Callable, Iterator
 from dataclasses import dataclass, replace
 from datetime import datetime, timedelta
-from typing import Any
 
 from scheduler_core.domain.catchup import MISFIRE_GRACE, plan_catch_up
 from scheduler_core.domain.definition import Action
@@ -73,25 +72,24 @@ class Prepared:
     claimed: bool
 
 
-def execute(services: Services, message: Mapping[str, Any], token: str) -> None:
-    """Handle one execution message: `prepare`, wait for the due instant, `perform`.
+def execute(services: Services, occurrence: Occurrence, token: str) -> None:
+    """Handle one execution message (the occurrence it carries): `prepare`, wait for the due instant, `perform`.
 
     `token` identifies the queue message (its id) for the claim. The Functions trigger calls the two halves itself so
     that the wait runs on its event loop instead of holding a thread."""
-    prepared = prepare(services, message, token)
+    prepared = prepare(services, occurrence, token)
     if prepared is not None:
         services.sleep(seconds_until(services, prepared))
         perform(services, prepared)
 
 
-def prepare(services: Services, message: Mapping[str, Any], token: str) -> Prepared | None:
+def prepare(services: Services, occurrence: Occurrence, token: str) -> Prepared | None:
     """Everything that can happen before the due instant: the job (from the message's snapshot, else read) and, for
     a retry, error action or run-now, the claim of the attempt.
 
     Runs as soon as the message is visible, up to `_MAX_WAIT_SECONDS` before the due instant. An earlier message is
     put back for the time that is left. Returns None when nothing is to run.
     """
-    occurrence = Occurrence.from_message(message)
     now = services.clock()
     if (occurrence.act_at - now).total_seconds() > _MAX_WAIT_SECONDS:
         enqueue(services, occurrence, now)
@@ -439,10 +437,9 @@ def _record(
     services.storage.add_history([_entry(occurrence, started, ended, status, message)])
 
 
-def record_poisoned(services: Services, message: Mapping[str, Any]) -> None:
+def record_poisoned(services: Services, occurrence: Occurrence) -> None:
     """A message that reached the poison queue: its occurrence is recorded as faulted, and the job's schedule moves
     on if the failure stopped it, so one broken occurrence never silently ends a recurring job."""
-    occurrence = Occurrence.from_message(message)
     now = services.clock()
     try:
         job = services.storage.get_job(occurrence.job)
@@ -487,8 +484,8 @@ def sweep_poisoned(services: Services) -> int:
     for _ in range(_POISON_BATCHES_PER_SWEEP):
         batch = services.poison.take(_POISON_BATCH)
         for message in batch:
-            if _is_execution_message(message.body):
-                record_poisoned(services, message.body or {})
+            if message.occurrence is not None:
+                record_poisoned(services, message.occurrence)
             else:
                 log.error("poison queue message %s is not an execution message; removed", message.id)
             services.poison.remove(message)
@@ -497,10 +494,3 @@ def sweep_poisoned(services: Services) -> int:
             break
     return swept
 
-
-def _is_execution_message(body: Mapping[str, Any] | None) -> bool:
-    try:
-        Occurrence.from_message(body or {})
-    except (KeyError, TypeError, ValueError):
-        return False
-    return True

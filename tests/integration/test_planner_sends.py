@@ -5,9 +5,8 @@ from __future__ import annotations
 
 import threading
 import uuid
-from collections.abc import Iterator, Mapping
+from collections.abc import Iterator
 from datetime import UTC, datetime, timedelta
-from typing import Any
 
 import pytest
 
@@ -16,6 +15,7 @@ from scheduler_core.adapters.clients import table_service
 from scheduler_core.adapters.http_action import HttpActionRunner
 from scheduler_core.adapters.tables import TableStorage
 from scheduler_core.domain.job import CollectionRef, JobRef
+from scheduler_core.ports import Occurrence
 from scheduler_core.service import planner
 from scheduler_core.service.context import Services
 from scheduler_core.service.dispatch import PREPARE_LEAD_SECONDS
@@ -51,9 +51,9 @@ class SlowQueue:
         self._clock = clock
         self.visible: dict[str, datetime] = {}
 
-    def send(self, message: Mapping[str, Any], *, delay_seconds: float) -> None:
+    def send(self, occurrence: Occurrence, *, delay_seconds: float) -> None:
         sent = self._clock.advance(SEND_TAKES)
-        self.visible[message["job"][-1]] = sent + timedelta(seconds=max(0.0, delay_seconds))
+        self.visible[occurrence.job.name] = sent + timedelta(seconds=max(0.0, delay_seconds))
 
 
 @pytest.fixture(scope="module")

@@ -13,13 +13,15 @@ from typing import Any
 import pytest
 
 from devhost.azurite import Azurite
+from scheduler_core.adapters import messages
 from scheduler_core.adapters.clients import table_service
 from scheduler_core.adapters.memory import MemoryQueue, ScriptedActions
+from scheduler_core.adapters.messages import MESSAGE_VERSION
 from scheduler_core.adapters.tables import JOBS, SCHEMA_VERSION, TableStorage
 from scheduler_core.domain.job import CollectionRef, JobRef, JobState
 from scheduler_core.service import executor, planner
 from scheduler_core.service.context import Services
-from scheduler_core.service.dispatch import MESSAGE_VERSION, Occurrence, execution_id
+from scheduler_core.service.dispatch import execution_id
 from scheduler_core.settings import Settings
 from tests.conftest import REPO
 
@@ -99,7 +101,8 @@ def test_a_message_of_the_previous_layout_executes_correctly_after_the_upgrade(
 ) -> None:
     ref, snapshot = seed_previous_job(services)
 
-    executor.execute(services, previous_message(ref, snapshot, versioned=versioned), "message-1")
+    # The trigger decodes the body with the current codec (adapters/messages.py), as function_app.py does.
+    executor.execute(services, messages.decode(previous_message(ref, snapshot, versioned=versioned)), "message-1")
 
     assert isinstance(services.actions, ScriptedActions)
     assert [call.action["request"]["uri"] for call in services.actions.calls] == [URI]
@@ -128,11 +131,11 @@ def test_a_due_entry_of_the_previous_layout_is_planned_into_a_current_message(se
     assert isinstance(services.queue, MemoryQueue)
     [sent] = [m for m in services.queue.pending() if m.body["job"][2] == ref.collection.name]
     assert sent.body["v"] == MESSAGE_VERSION
-    executor.execute(services, sent.body, sent.id)
+    executor.execute(services, messages.decode(sent.body), sent.id)
     assert services.storage.get_job(ref).status.execution_count == 1
 
 
 def test_a_message_of_a_newer_layout_is_refused_not_misread() -> None:
     ref = JobRef(CollectionRef("sub", "rg", "jc"), "job")
     with pytest.raises(ValueError):
-        Occurrence.from_message({**previous_message(ref, None, versioned=True), "v": MESSAGE_VERSION + 1})
+        messages.decode({**previous_message(ref, None, versioned=True), "v": MESSAGE_VERSION + 1})

@@ -15,6 +15,7 @@ from datetime import UTC, datetime, timedelta
 import pytest
 
 from devhost.azurite import Azurite
+from scheduler_core.adapters import messages
 from scheduler_core.adapters.clients import queue_client, table_service
 from scheduler_core.adapters.memory import MemoryPoisonQueue, MemoryQueue, MemoryStorage, ScriptedActions
 from scheduler_core.adapters.queues import StorageExecutionQueue, StoragePoisonQueue
@@ -245,9 +246,7 @@ def test_a_poisoned_message_is_recorded_as_faulted_and_the_schedule_moves_on(ser
             job, definition={**job.definition.wire, "recurrence": {"frequency": "Hour"}, "startTime": due.isoformat()}
         )
     )
-    message = Occurrence(job.ref, due, execution_id(job.ref, due)).to_message()
-
-    executor.record_poisoned(services, message)
+    executor.record_poisoned(services, Occurrence(job.ref, due, execution_id(job.ref, due)))
 
     rows = services.storage.list_history(job.ref, top=10, continuation=None, status=None).items
     assert [(r.status, r.expected_execution_time) for r in rows] == [("Failed", due)]
@@ -261,7 +260,7 @@ def test_the_poison_sweep_records_each_poisoned_message_once_and_empties_the_que
     services = backend.services
     due = NOW - timedelta(minutes=1)
     job = a_job(services, next_execution_time=due)
-    backend.put_poison(json.dumps(Occurrence(job.ref, due, execution_id(job.ref, due)).to_message()))
+    backend.put_poison(json.dumps(messages.encode(Occurrence(job.ref, due, execution_id(job.ref, due)))))
     backend.put_poison("not an execution message")
     backend.put_poison(json.dumps({"job": "no such shape"}))
 
@@ -364,7 +363,8 @@ def test_history_lists_newest_first_by_status_and_a_deleted_job_forgets_its_clai
 def test_pruning_forgets_claims_older_than_the_cutoff_and_keeps_recent_ones(services: Services) -> None:
     job = a_job(services)
     old, recent = Attempt(job.ref, NOW - timedelta(days=70)), Attempt(job.ref, NOW - timedelta(hours=1), retry=2)
-    assert services.storage.claim(old, "a").claim is Claim.WON and services.storage.claim(recent, "a").claim is Claim.WON
+    assert services.storage.claim(old, "a").claim is Claim.WON
+    assert services.storage.claim(recent, "a").claim is Claim.WON
 
     services.storage.prune_history(job.ref, older_than=NOW - timedelta(days=60), keep_last=10)
 

@@ -94,7 +94,7 @@ class Simulation:
     # ---- the scheduler's side ----------------------------------------------------------------------------------
 
     def deliver(self, message: Sent) -> None:
-        executor.execute(self.services, message.body, message.id)
+        executor.execute(self.services, message.occurrence, message.id)
 
     def run_until(self, until: datetime) -> None:
         """Run planner ticks and deliver messages at the instants they fall due, up to `until`."""

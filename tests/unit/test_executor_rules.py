@@ -221,7 +221,7 @@ def test_two_messages_for_one_occurrence_run_it_once() -> None:
     [message] = sim.queue.pending()
     sim.clock.now = message.visible_at
     for token in ("first", "second"):
-        executor.execute(sim.services, message.body, token)
+        executor.execute(sim.services, message.occurrence, token)
     assert len(sim.calls_at) == 1 and sim.job("twice").status.execution_count == 1
 
 
