@@ -14,6 +14,7 @@ from scheduler_core.adapters.tables import TableStorage
 from scheduler_core.adapters.telemetry import configure as configure_telemetry
 from scheduler_core.ports import ActionRunner
 from scheduler_core.service.context import Services
+from scheduler_core.service.hot_path import HotPath
 from scheduler_core.settings import EXECUTIONS_QUEUE, POISON_QUEUE, Settings
 
 
@@ -41,9 +42,12 @@ def build_services(
     poison.create_queue()
     actions: ActionRunner = ActionDispatcher(settings)
     telemetry = configure_telemetry(settings, queue_depth=queue.approximate_depth)
+    hot_path = HotPath(max_wait=settings.bookkeeping_wait_seconds)
     if telemetry is None:  # no exporter: the service's no-op default, nothing wrapped
-        return Services(storage=storage, queue=queue, actions=actions, settings=settings, poison=poison)
+        return Services(
+            storage=storage, queue=queue, actions=actions, settings=settings, poison=poison, hot_path=hot_path
+        )
     return Services(
         storage=storage, queue=queue, actions=telemetry.traced(actions), settings=settings, poison=poison,
-        telemetry=telemetry,
+        telemetry=telemetry, hot_path=hot_path,
     )

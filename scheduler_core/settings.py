@@ -73,6 +73,8 @@ class Settings:
     allow_loopback_targets: bool = False
     allow_link_local_targets: bool = False
     catch_up_window_seconds: float = 3600.0
+    # How long an attempt's bookkeeping may wait for the calls in flight (service/hot_path.py); 0 turns it off.
+    bookkeeping_wait_seconds: float = 1.0
     min_retry_interval_seconds: float = 15.0
     history_retention_days: int = 60
     history_max_runs: int = 1000
@@ -117,6 +119,7 @@ class Settings:
             allow_loopback_targets=reader.flag("SCHEDULER_ALLOW_LOOPBACK_TARGETS"),
             allow_link_local_targets=reader.flag("SCHEDULER_ALLOW_LINK_LOCAL_TARGETS"),
             catch_up_window_seconds=reader.number("SCHEDULER_CATCH_UP_WINDOW_SECONDS", 3600.0),
+            bookkeeping_wait_seconds=reader.number("SCHEDULER_BOOKKEEPING_WAIT_SECONDS", 1.0),
             min_retry_interval_seconds=reader.number("SCHEDULER_MIN_RETRY_INTERVAL_SECONDS", 15.0),
             history_retention_days=int(reader.number("SCHEDULER_HISTORY_RETENTION_DAYS", 60)),
             history_max_runs=int(reader.number("SCHEDULER_HISTORY_MAX_RUNS", 1000)),
