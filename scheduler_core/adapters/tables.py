@@ -3,9 +3,11 @@
 Layout (docs/storage.md explains the choices):
 - `collections`  PK subscription, RK `{resourceGroup}|{collection}` (lower case: ARM names are case-insensitive).
 - `jobs`         PK collection key, RK job name.
-- `history`      PK job key; RK `H|{inverted start ms}|{execution id}|{action}|{retry}` for history rows (newest
-                 first), `D|{due}` for dispatch claims. Claims and history share the job's partition so a claim can
-                 be written in one batch with the history row that precedes it.
+- `history`      history rows: PK collection key, RK `{job}|H|{inverted start ms}|{execution id}|{action}|{retry}`
+                 (a job's rows newest first; the rows of a collection's occurrences that end together share one
+                 transaction: group commit). Claims of retries, error actions and run-now: PK job key, RK
+                 `D|{due}|{action}|{retry}`. History rows of layout 2 and before sit in the job's partition too
+                 (`H|...`): read after the job's current rows (all older), pruned and deleted with them.
 - `due`          PK minute bucket `YYYYMMDDHHMM` of the due time, RK `{due}|{job key}`, the job's snapshot beside;
                  row `!`/`watermark` holds the earliest bucket that may still hold entries. A tick reads only buckets
                  up to its lookahead.
@@ -54,9 +56,9 @@ _MAX_SNAPSHOT_CHARS = 30_000
 #: The layout of every entity this adapter writes (`SchemaVersion` on each row). Readers accept this and the previous
 #: one, so a deploy never misreads what an older instance wrote (rows, and job snapshots still in the queue).
 #: 1 (unversioned): jobs carry `Generation` and collections no version. 2: `Version` on jobs and collections (the
-#: API's ETag).
-SCHEMA_VERSION = 2
-_READABLE = (1, 2)
+#: API's ETag). 3: history rows in their collection's partition (the rows themselves are unchanged).
+SCHEMA_VERSION = 3
+_READABLE = (1, 2, 3)
 
 
 class UnsupportedSchema(ValueError):
@@ -130,6 +132,8 @@ class TableStorage:
         self._job_writes = GroupCommit(self._tables[JOBS])
         # So do the due entries of recurring jobs that run together and next fall due in the same minute bucket.
         self._due_writes = GroupCommit(self._tables[DUE])
+        # And the history rows of a collection's occurrences that end together (a burst's calls).
+        self._history_writes = GroupCommit(self._tables[HISTORY])
         # Guarded updates of one collection row (the job count of concurrent creates) take turns in this process and
         # start from the row this process wrote last: no 412 among this instance's own writers, no read before the
         # write. Another instance's write costs one 412 and a read, as before.
@@ -398,14 +402,15 @@ class TableStorage:
     @staticmethod
     def _history_key(entry: HistoryEntry) -> str:
         inverted = 10**14 - int(entry.start_time.timestamp() * 1000)
-        return f"H|{inverted:014d}|{entry.execution_id}|{entry.action_name.value}|{entry.retry_count:02d}"
+        return f"{_history_prefix(entry.job)}{inverted:014d}|{entry.execution_id}|{entry.action_name.value}|" \
+            f"{entry.retry_count:02d}"
 
     def add_history(self, entries: Sequence[HistoryEntry]) -> None:
-        by_job: dict[str, list[dict[str, Any]]] = {}
+        by_collection: dict[str, list[dict[str, Any]]] = {}
         for entry in entries:
-            by_job.setdefault(entry.job.key, []).append(
+            by_collection.setdefault(entry.job.collection.key, []).append(
                 {
-                    "PartitionKey": entry.job.key,
+                    "PartitionKey": entry.job.collection.key,
                     "RowKey": self._history_key(entry),
                     "ExecutionId": entry.execution_id,
                     "ExpectedExecutionTime": _iso(entry.expected_execution_time),
@@ -420,9 +425,9 @@ class TableStorage:
                 }
             )
         table = self._tables[HISTORY]
-        for rows in by_job.values():
-            if len(rows) == 1:
-                table.upsert_entity(rows[0])  # the common case; a one-row batch costs more CPU to build and parse
+        for rows in by_collection.values():
+            if len(rows) == 1:  # the common case: grouped with the rows other attempts write at the same time
+                self._history_writes.upsert(rows[0])
                 continue
             for i in range(0, len(rows), _BATCH):
                 table.submit_transaction([("upsert", row) for row in rows[i : i + _BATCH]])
@@ -430,10 +435,34 @@ class TableStorage:
     def list_history(
         self, job: JobRef, *, top: int, continuation: str | None, status: JobExecutionStatus | None
     ) -> Page:
-        query = f"PartitionKey eq '{_quote(job.key)}' and RowKey ge 'H|' and RowKey lt 'H}}'"
-        if status:
-            query += f" and Status eq '{_quote(status.value)}'"
-        return _page(self._tables[HISTORY], query, top, continuation, lambda e: _history_from(e, job))
+        """The job's rows in its collection's partition, then (older) rows of layout 2 and before in its own; the
+        token says which (a token issued before the upgrade is one of the job's own partition)."""
+        token = _decode_token(continuation)
+        legacy = token is not None and token.get("p") != "c"
+        inner = (token.get("t") if token is not None and "p" in token else token) or None
+        by_status = f" and Status eq '{_quote(status.value)}'" if status else ""
+
+        def convert(entity: Any) -> HistoryEntry:
+            return _history_from(entity, job)
+
+        items: list[Any] = []
+        if not legacy:
+            prefix = _history_prefix(job)
+            query = (
+                f"PartitionKey eq '{_quote(job.collection.key)}' and RowKey ge '{_quote(prefix)}' "
+                f"and RowKey lt '{_quote(prefix[:-1])}}}'{by_status}"
+            )
+            items, following = _page_of(self._tables[HISTORY], query, top, inner, convert)
+            if following is not None:
+                return Page(items, _encode_token({"p": "c", "t": following}))
+            inner = None
+        old_query = f"PartitionKey eq '{_quote(job.key)}' and RowKey ge 'H|' and RowKey lt 'H}}'{by_status}"
+        room = top - len(items)
+        if room <= 0:  # this page is full: a next one only if the older rows exist
+            more, _ = _page_of(self._tables[HISTORY], old_query, 1, None, convert)
+            return Page(items, _encode_token({"p": "j"}) if more else None)
+        old, following = _page_of(self._tables[HISTORY], old_query, room, inner, convert)
+        return Page(items + old, _encode_token({"p": "j", "t": following}) if following is not None else None)
 
     def claim(
         self,
@@ -456,28 +485,42 @@ class TableStorage:
             won = table.get_entity(job.key, key).get("Token") == token
             return Claimed(Claim.REDELIVERED if won else Claim.LOST)
 
-    def delete_history(self, job: JobRef) -> None:
+    def _history_rows(self, job: JobRef, select: list[str]) -> list[Any]:
+        """The job's history rows (both layouts) and claims, newest history first within each layout."""
         table = self._tables[HISTORY]
-        rows = list(table.query_entities(f"PartitionKey eq '{_quote(job.key)}'", select=["PartitionKey", "RowKey"]))
-        for i in range(0, len(rows), _BATCH):
-            table.submit_transaction([("delete", row) for row in rows[i : i + _BATCH]])
+        prefix = _history_prefix(job)
+        current = table.query_entities(
+            f"PartitionKey eq '{_quote(job.collection.key)}' and RowKey ge '{_quote(prefix)}' "
+            f"and RowKey lt '{_quote(prefix[:-1])}}}'",
+            select=select,
+        )
+        own = table.query_entities(f"PartitionKey eq '{_quote(job.key)}'", select=select)
+        return [*current, *own]
+
+    def delete_history(self, job: JobRef) -> None:
+        self._delete_rows(self._history_rows(job, ["PartitionKey", "RowKey"]))
+
+    def _delete_rows(self, rows: Sequence[Any]) -> None:
+        by_partition: dict[str, list[Any]] = {}
+        for row in rows:
+            by_partition.setdefault(row["PartitionKey"], []).append(row)
+        table = self._tables[HISTORY]
+        for group in by_partition.values():
+            for i in range(0, len(group), _BATCH):
+                keys = [{"PartitionKey": r["PartitionKey"], "RowKey": r["RowKey"]} for r in group[i : i + _BATCH]]
+                table.submit_transaction([("delete", key) for key in keys])
 
     def prune_history(self, job: JobRef, *, older_than: datetime, keep_last: int) -> int:
-        table = self._tables[HISTORY]
-        rows = list(
-            table.query_entities(f"PartitionKey eq '{_quote(job.key)}'", select=["PartitionKey", "RowKey", "StartTime"])
-        )
-        history = [r for r in rows if r["RowKey"].startswith("H|")]  # newest first by key
+        rows = self._history_rows(job, ["PartitionKey", "RowKey", "StartTime"])
+        claims = [r for r in rows if r["RowKey"].startswith("D|")]
+        history = [r for r in rows if not r["RowKey"].startswith("D|")]  # newest first: current layout, then older
         doomed = [
             r for i, r in enumerate(history) if i >= keep_last or (_dt(r.get("StartTime")) or older_than) < older_than
         ]
         # Claims older than the retention window can no longer be raced for.
         cutoff = older_than.astimezone(UTC)
-        doomed += [r for r in rows if r["RowKey"].startswith("D|") and _claimed_due(r["RowKey"]) < cutoff]
-        for i in range(0, len(doomed), _BATCH):
-            table.submit_transaction(
-                [("delete", {"PartitionKey": r["PartitionKey"], "RowKey": r["RowKey"]}) for r in doomed[i : i + _BATCH]]
-            )
+        doomed += [r for r in claims if _claimed_due(r["RowKey"]) < cutoff]
+        self._delete_rows(doomed)
         return len(doomed)
 
     # ---- due index ---------------------------------------------------------------------------------------------
@@ -559,6 +602,20 @@ def _page(table: TableClient, query: str, top: int, continuation: str | None, co
     return Page(items, _encode_token(pages.continuation_token))  # type: ignore[attr-defined]
 
 
+def _history_prefix(job: JobRef) -> str:
+    """`{job}|H|`: the row keys of a job's history rows in its collection's partition start with it."""
+    return f"{job.name.lower()}|H|"
+
+
+def _page_of(
+    table: TableClient, query: str, top: int, token: Any, convert: Callable[[Any], Any]
+) -> tuple[list[Any], Any]:
+    """One page of a query and the SDK's token of the next (None at the end)."""
+    pages = table.query_entities(query, results_per_page=top).by_page(continuation_token=token)
+    items = [convert(e) for e in next(pages, [])]
+    return items, pages.continuation_token  # type: ignore[attr-defined]
+
+
 def _claim_key(attempt: Attempt) -> str:
     """`D|{due}|{action}|{retry}`: the row key of an attempt's claim (the due time as the message carries it)."""
     return f"D|{attempt.due.isoformat(timespec='milliseconds')}|{attempt.action.value}|{attempt.retry}"
@@ -570,7 +627,7 @@ def _claimed_due(row_key: str) -> datetime:
 
 
 def _history_from(entity: Any, job: JobRef) -> HistoryEntry:
-    _schema(entity)  # 1 and 2 are the same layout
+    _schema(entity)  # the row's own columns are the same in every layout
     return HistoryEntry(
         job=job,
         execution_id=entity["ExecutionId"],

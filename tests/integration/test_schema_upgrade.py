@@ -18,7 +18,8 @@ from scheduler_core.adapters.clients import table_service
 from scheduler_core.adapters.memory import MemoryQueue, ScriptedActions
 from scheduler_core.adapters.messages import MESSAGE_VERSION
 from scheduler_core.adapters.tables import JOBS, SCHEMA_VERSION, TableStorage
-from scheduler_core.domain.job import CollectionRef, JobRef, JobState
+from scheduler_core.domain.job import CollectionRef, JobExecutionStatus, JobHistoryActionName, JobRef, JobState
+from scheduler_core.ports import HistoryEntry
 from scheduler_core.service import executor, planner
 from scheduler_core.service.context import Services
 from scheduler_core.service.dispatch import execution_id
@@ -139,3 +140,62 @@ def test_a_message_of_a_newer_layout_is_refused_not_misread() -> None:
     ref = JobRef(CollectionRef("sub", "rg", "jc"), "job")
     with pytest.raises(ValueError):
         messages.decode({**previous_message(ref, None, versioned=True), "v": MESSAGE_VERSION + 1})
+
+
+def previous_history_row(job: JobRef, start: datetime, status: str) -> dict[str, Any]:
+    """A history row as layout 2 wrote it: in the job's own partition, `H|{inverted start ms}|...`."""
+    inverted = 10**14 - int(start.timestamp() * 1000)
+    run = execution_id(job, start)
+    return {
+        "PartitionKey": job.key, "RowKey": f"H|{inverted:014d}|{run}|MainAction|00", "ExecutionId": run,
+        "ExpectedExecutionTime": start.isoformat(timespec="milliseconds"),
+        "StartTime": start.isoformat(timespec="milliseconds"), "EndTime": start.isoformat(timespec="milliseconds"),
+        "ActionName": "MainAction", "Status": status, "Message": "before the upgrade", "RetryCount": 0,
+        "RepeatCount": 0, "SchemaVersion": 2,
+    }
+
+
+def test_history_written_before_the_upgrade_lists_after_the_new_rows_pages_prunes_and_deletes_with_them(
+    services: Services,
+) -> None:
+    # Layout 3 keeps a job's history in its collection's partition; what layout 2 wrote in the job's own partition
+    # must still list (after the newer rows: it is all older), page, prune and go with the job.
+    job = JobRef(CollectionRef("sub", "rg", f"jc-{uuid.uuid4().hex[:8]}"), "Nightly")
+    neighbour = JobRef(job.collection, "Nightly-2")  # a name that starts with the other's: must not mix in
+    table = table_service(services.settings.storage).get_table_client("history")
+    for minutes in (1, 2, 3):
+        table.upsert_entity(previous_history_row(job, DUE - timedelta(days=1, minutes=minutes), "Failed"))
+    for minutes in (1, 2):
+        services.storage.add_history([entry(job, DUE + timedelta(minutes=minutes))])
+    services.storage.add_history([entry(neighbour, DUE + timedelta(minutes=5))])
+
+    listed, token, pages = [], None, 0
+    while True:
+        page = services.storage.list_history(job, top=2, continuation=token, status=None)
+        listed += page.items
+        pages += 1
+        token = page.continuation
+        if token is None:
+            break
+    starts = [e.start_time for e in listed]
+    assert starts == sorted(starts, reverse=True) and len(starts) == 5, "newest first, every row once"
+    assert [e.status for e in listed] == ["Completed", "Completed", "Failed", "Failed", "Failed"]
+    assert pages == 3
+    failed = services.storage.list_history(job, top=10, continuation=None, status=JobExecutionStatus.FAILED)
+    assert len(failed.items) == 3 and failed.continuation is None
+
+    assert services.storage.prune_history(job, older_than=DUE - timedelta(days=30), keep_last=3) == 2
+    kept = services.storage.list_history(job, top=10, continuation=None, status=None).items
+    assert [e.status for e in kept] == ["Completed", "Completed", "Failed"]
+
+    services.storage.delete_history(job)
+    assert services.storage.list_history(job, top=10, continuation=None, status=None).items == []
+    assert len(services.storage.list_history(neighbour, top=10, continuation=None, status=None).items) == 1
+
+
+def entry(job: JobRef, start: datetime) -> HistoryEntry:
+    return HistoryEntry(
+        job=job, execution_id=execution_id(job, start), expected_execution_time=start, start_time=start,
+        end_time=start, action_name=JobHistoryActionName.MAIN_ACTION, status=JobExecutionStatus.COMPLETED,
+        message="after the upgrade",
+    )
