@@ -18,6 +18,7 @@ from __future__ import annotations
 import base64
 import json
 import threading
+from collections import OrderedDict
 from collections.abc import Callable, Mapping, Sequence
 from dataclasses import replace
 from datetime import UTC, datetime, timedelta
@@ -47,6 +48,7 @@ COLLECTIONS, JOBS, HISTORY, DUE = "collections", "jobs", "history", "due"
 TABLE_NAMES = (COLLECTIONS, JOBS, HISTORY, DUE)
 
 _MAX_ETAG_RETRIES = 20
+_SUCCESSORS_KEPT = 4096  # job rows whose last guarded write this process remembers (a few MB at most)
 _BATCH = 100  # Table Storage's limit per entity group transaction
 _WATERMARK_SAFETY = timedelta(minutes=5)  # re-read recent buckets: covers clock skew between instances
 # A snapshot travels in a queue message (64 KiB base64, so 48 KiB of JSON) and in a due entry's string property
@@ -134,6 +136,12 @@ class TableStorage:
         self._due_writes = GroupCommit(self._tables[DUE])
         # And the history rows of a collection's occurrences that end together (a burst's calls).
         self._history_writes = GroupCommit(self._tables[HISTORY])
+        # What a guarded write of this process made of a job row at a given ETag: a snapshot carrying that ETag (the
+        # next occurrence's message, taken at the claim, before the attempt's final write) starts from the row as
+        # written since, instead of failing its write and reading the row. Bounded; another instance's write still
+        # costs a failed write and a read.
+        self._successors: OrderedDict[tuple[str, str], StoredJob] = OrderedDict()
+        self._successors_lock = threading.Lock()
         # Guarded updates of one collection row (the job count of concurrent creates) take turns in this process and
         # start from the row this process wrote last: no 412 among this instance's own writers, no read before the
         # write. Another instance's write costs one 412 and a read, as before.
@@ -327,13 +335,29 @@ class TableStorage:
             raise ConcurrencyConflict(f"job '{job.ref.name}' changed meanwhile") from exc
         except ResourceNotFoundError as exc:
             raise JobNotFound(job.ref.name) from exc
-        return _with_etag(job, metadata)
+        written = _with_etag(job, metadata)
+        if job.etag is not None and written.etag:
+            with self._successors_lock:
+                self._successors[(job.ref.key, job.etag)] = written
+                while len(self._successors) > _SUCCESSORS_KEPT:
+                    self._successors.popitem(last=False)
+        return written
+
+    def _latest_known(self, job: StoredJob) -> StoredJob:
+        """`job`, or what this process's guarded writes made of it since (following the chain)."""
+        with self._successors_lock:
+            for _ in range(_SUCCESSORS_KEPT):
+                following = self._successors.get((job.ref.key, job.etag or ""))
+                if following is None:
+                    break
+                job = following
+        return job
 
     def update_job(
         self, ref: JobRef, update: Callable[[StoredJob], StoredJob], *, current: StoredJob | None = None
     ) -> StoredJob:
         for _ in range(_MAX_ETAG_RETRIES):
-            current = current if current is not None and current.etag else self.get_job(ref)
+            current = self._latest_known(current) if current is not None and current.etag else self.get_job(ref)
             new = update(current)
             if new == current:
                 return current
