@@ -16,6 +16,23 @@ from typing import Any
 import isodate
 
 from scheduler_core.domain.definition import Action, JobActionType, JobDefinition
+from scheduler_core.domain.payloads import (
+    ActiveDirectoryOAuth,
+    Authentication,
+    AuthenticationType,
+    Basic,
+    BrokeredMessageProperties,
+    ClientCertificate,
+    HttpRequest,
+    ManagedIdentity,
+    Payload,
+    ServiceBusAuthentication,
+    ServiceBusAuthenticationType,
+    ServiceBusMessage,
+    ServiceBusTransportType,
+    StorageQueueMessage,
+    StorageQueueMessageFormat,
+)
 from scheduler_core.domain.recurrence import Frequency, MonthlyOccurrence, Recurrence, RecurrenceSchedule, WeekDay
 from scheduler_core.domain.retry import DEFAULT_RETRY, RetryPolicy, RetryType
 
@@ -90,11 +107,114 @@ def retry_policy_from_wire(policy: Mapping[str, Any] | None) -> RetryPolicy:
     )
 
 
+def authentication_from_wire(auth: Mapping[str, Any] | None) -> Authentication | None:
+    """Typed authentication of an Http(s) request (None for `NotSpecified` or absent; secrets read when present).
+
+    Raises:
+        ValueError: an unknown `type` (the API refuses it first).
+    """
+    kind = AuthenticationType((auth or {}).get("type") or AuthenticationType.NOT_SPECIFIED)
+    auth = auth or {}
+    match kind:
+        case AuthenticationType.CLIENT_CERTIFICATE:
+            return ClientCertificate(
+                pfx=auth.get("pfx"),
+                password=auth.get("password"),
+                thumbprint=auth.get("certificateThumbprint"),
+                subject_name=auth.get("certificateSubjectName"),
+                expiration=parse_instant(auth.get("certificateExpirationDate")),
+            )
+        case AuthenticationType.BASIC:
+            return Basic(username=auth.get("username"), password=auth.get("password"))
+        case AuthenticationType.ACTIVE_DIRECTORY_OAUTH:
+            return ActiveDirectoryOAuth(
+                tenant=auth.get("tenant"),
+                audience=auth.get("audience"),
+                client_id=auth.get("clientId"),
+                secret=auth.get("secret"),
+            )
+        case AuthenticationType.MANAGED_IDENTITY:
+            return ManagedIdentity(audience=auth.get("audience"), client_id=auth.get("clientId"))
+    return None
+
+
+def request_from_wire(request: Mapping[str, Any]) -> HttpRequest:
+    """Typed `request` of an Http(s) action."""
+    return HttpRequest(
+        uri=request.get("uri") or "",
+        method=request.get("method") or "GET",
+        headers=dict(request.get("headers") or {}),
+        body=request.get("body"),
+        authentication=authentication_from_wire(request.get("authentication")),
+    )
+
+
+def queue_message_from_wire(message: Mapping[str, Any]) -> StorageQueueMessage:
+    """Typed `queueMessage` of a StorageQueue action."""
+    return StorageQueueMessage(
+        storage_account=message.get("storageAccount") or "",
+        queue_name=message.get("queueName") or "",
+        message=message.get("message") or "",
+        message_format=StorageQueueMessageFormat(message.get("messageFormat") or StorageQueueMessageFormat.ENVELOPE),
+        sas_token=message.get("sasToken"),
+    )
+
+
+def service_bus_message_from_wire(message: Mapping[str, Any]) -> ServiceBusMessage:
+    """Typed `serviceBusQueueMessage` / `serviceBusTopicMessage` of a Service Bus action."""
+    auth = message.get("authentication")
+    props = message.get("brokeredMessageProperties") or {}
+    return ServiceBusMessage(
+        namespace=message.get("namespace") or "",
+        queue_name=message.get("queueName"),
+        topic_path=message.get("topicPath"),
+        message=message.get("message") or "",
+        authentication=ServiceBusAuthentication(
+            sas_key_name=auth.get("sasKeyName"),
+            sas_key=auth.get("sasKey"),
+            type=ServiceBusAuthenticationType(auth.get("type") or ServiceBusAuthenticationType.NOT_SPECIFIED),
+        ) if auth is not None else None,
+        transport_type=ServiceBusTransportType(message.get("transportType") or ServiceBusTransportType.NOT_SPECIFIED),
+        brokered_message_properties=BrokeredMessageProperties(
+            content_type=props.get("contentType"),
+            correlation_id=props.get("correlationId"),
+            force_persistence=props.get("forcePersistence"),
+            label=props.get("label"),
+            message_id=props.get("messageId"),
+            partition_key=props.get("partitionKey"),
+            reply_to=props.get("replyTo"),
+            reply_to_session_id=props.get("replyToSessionId"),
+            scheduled_enqueue_time_utc=parse_instant(props.get("scheduledEnqueueTimeUtc")),
+            session_id=props.get("sessionId"),
+            time_to_live=parse_timespan(props.get("timeToLive")),
+            to=props.get("to"),
+            via_partition_key=props.get("viaPartitionKey"),
+        ),
+        custom_message_properties=dict(message.get("customMessageProperties") or {}),
+    )
+
+
+def payload_from_wire(action_type: JobActionType, payload: Mapping[str, Any] | None) -> Payload:
+    """The typed payload of an action of `action_type` (an absent one is empty: the runner reports what lacks)."""
+    if action_type.payload_class is HttpRequest:
+        return request_from_wire(payload or {})
+    if action_type.payload_class is StorageQueueMessage:
+        return queue_message_from_wire(payload or {})
+    return service_bus_message_from_wire(payload or {})
+
+
 def action_from_wire(action: Mapping[str, Any], path: str = "action") -> Action:
-    """Typed action from canonical wire `action` at `path` (validated already: the type is one of `JobActionType`)."""
+    """Typed action from canonical wire `action` at `path`: its payload, retry policy and error action, parsed once
+    (validated already: the type is one of `JobActionType`; secret fields are read when present).
+
+    Raises:
+        ValueError: an unknown type or enum value (the API refuses them before parsing).
+    """
     error = action.get("errorAction")
+    kind = JobActionType(action["type"])
     return Action(
-        type=JobActionType(action["type"]),
+        type=kind,
+        payload=payload_from_wire(kind, action.get(kind.payload_field)),
         retry_policy=retry_policy_from_wire(action.get("retryPolicy")),
         error_action=action_from_wire(error, f"{path}.errorAction") if error else None,
         wire=action,

@@ -15,6 +15,12 @@ from pydantic import AliasChoices, BaseModel, ConfigDict, Discriminator, Field, 
 from scheduler_core.api.types import Duration, UtcDateTime, canonical_literal, case_insensitive
 from scheduler_core.domain.definition import JobActionType, JobWrite
 from scheduler_core.domain.job import JobExecutionStatus, JobHistoryActionName, JobState
+from scheduler_core.domain.payloads import (
+    AuthenticationType,
+    ServiceBusAuthenticationType,
+    ServiceBusTransportType,
+    StorageQueueMessageFormat,
+)
 from scheduler_core.domain.recurrence import Frequency, WeekDay
 from scheduler_core.domain.retry import RetryType
 from scheduler_core.ports import HistoryEntry, StoredCollection, StoredJob
@@ -45,24 +51,6 @@ class JobCollectionState(str, Enum):
     DISABLED = "Disabled"
     SUSPENDED = "Suspended"
     DELETED = "Deleted"
-
-
-class ServiceBusTransportType(str, Enum):
-    NOT_SPECIFIED = "NotSpecified"
-    NET_MESSAGING = "NetMessaging"
-    AMQP = "AMQP"
-
-
-class ServiceBusAuthenticationType(str, Enum):
-    NOT_SPECIFIED = "NotSpecified"
-    SHARED_ACCESS_KEY = "SharedAccessKey"
-
-
-class StorageQueueMessageFormat(str, Enum):
-    """Extension: what a StorageQueue action posts (reference (h))."""
-
-    ENVELOPE = "StorageQueueMessage"
-    RAW = "Raw"
 
 
 def _enum(enum: type[Enum]) -> Any:
@@ -173,10 +161,7 @@ class NoAuthentication(Wire):
     type: Annotated[Literal["NotSpecified"], canonical_literal("NotSpecified")]
 
 
-_AUTH_TAGS = {
-    tag.lower(): tag
-    for tag in ("ClientCertificate", "Basic", "ActiveDirectoryOAuth", "ManagedIdentity", "NotSpecified")
-}
+_AUTH_TAGS = {kind.value.lower(): kind.value for kind in AuthenticationType}
 
 
 def _auth_tag(value: Any) -> str | None:

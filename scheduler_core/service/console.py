@@ -25,6 +25,7 @@ from urllib.parse import urlsplit
 
 from scheduler_core.domain.errors import InvalidInput, JobNotFound, StateConflict
 from scheduler_core.domain.job import CollectionRef, DisabledNote, JobExecutionStatus, JobRef, JobState
+from scheduler_core.domain.payloads import HttpRequest, Payload, StorageQueueMessage
 from scheduler_core.domain.phrases import describe
 from scheduler_core.domain.recurrence import occurrences
 from scheduler_core.ports import HistoryEntry, Page, StoredCollection, StoredJob
@@ -279,8 +280,8 @@ def to_row(job: StoredJob) -> JobRow:
     start = job.definition.wire.get("startTime")
     recurrence = job.definition.wire.get("recurrence")
     phrase = _phrase(json.dumps(recurrence, sort_keys=True) if recurrence else "", start if not recurrence else None)
-    action = job.definition.action.wire
-    return JobRow(job, phrase, str(action.get("type") or ""), _target(dict(action)))
+    action = job.definition.action
+    return JobRow(job, phrase, action.type.value, _target(action.payload))
 
 
 @lru_cache(maxsize=4096)
@@ -289,17 +290,12 @@ def _phrase(recurrence: str, start: str | None) -> str:
     return describe(recurrence_from_wire(json.loads(recurrence)) if recurrence else None, parse_instant(start))
 
 
-def _target(action: dict[str, Any]) -> str:
-    kind = str(action.get("type") or "").lower()
-    if kind in ("http", "https"):
-        return urlsplit(str((action.get("request") or {}).get("uri") or "")).netloc
-    if kind == "storagequeue":
-        queue = action.get("queueMessage") or {}
-        return f"{queue.get('storageAccount', '')}/{queue.get('queueName', '')}"
-    if kind.startswith("servicebus"):
-        bus = action.get("serviceBusQueueMessage") or action.get("serviceBusTopicMessage") or {}
-        return f"{bus.get('namespace', '')}/{bus.get('queueName') or bus.get('topicPath') or ''}"
-    return ""
+def _target(payload: Payload) -> str:
+    if isinstance(payload, HttpRequest):
+        return urlsplit(payload.uri).netloc
+    if isinstance(payload, StorageQueueMessage):
+        return f"{payload.storage_account}/{payload.queue_name}"
+    return f"{payload.namespace}/{payload.queue_name or payload.topic_path or ''}"
 
 
 # ---- queries --------------------------------------------------------------------------------------------------------

@@ -62,7 +62,7 @@ def test_a_recurring_job_with_a_count_runs_that_often_on_time_then_completes() -
 
 
 def test_failures_retry_on_the_policy_then_the_error_action_runs_and_the_job_faults() -> None:
-    sim = Simulation(respond=lambda action, headers: failing(action, headers) if "main" in action["request"]["uri"]
+    sim = Simulation(respond=lambda action, headers: failing(action, headers) if "main" in action.payload.uri
                      else Outcome(True, "ok"))
     main = http_action(retryPolicy={"retryType": "Fixed", "retryInterval": "PT30S", "retryCount": 2})
     main["request"]["uri"] = "https://target.example/main"
@@ -331,7 +331,7 @@ def test_a_job_replaced_before_its_occurrence_runs_its_new_action_once() -> None
 
     sim.run_for(minutes=1)
 
-    assert [c.action["request"]["uri"] for c in sim.actions.calls] == ["https://target.example/v2"]
+    assert [c.action.payload.uri for c in sim.actions.calls] == ["https://target.example/v2"]
     assert [e.status for e in sim.history("v")] == ["Completed"]
 
 
