@@ -1,8 +1,8 @@
 """Canonical wire JSON (validated by the API) <-> the domain values the scheduler computes with.
 
-The API validates a request into its canonical JSON and parses it here into a `JobDefinition`; the storage adapter
-stores that JSON and parses it here when it reads a row. Nothing past these two edges reads wire JSON. Datetimes are
-ISO 8601 UTC strings, durations ISO 8601.
+The API validates a request into its canonical JSON and parses it here into a `JobDefinition` (its action's payload
+included) or a `CollectionDefinition`; the storage adapter stores that JSON and parses it here when it reads a row.
+Nothing past these two edges reads wire JSON. Datetimes are ISO 8601 UTC strings, durations ISO 8601.
 """
 
 from __future__ import annotations
@@ -15,6 +15,15 @@ from typing import Any
 
 import isodate
 
+from scheduler_core.domain.collection import (
+    CollectionDefinition,
+    CollectionQuota,
+    JobCollectionState,
+    MaxRecurrence,
+    QuotaFrequency,
+    QuotaInForce,
+    SkuDefinition,
+)
 from scheduler_core.domain.definition import Action, JobActionType, JobDefinition
 from scheduler_core.domain.payloads import (
     ActiveDirectoryOAuth,
@@ -231,3 +240,69 @@ def definition_from_wire(properties: Mapping[str, Any]) -> JobDefinition:
         catch_up_window=parse_timespan(properties.get("catchUpWindow")),
         wire=properties,
     )
+
+
+# ---- job collections ---------------------------------------------------------------------------------------------
+
+
+def collection_definition_from_wire(definition: Mapping[str, Any]) -> CollectionDefinition:
+    """Typed collection definition from canonical wire JSON (`location`, `tags`, `properties`; validated already)."""
+    properties = definition.get("properties") or {}
+    sku = (properties.get("sku") or {}).get("name")
+    state = properties.get("state")
+    quota = properties.get("quota")
+    recurrence = (quota or {}).get("maxRecurrence")
+    return CollectionDefinition(
+        location=definition.get("location"),
+        tags=dict(definition["tags"]) if definition.get("tags") is not None else None,
+        sku=SkuDefinition(sku) if sku else None,
+        state=JobCollectionState(state) if state else None,
+        quota=None if quota is None else CollectionQuota(
+            max_job_count=quota.get("maxJobCount"),
+            max_job_occurrence=quota.get("maxJobOccurrence"),
+            max_recurrence=None if recurrence is None else MaxRecurrence(
+                frequency=QuotaFrequency(recurrence["frequency"]) if recurrence.get("frequency") else None,
+                interval=recurrence.get("interval"),
+            ),
+        ),
+    )
+
+
+def collection_definition_to_wire(definition: CollectionDefinition) -> dict[str, Any]:
+    """Canonical wire JSON of a collection definition: the fields its owner set, nothing filled in."""
+    wire: dict[str, Any] = {}
+    if definition.location is not None:
+        wire["location"] = definition.location
+    if definition.tags is not None:
+        wire["tags"] = dict(definition.tags)
+    properties: dict[str, Any] = {}
+    if definition.sku is not None:
+        properties["sku"] = {"name": definition.sku.value}
+    if definition.state is not None:
+        properties["state"] = definition.state.value
+    if definition.quota is not None:
+        quota = definition.quota
+        recurrence = quota.max_recurrence
+        properties["quota"] = _present(
+            maxJobCount=quota.max_job_count,
+            maxJobOccurrence=quota.max_job_occurrence,
+            maxRecurrence=None if recurrence is None else _present(
+                frequency=recurrence.frequency.value if recurrence.frequency else None, interval=recurrence.interval
+            ),
+        )
+    if properties:
+        wire["properties"] = properties
+    return wire
+
+
+def quota_in_force_to_wire(quota: QuotaInForce) -> dict[str, Any]:
+    """The wire `quota` of a collection as it is enforced (what the API returns)."""
+    return _present(
+        maxJobCount=quota.max_job_count,
+        maxRecurrence={"frequency": quota.frequency.value, "interval": quota.interval},
+        maxJobOccurrence=quota.max_job_occurrence,
+    )
+
+
+def _present(**fields: Any) -> dict[str, Any]:
+    return {name: value for name, value in fields.items() if value is not None}

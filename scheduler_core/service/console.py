@@ -23,6 +23,7 @@ from functools import lru_cache
 from typing import Any, Protocol
 from urllib.parse import urlsplit
 
+from scheduler_core.domain.collection import JobCollectionState
 from scheduler_core.domain.errors import InvalidInput, JobNotFound, StateConflict
 from scheduler_core.domain.job import CollectionRef, DisabledNote, JobExecutionStatus, JobRef, JobState
 from scheduler_core.domain.payloads import HttpRequest, Payload, StorageQueueMessage
@@ -33,7 +34,6 @@ from scheduler_core.service import collections as collection_use_cases
 from scheduler_core.service import jobs as job_use_cases
 from scheduler_core.service.context import Services
 from scheduler_core.service.dispatch import timing
-from scheduler_core.service.quota import effective_quota
 from scheduler_core.wire import parse_instant, recurrence_from_wire
 
 log = logging.getLogger(__name__)
@@ -313,14 +313,13 @@ def summary(
     services: Services, collection: StoredCollection, rows: Sequence[JobRow] | None = None
 ) -> CollectionSummary:
     """The collection's state, plan, quota use and jobs by state (from `rows` when the caller has them)."""
-    properties = collection.definition.get("properties") or {}
-    quota = effective_quota(collection.definition)
+    definition = collection.definition
     rows = _INDEX.rows(services, collection) if rows is None else rows
     return CollectionSummary(
         ref=collection.ref,
-        state=properties.get("state") or "Enabled",
-        plan=(properties.get("sku") or {}).get("name") or "Standard",
-        max_job_count=quota.get("maxJobCount"),
+        state=(definition.state or JobCollectionState.ENABLED).value,
+        plan=definition.plan.value,
+        max_job_count=definition.effective_quota().max_job_count,
         job_count=len(rows),
         by_state=_by_state(rows),
     )

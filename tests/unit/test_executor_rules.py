@@ -9,6 +9,7 @@ from typing import Any
 
 import pytest
 
+from scheduler_core.api.models import collection_patch
 from scheduler_core.domain.errors import QuotaExceeded, StateConflict
 from scheduler_core.domain.job import JobState
 from scheduler_core.ports import Outcome
@@ -253,7 +254,8 @@ def test_disabling_the_collection_disables_its_jobs_and_enabling_brings_them_bac
 
 def test_the_free_plan_holds_five_jobs_and_a_deleted_job_frees_its_slot() -> None:
     sim = Simulation()
-    collections.patch_collection(sim.services, sim.collection, {"properties": {"sku": {"name": "Free"}}})
+    free_plan = collection_patch({"properties": {"sku": {"name": "Free"}}})
+    collections.patch_collection(sim.services, sim.collection, free_plan)
     for i in range(5):
         sim.put(f"j{i}", {"startTime": iso(START + HOUR), "action": http_action()})
     with pytest.raises(QuotaExceeded) as refused:
@@ -266,7 +268,8 @@ def test_the_free_plan_holds_five_jobs_and_a_deleted_job_frees_its_slot() -> Non
 
 def test_the_free_plan_refuses_a_job_that_recurs_more_often_than_hourly() -> None:
     sim = Simulation()
-    collections.patch_collection(sim.services, sim.collection, {"properties": {"sku": {"name": "Free"}}})
+    free_plan = collection_patch({"properties": {"sku": {"name": "Free"}}})
+    collections.patch_collection(sim.services, sim.collection, free_plan)
     with pytest.raises(QuotaExceeded) as refused:
         sim.put("fast", {"startTime": iso(START), "action": http_action(), "recurrence": {"frequency": "Minute"}})
     assert refused.value.quota == "maxRecurrence"
