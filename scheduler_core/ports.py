@@ -80,7 +80,7 @@ class StoredJob:
     state: JobState
     status: JobStatus
     created_at: datetime
-    secrets: Mapping[str, str] = field(default_factory=dict)
+    secrets: Mapping[str, str] = field(default_factory=dict, repr=False)
     version: str = "1"
     manual_runs: int = 0  # run-now executions: counted in executionCount, but not against recurrence `count`
     # The scheduled occurrences the schedule last moved on from, each with the message that did it (newest last,

@@ -109,5 +109,5 @@ class JobWrite:
     """
 
     definition: JobDefinition
-    secrets: Mapping[str, str] = field(default_factory=dict)
+    secrets: Mapping[str, str] = field(default_factory=dict, repr=False)
     state: JobState | None = None

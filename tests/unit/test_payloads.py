@@ -12,6 +12,7 @@ from scheduler_core.api.models import job_write_from_wire
 from scheduler_core.api.validation import parse_job
 from scheduler_core.domain.definition import Action, JobActionType, JobWrite
 from scheduler_core.domain.errors import InvalidInput
+from scheduler_core.domain.job import CollectionRef, JobRef, JobState, JobStatus
 from scheduler_core.domain.payloads import (
     ActiveDirectoryOAuth,
     Basic,
@@ -26,6 +27,7 @@ from scheduler_core.domain.payloads import (
     StorageQueueMessage,
     StorageQueueMessageFormat,
 )
+from scheduler_core.ports import StoredJob
 from scheduler_core.secrets import with_secrets
 from scheduler_core.settings import Settings, StorageConnection
 from tests.support.certs import issue, make_ca
@@ -205,3 +207,10 @@ def test_wrong_types_are_refused_with_their_path_before_anything_is_parsed(actio
     with pytest.raises(InvalidInput) as caught:
         write(action)
     assert path in {p.path for p in caught.value.problems}
+
+
+def test_a_job_write_and_a_stored_job_keep_their_secrets_out_of_repr() -> None:
+    stored = write(http({"type": "Basic", "username": "u", "password": "hidden-pw"}))
+    job = StoredJob(JobRef(CollectionRef("s", "g", "c"), "j"), stored.definition, JobState.ENABLED, JobStatus(), NOW,
+                    secrets=stored.secrets)
+    assert "hidden-pw" not in repr(stored) and "hidden-pw" not in repr(job)
