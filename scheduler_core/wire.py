@@ -56,8 +56,13 @@ def parse_instant(value: str | None) -> datetime | None:
 
 
 def parse_timespan(value: str | None) -> timedelta | None:
-    if not value:
-        return None
+    """An ISO 8601 duration of days and time (None for none, or for years and months)."""
+    return _timespan(value) if value else None
+
+
+@lru_cache(maxsize=1024)
+def _timespan(value: str) -> timedelta | None:
+    # isodate takes several microseconds per duration, and stored jobs share a few (PT30S, PT1H): one parse each.
     parsed = isodate.parse_duration(value)
     return parsed if isinstance(parsed, timedelta) else None
 
@@ -99,9 +104,27 @@ def _schedule_from_wire(schedule: Mapping[str, Any]) -> RecurrenceSchedule:
 
 
 def retry_policy_from_wire(policy: Mapping[str, Any] | None) -> RetryPolicy:
-    """Domain retry policy; absent means the old service's default (Fixed, 4 retries, 30 s apart)."""
+    """Domain retry policy; absent means the old service's default (Fixed, 4 retries, 30 s apart).
+
+    Raises:
+        InvalidInput: the values are out of range (with JSON paths).
+    """
     if not policy:
         return DEFAULT_RETRY
+    # Stored jobs share a few policies and reading their durations takes most of the time a job row takes to parse:
+    # one parse per distinct policy (the value is frozen, so sharing it is safe; a refusal is never cached).
+    try:
+        return _parsed_retry_policy(tuple(sorted(policy.items())))
+    except TypeError:  # a value that cannot be a cache key (never in validated JSON): parse it as it is
+        return _retry_policy(policy)
+
+
+@lru_cache(maxsize=1024)
+def _parsed_retry_policy(items: tuple[tuple[str, Any], ...]) -> RetryPolicy:
+    return _retry_policy(dict(items))
+
+
+def _retry_policy(policy: Mapping[str, Any]) -> RetryPolicy:
     retry_type = RetryType(policy.get("retryType") or "Fixed")
     if retry_type is RetryType.NONE:
         return RetryPolicy(RetryType.NONE, count=0)
