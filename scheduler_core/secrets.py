@@ -1,4 +1,5 @@
-"""Secret fields of a job definition: split them out before storing or rendering, merge them back to execute.
+"""Secret fields of a job definition: split them out before storing or rendering, fill them into the typed action
+to execute it (`with_secrets`), merge them back into wire JSON for a PATCH to merge into.
 
 Reference (h): `password`, `pfx`, `secret`, `sasToken` and `sasKey` are never returned, logged or written to
 history. The definition that is stored in clear and rendered never contains them; they travel beside it, keyed by
