@@ -11,7 +11,6 @@ point read, a small delta query and a scan of memory.
 
 from __future__ import annotations
 
-import json
 import logging
 import threading
 import time
@@ -28,13 +27,12 @@ from scheduler_core.domain.errors import InvalidInput, JobNotFound, StateConflic
 from scheduler_core.domain.job import CollectionRef, DisabledNote, JobExecutionStatus, JobRef, JobState
 from scheduler_core.domain.payloads import HttpRequest, Payload, StorageQueueMessage
 from scheduler_core.domain.phrases import describe
-from scheduler_core.domain.recurrence import occurrences
+from scheduler_core.domain.recurrence import Recurrence, occurrences
 from scheduler_core.ports import HistoryEntry, Page, StoredCollection, StoredJob
 from scheduler_core.service import collections as collection_use_cases
 from scheduler_core.service import jobs as job_use_cases
 from scheduler_core.service.context import Services
 from scheduler_core.service.dispatch import timing
-from scheduler_core.wire import parse_instant, recurrence_from_wire
 
 log = logging.getLogger(__name__)
 
@@ -277,17 +275,17 @@ _INDEX = JobIndex()
 
 def to_row(job: StoredJob) -> JobRow:
     """The job as one line of the list: its schedule phrase, action type and target host."""
-    start = job.definition.wire.get("startTime")
-    recurrence = job.definition.wire.get("recurrence")
-    phrase = _phrase(json.dumps(recurrence, sort_keys=True) if recurrence else "", start if not recurrence else None)
+    recurrence = job.definition.recurrence
+    phrase = _phrase(recurrence, job.definition.start_time if recurrence is None else None)
     action = job.definition.action
     return JobRow(job, phrase, action.type.value, _target(action.payload))
 
 
 @lru_cache(maxsize=4096)
-def _phrase(recurrence: str, start: str | None) -> str:
-    """Thousands of jobs share a few schedules, and describing a cron takes milliseconds: one phrase per schedule."""
-    return describe(recurrence_from_wire(json.loads(recurrence)) if recurrence else None, parse_instant(start))
+def _phrase(recurrence: Recurrence | None, start: datetime | None) -> str:
+    """Thousands of jobs share a few schedules, and describing a cron takes milliseconds: one phrase per schedule
+    (recurrences are frozen values, equal and hashed by their fields)."""
+    return describe(recurrence, start)
 
 
 def _target(payload: Payload) -> str:
