@@ -12,29 +12,44 @@ import copy
 import re
 from collections.abc import Mapping
 from datetime import UTC, datetime, timedelta
+from enum import Enum
 from typing import Any
 
 import isodate
+
+from scheduler_core.domain.collection import JobCollectionState, QuotaFrequency, SkuDefinition
+from scheduler_core.domain.definition import JobActionType
+from scheduler_core.domain.job import JobState
+from scheduler_core.domain.payloads import (
+    AuthenticationType,
+    ServiceBusAuthenticationType,
+    ServiceBusTransportType,
+    StorageQueueMessageFormat,
+)
+from scheduler_core.domain.recurrence import WeekDay
+from scheduler_core.domain.retry import RetryType
 
 SECRET_FIELDS = frozenset({"password", "pfx", "secret", "sasToken", "sasKey"})
 USER_MAPS = frozenset({"headers", "customMessageProperties"})  # the user's own names: never secrets, never enums
 COMPUTED = frozenset({"certificateThumbprint", "certificateExpirationDate", "certificateSubjectName",
                       "certificateExpiration"})
 
+
+def _canonical(*enums: type[Enum]) -> dict[str, str]:
+    return {str(member.value).lower(): str(member.value) for enum in enums for member in enum}
+
+
+# Each vocabulary is the scheduler's own enum (scheduler_core/domain), so a value added there is known here too.
 _ENUMS = {
-    key: {v.lower(): v for v in values}
-    for key, values in {
-        "type": ("Http", "Https", "StorageQueue", "ServiceBusQueue", "ServiceBusTopic", "ClientCertificate", "Basic",
-                 "ActiveDirectoryOAuth", "ManagedIdentity", "NotSpecified", "SharedAccessKey"),
-        "frequency": ("Second", "Minute", "Hour", "Day", "Week", "Month"),
-        "retryType": ("None", "Fixed", "Exponential"),
-        "transportType": ("NotSpecified", "NetMessaging", "AMQP"),
-        "state": ("Enabled", "Disabled", "Faulted", "Completed", "Suspended", "Deleted"),
-        "day": ("Monday", "Tuesday", "Wednesday", "Thursday", "Friday", "Saturday", "Sunday"),
-        "weekDays": ("Monday", "Tuesday", "Wednesday", "Thursday", "Friday", "Saturday", "Sunday"),
-        "messageFormat": ("StorageQueueMessage", "Raw"),
-        "name": ("Standard", "Free", "P10Premium", "P20Premium"),  # sku.name (only under `sku`)
-    }.items()
+    "type": _canonical(JobActionType, AuthenticationType, ServiceBusAuthenticationType),
+    "frequency": _canonical(QuotaFrequency),  # a recurrence's, or a quota's (which adds Second)
+    "retryType": _canonical(RetryType),
+    "transportType": _canonical(ServiceBusTransportType),
+    "state": _canonical(JobState, JobCollectionState),
+    "day": _canonical(WeekDay),
+    "weekDays": _canonical(WeekDay),
+    "messageFormat": _canonical(StorageQueueMessageFormat),
+    "name": _canonical(SkuDefinition),  # sku.name (only under `sku`)
 }
 _DURATIONS = frozenset({"retryInterval", "maxRetryInterval", "timeToLive", "catchUpWindow"})
 _DATETIMES = frozenset({"startTime", "endTime", "scheduledEnqueueTimeUtc"})

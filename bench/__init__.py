@@ -6,7 +6,7 @@ Run them all with `python -m bench`, or one with `python -m bench.<module>`. Add
 #: The benchmark modules `python -m bench` runs, in order; each has a `main()`.
 BENCHMARKS: tuple[str, ...] = (
     "bench.recurrence", "bench.lateness", "bench.throughput", "bench.scaling", "bench.creation", "bench.importer",
-    "bench.telemetry", "bench.console",
+    "bench.telemetry", "bench.console", "bench.parse",
 )
 
 #: Names for `python -m bench NAME` that are not module names (`import` is a Python keyword).

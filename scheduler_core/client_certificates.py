@@ -18,6 +18,7 @@ from cryptography.hazmat.primitives import hashes
 from cryptography.hazmat.primitives.serialization import pkcs12
 
 from scheduler_core.domain.errors import Problem
+from scheduler_core.domain.payloads import AuthenticationType
 
 
 @dataclass(frozen=True)
@@ -68,7 +69,7 @@ def _authentications(properties: MutableMapping[str, Any]) -> Iterator[tuple[str
     action = properties.get("action") or {}
     for path, act in (("properties.action", action), ("properties.action.errorAction", action.get("errorAction"))):
         auth = ((act or {}).get("request") or {}).get("authentication")
-        if isinstance(auth, MutableMapping) and auth.get("type") == "ClientCertificate":
+        if isinstance(auth, MutableMapping) and auth.get("type") == AuthenticationType.CLIENT_CERTIFICATE:
             yield f"{path}.request.authentication", auth
 
 

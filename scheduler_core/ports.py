@@ -15,6 +15,7 @@ from datetime import datetime
 from enum import Enum
 from typing import Any, Protocol
 
+from scheduler_core.domain.collection import CollectionDefinition
 from scheduler_core.domain.definition import Action, JobDefinition
 from scheduler_core.domain.job import (
     CollectionRef,
@@ -27,7 +28,7 @@ from scheduler_core.domain.job import (
 )
 from scheduler_core.domain.occurrence import Attempt as Attempt  # the ports speak these (re-exported)
 from scheduler_core.domain.occurrence import Occurrence as Occurrence
-from scheduler_core.wire import definition_from_wire
+from scheduler_core.wire import collection_definition_from_wire, definition_from_wire
 
 
 def new_version() -> str:
@@ -43,21 +44,26 @@ class Claim(Enum):
 
 @dataclass(frozen=True)
 class StoredCollection:
-    """A job collection as stored: its wire definition (location, tags, properties) and how many jobs it holds.
+    """A job collection as stored: its typed definition (location, tags, plan, state, quota; a wire mapping given
+    here is parsed, for tests and benchmarks) and how many jobs it holds.
 
     `version` changes with every write by a user (not with the job count): the API's `ETag`. `etag` is the storage
     row's own, for guarded writes.
     """
 
     ref: CollectionRef
-    definition: Mapping[str, Any]
+    definition: CollectionDefinition
     job_count: int = 0
     etag: str | None = None
     version: str = "1"
 
+    def __post_init__(self) -> None:
+        if not isinstance(self.definition, CollectionDefinition):
+            object.__setattr__(self, "definition", collection_definition_from_wire(self.definition))
+
     @property
     def enabled(self) -> bool:
-        return bool((self.definition.get("properties") or {}).get("state", "Enabled") == "Enabled")
+        return self.definition.enabled
 
 
 @dataclass(frozen=True)
@@ -76,7 +82,7 @@ class StoredJob:
     state: JobState
     status: JobStatus
     created_at: datetime
-    secrets: Mapping[str, str] = field(default_factory=dict)
+    secrets: Mapping[str, str] = field(default_factory=dict, repr=False)
     version: str = "1"
     manual_runs: int = 0  # run-now executions: counted in executionCount, but not against recurrence `count`
     # The storage adapters' record of the claims of recent scheduled first attempts (`AttemptClaims.claim` with

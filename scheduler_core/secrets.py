@@ -1,4 +1,5 @@
-"""Secret fields of a job definition: split them out before storing or rendering, merge them back to execute.
+"""Secret fields of a job definition: split them out before storing or rendering, fill them into the typed action
+to execute it (`with_secrets`), merge them back into wire JSON for a PATCH to merge into.
 
 Reference (h): `password`, `pfx`, `secret`, `sasToken` and `sasKey` are never returned, logged or written to
 history. The definition that is stored in clear and rendered never contains them; they travel beside it, keyed by
@@ -8,10 +9,20 @@ their JSON path inside the definition (`action.request.authentication.password`)
 from __future__ import annotations
 
 import copy
-from collections.abc import Mapping
+from collections.abc import Callable, Mapping
+from dataclasses import replace
 from typing import Any
 
 from scheduler_core.domain.definition import Action
+from scheduler_core.domain.payloads import (
+    ActiveDirectoryOAuth,
+    Authentication,
+    Basic,
+    ClientCertificate,
+    HttpRequest,
+    ServiceBusMessage,
+    StorageQueueMessage,
+)
 
 SECRET_FIELDS = frozenset({"password", "pfx", "secret", "sasToken", "sasKey"})
 # Maps whose keys are the user's own names (a header called `secret` is a header, not a secret field): kept whole.
@@ -62,7 +73,36 @@ def redact(text: str, secrets: Mapping[str, str]) -> str:
     return text
 
 
-def with_secrets(action: Action, secrets: Mapping[str, str]) -> dict[str, Any]:
-    """The action's wire JSON with its secret fields put back (what a runner performs)."""
-    prefix = f"{action.path}."
-    return merge_secrets(action.wire, {k[len(prefix) :]: v for k, v in secrets.items() if k.startswith(prefix)})
+def with_secrets(action: Action, secrets: Mapping[str, str]) -> Action:
+    """The action with its secret fields filled in from `secrets` (by JSON path): what a runner performs.
+
+    A secret whose parent object the action does not have is dropped, as `merge_secrets` drops it.
+    """
+    prefix = f"{action.path}.{action.type.payload_field}."
+
+    def secret(suffix: str, current: str | None) -> str | None:
+        return secrets.get(prefix + suffix, current)
+
+    payload = action.payload
+    if isinstance(payload, HttpRequest) and payload.authentication is not None:
+        payload = replace(payload, authentication=_authentication_with(payload.authentication, secret))
+    elif isinstance(payload, StorageQueueMessage):
+        payload = replace(payload, sas_token=secret("sasToken", payload.sas_token))
+    elif isinstance(payload, ServiceBusMessage) and payload.authentication is not None:
+        auth = payload.authentication
+        payload = replace(payload, authentication=replace(auth, sas_key=secret("authentication.sasKey", auth.sas_key)))
+    return replace(action, payload=payload)
+
+
+def _authentication_with(auth: Authentication, secret: Callable[[str, str | None], str | None]) -> Authentication:
+    if isinstance(auth, ClientCertificate):
+        return replace(
+            auth,
+            pfx=secret("authentication.pfx", auth.pfx),
+            password=secret("authentication.password", auth.password),
+        )
+    if isinstance(auth, Basic):
+        return replace(auth, password=secret("authentication.password", auth.password))
+    if isinstance(auth, ActiveDirectoryOAuth):
+        return replace(auth, secret=secret("authentication.secret", auth.secret))
+    return auth

@@ -1,13 +1,13 @@
 """Routes an action to the runner for its type, after checking that the job's secrets could be decrypted.
 
-The `ActionRunner` port takes the typed action; the runners of each type read its wire JSON with the secrets put
-back (`WireRunner`), rendered here.
+The `ActionRunner` port takes the typed action and the job's secrets by JSON path; the runner of each type
+(`KindRunner`) gets the action with its secret fields filled in (`secrets.with_secrets`) and reads its typed payload.
 """
 
 from __future__ import annotations
 
 from collections.abc import Mapping
-from typing import Any, Protocol
+from typing import Protocol
 
 from scheduler_core.adapters.clients import queue_service_url, storage_credential
 from scheduler_core.adapters.http_action import HttpActionRunner, OutboundLimits
@@ -22,21 +22,22 @@ from scheduler_core.secrets import with_secrets
 from scheduler_core.settings import Settings
 
 
-class WireRunner(Protocol):
-    """A runner of one kind of action, on its wire JSON (secrets included)."""
+class KindRunner(Protocol):
+    """A runner of one kind of action: `action` has its secret fields filled in; `secrets` are what its messages
+    must not quote."""
 
-    def run(self, action: Mapping[str, Any], secrets: Mapping[str, str], headers: Mapping[str, str]) -> Outcome: ...
+    def run(self, action: Action, secrets: Mapping[str, str], headers: Mapping[str, str]) -> Outcome: ...
 
 
 class ActionDispatcher:
-    """`ActionRunner` for every action type: Http, Https, StorageQueue, ServiceBusQueue, ServiceBusTopic.
+    """`ActionRunner` for every action type (`JobActionType`).
 
     Args:
         settings: timeouts, limits, target guards, queue endpoints, OAuth authority.
         runners: replace the runner of some action types (tests).
     """
 
-    def __init__(self, settings: Settings, runners: Mapping[str, WireRunner] | None = None) -> None:
+    def __init__(self, settings: Settings, runners: Mapping[JobActionType, KindRunner] | None = None) -> None:
         guard = TargetGuard(
             allow_loopback=settings.allow_loopback_targets, allow_link_local=settings.allow_link_local_targets
         )
@@ -68,12 +69,12 @@ class ActionDispatcher:
             own_queue_endpoint=queue_service_url(settings.storage),
         )
         service_bus = ServiceBusActionRunner(timeout_seconds=timeout, guard=guard)
-        self._runners: dict[str, WireRunner] = {
-            JobActionType.HTTP.value: http,
-            JobActionType.HTTPS.value: http,
-            JobActionType.STORAGE_QUEUE.value: queue,
-            JobActionType.SERVICE_BUS_QUEUE.value: service_bus,
-            JobActionType.SERVICE_BUS_TOPIC.value: service_bus,
+        self._runners: dict[JobActionType, KindRunner] = {
+            JobActionType.HTTP: http,
+            JobActionType.HTTPS: http,
+            JobActionType.STORAGE_QUEUE: queue,
+            JobActionType.SERVICE_BUS_QUEUE: service_bus,
+            JobActionType.SERVICE_BUS_TOPIC: service_bus,
             **(runners or {}),
         }
 
@@ -81,7 +82,7 @@ class ActionDispatcher:
         reason = unreadable_reason(secrets)
         if reason:
             return Outcome(False, reason)
-        runner = self._runners.get(action.type.value)
+        runner = self._runners.get(action.type)
         if runner is None:
             return Outcome(False, f"Actions of type {action.type.value} cannot be executed by this deployment.")
         return runner.run(with_secrets(action, secrets), secrets, headers)

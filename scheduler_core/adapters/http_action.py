@@ -9,7 +9,6 @@ from __future__ import annotations
 
 from collections.abc import Mapping
 from dataclasses import dataclass
-from typing import Any
 
 import requests
 import urllib3
@@ -18,6 +17,8 @@ from scheduler_core.adapters.environment import OutboundEnvironment
 from scheduler_core.adapters.guarded_http import Deadline, GuardedAdapter, TargetRefusedError
 from scheduler_core.adapters.outbound_auth import AuthenticationFailed, OutboundAuth
 from scheduler_core.adapters.target_guard import TargetGuard, TargetRefused
+from scheduler_core.domain.definition import Action
+from scheduler_core.domain.payloads import HttpRequest
 from scheduler_core.ports import Outcome
 from scheduler_core.secrets import redact
 from scheduler_core.settings import CONCURRENT_ATTEMPTS
@@ -70,17 +71,19 @@ class HttpActionRunner:
         for scheme in ("http://", "https://"):
             self._session.mount(scheme, GuardedAdapter(self._guard, pool_maxsize=CONCURRENT_ATTEMPTS))
 
-    def run(self, action: Mapping[str, Any], secrets: Mapping[str, str], headers: Mapping[str, str]) -> Outcome:
-        request = action.get("request") or {}
-        uri = request.get("uri") or ""
-        body = request.get("body")
-        own_headers = request.get("headers") or {}
-        problem = self._limits.problem(uri, body, own_headers)
+    def run(self, action: Action, secrets: Mapping[str, str], headers: Mapping[str, str]) -> Outcome:
+        """Send the action's request (its secret fields filled in); `secrets` are kept out of the message."""
+        request = action.payload
+        if not isinstance(request, HttpRequest):
+            return Outcome(False, f"Http Action - An action of type {action.type} has no request.")
+        uri = request.uri
+        own_headers = request.headers
+        problem = self._limits.problem(uri, request.body, own_headers)
         if problem:
             return Outcome(False, f"Http Action - {problem}")
         try:
             self._guard.check_url(uri)
-            prepared = self._auth.prepare(request.get("authentication"))
+            prepared = self._auth.prepare(request.authentication)
         except (TargetRefused, AuthenticationFailed) as exc:
             return Outcome(False, redact(f"Http Action - {exc}", secrets))
         # Tokens and Basic credentials are as secret as what they are made from: keep them out of history too.
@@ -100,14 +103,14 @@ class HttpActionRunner:
         return Outcome(outcome.succeeded, redact(outcome.message, secrets))
 
     def _call(
-        self, session: requests.Session, deadline: Deadline, request: Mapping[str, Any], uri: str,
+        self, session: requests.Session, deadline: Deadline, request: HttpRequest, uri: str,
         headers: Mapping[str, str],
     ) -> Outcome:
         """One request within `deadline`, reading at most what history keeps of the body."""
-        body = request.get("body")
+        body = request.body
         try:
             response = session.request(
-                request.get("method") or "GET",
+                request.method,
                 uri,
                 headers=dict(headers),
                 data=body.encode("utf-8") if isinstance(body, str) else None,

@@ -11,7 +11,7 @@ from __future__ import annotations
 import itertools
 import threading
 from collections.abc import Callable, Mapping, Sequence
-from dataclasses import dataclass, replace
+from dataclasses import dataclass, field, replace
 from datetime import UTC, datetime, timedelta
 from typing import Any
 
@@ -365,23 +365,23 @@ class MemoryPoisonQueue:
 
 @dataclass(frozen=True)
 class Call:
-    """One action the scripted runner was asked to perform (its wire JSON with the secrets put back)."""
+    """One action the scripted runner was asked to perform (with its secret fields filled in, as a runner gets it)."""
 
-    action: Mapping[str, Any]
-    secrets: Mapping[str, str]
+    action: Action
+    secrets: Mapping[str, str] = field(repr=False)
     headers: Mapping[str, str]
 
 
 class ScriptedActions:
     """`ActionRunner` whose outcomes a test scripts: `respond(action, headers) -> Outcome` (default: success)."""
 
-    def __init__(self, respond: Callable[[Mapping[str, Any], Mapping[str, str]], Outcome] | None = None) -> None:
+    def __init__(self, respond: Callable[[Action, Mapping[str, str]], Outcome] | None = None) -> None:
         self.respond = respond or (lambda _action, _headers: Outcome(True, "Http request succeeded: 200 OK"))
         self.calls: list[Call] = []
         self._lock = threading.Lock()
 
     def run(self, action: Action, secrets: Mapping[str, str], headers: Mapping[str, str]) -> Outcome:
-        wire = with_secrets(action, secrets)
+        performed = with_secrets(action, secrets)
         with self._lock:
-            self.calls.append(Call(wire, dict(secrets), dict(headers)))
-        return self.respond(wire, headers)
+            self.calls.append(Call(performed, dict(secrets), dict(headers)))
+        return self.respond(performed, headers)

@@ -1,7 +1,7 @@
 """Outbound authentication of Http(s) actions (reference (g)): Basic, ClientCertificate, ActiveDirectoryOAuth and the
 `ManagedIdentity` extension.
 
-`OutboundAuth.prepare(authentication)` turns the action's `authentication` object (secrets merged in) into what the
+`OutboundAuth.prepare(authentication)` turns the request's typed authentication (secrets filled in) into what the
 request needs: headers (Basic, Bearer) and/or a TLS context that presents a client certificate. Failures raise
 `AuthenticationFailed` with a message fit for job history: it never quotes a secret.
 """
@@ -23,6 +23,13 @@ import requests
 from cryptography.hazmat.primitives import serialization
 
 from scheduler_core.client_certificates import load_pfx
+from scheduler_core.domain.payloads import (
+    ActiveDirectoryOAuth,
+    Authentication,
+    Basic,
+    ClientCertificate,
+    ManagedIdentity,
+)
 from scheduler_core.domain.targets import managed_identity_refusal
 
 # A token is used until this long before it expires, so a request never arrives with one that just lapsed.
@@ -148,34 +155,33 @@ class OutboundAuth:
         self._clock = clock
         self._session = session or requests.Session()
 
-    def prepare(self, authentication: Mapping[str, Any] | None) -> Prepared:
-        """Headers and TLS context for `authentication` (None or `NotSpecified`: nothing).
+    def prepare(self, authentication: Authentication | None) -> Prepared:
+        """Headers and TLS context for `authentication` (None: nothing).
 
         Raises:
             AuthenticationFailed: the credentials cannot be used; the message names the field, never its value.
         """
-        kind = (authentication or {}).get("type") or "NotSpecified"
-        auth = authentication or {}
-        if kind == "NotSpecified":
-            return Prepared()
-        if kind == "Basic":
-            return Prepared(headers={"Authorization": _basic(auth)})
-        if kind == "ClientCertificate":
-            try:
-                return Prepared(ssl_context=client_certificate_context(auth.get("pfx"), auth.get("password")))
-            except (ValueError, ssl.SSLError) as exc:
-                raise AuthenticationFailed(f"ClientCertificate authentication failed: {exc}.") from None
-        if kind == "ActiveDirectoryOAuth":
-            return Prepared(headers={"Authorization": f"Bearer {self._oauth_token(auth)}"})
-        if kind == "ManagedIdentity":
-            return Prepared(headers={"Authorization": f"Bearer {self._managed_identity_token(auth)}"})
-        raise AuthenticationFailed(f"Authentication of type {kind} is not supported.")
+        match authentication:
+            case None:
+                return Prepared()
+            case Basic():
+                return Prepared(headers={"Authorization": _basic(authentication)})
+            case ClientCertificate(pfx=pfx, password=password):
+                try:
+                    return Prepared(ssl_context=client_certificate_context(pfx, password))
+                except (ValueError, ssl.SSLError) as exc:
+                    raise AuthenticationFailed(f"ClientCertificate authentication failed: {exc}.") from None
+            case ActiveDirectoryOAuth():
+                return Prepared(headers={"Authorization": f"Bearer {self._oauth_token(authentication)}"})
+            case ManagedIdentity():
+                return Prepared(headers={"Authorization": f"Bearer {self._managed_identity_token(authentication)}"})
 
-    def _oauth_token(self, auth: Mapping[str, Any]) -> str:
-        missing = [name for name in ("tenant", "audience", "clientId", "secret") if not auth.get(name)]
+    def _oauth_token(self, auth: ActiveDirectoryOAuth) -> str:
+        given = {"tenant": auth.tenant, "audience": auth.audience, "clientId": auth.client_id, "secret": auth.secret}
+        missing = [name for name, value in given.items() if not value]
         if missing:
             raise AuthenticationFailed(f"ActiveDirectoryOAuth authentication lacks {', '.join(missing)}.")
-        tenant, audience, client_id, secret = auth["tenant"], auth["audience"], auth["clientId"], auth["secret"]
+        tenant, audience, client_id, secret = auth.tenant, auth.audience, auth.client_id, auth.secret
         # The v1 endpoint takes the audience as `resource`, exactly as the old service's jobs state it.
         url = f"{self._authority}/{tenant}/oauth2/token"
 
@@ -207,10 +213,10 @@ class OutboundAuth:
 
         return self._cache.get(_digest("oauth", url, client_id, audience, secret), fetch)
 
-    def _managed_identity_token(self, auth: Mapping[str, Any]) -> str:
+    def _managed_identity_token(self, auth: ManagedIdentity) -> str:
         # Checked again at run time: the operator may have narrowed the audiences since the job was written.
         refusal = managed_identity_refusal(
-            auth.get("audience"), auth.get("clientId"),
+            auth.audience, auth.client_id,
             allowed=self._mi_audiences, outbound_client_id=self._outbound_client_id,
         )
         if refusal is not None:
@@ -222,7 +228,7 @@ class OutboundAuth:
             )
         client_id = self._outbound_client_id  # never the app's own identity, whatever the job names
         # azure-identity turns a scope back into a resource by removing "/.default": the audience arrives unchanged.
-        scope = f"{str(auth['audience']).strip().removesuffix('/.default').rstrip('/')}/.default"
+        scope = f"{str(auth.audience).strip().removesuffix('/.default').rstrip('/')}/.default"
 
         def fetch() -> tuple[str, float]:
             try:
@@ -239,10 +245,10 @@ class OutboundAuth:
         return self._cache.get(_digest("mi", client_id, scope), fetch)
 
 
-def _basic(auth: Mapping[str, Any]) -> str:
-    if auth.get("username") is None:
+def _basic(auth: Basic) -> str:
+    if auth.username is None:
         raise AuthenticationFailed("Basic authentication lacks username.")
-    pair = f"{auth.get('username')}:{auth.get('password') or ''}".encode()
+    pair = f"{auth.username}:{auth.password or ''}".encode()
     return "Basic " + base64.b64encode(pair).decode("ascii")
 
 

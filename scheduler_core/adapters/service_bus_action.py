@@ -13,16 +13,15 @@ from dataclasses import dataclass
 from typing import Any
 from urllib.parse import quote
 
-from azure.servicebus import ServiceBusClient, ServiceBusMessage
+from azure.servicebus import ServiceBusClient
+from azure.servicebus import ServiceBusMessage as SdkMessage
 
 from scheduler_core.adapters.target_guard import TargetGuard, TargetRefused
-from scheduler_core.domain.definition import JobActionType
+from scheduler_core.domain.definition import Action, JobActionType
+from scheduler_core.domain.payloads import ServiceBusMessage
 from scheduler_core.domain.targets import service_bus_host
 from scheduler_core.ports import Outcome
 from scheduler_core.secrets import redact
-from scheduler_core.wire import parse_instant, parse_timespan
-
-PAYLOADS = {k.value: k.payload_field for k in (JobActionType.SERVICE_BUS_QUEUE, JobActionType.SERVICE_BUS_TOPIC)}
 
 
 @dataclass(frozen=True)
@@ -35,19 +34,19 @@ class ServiceBusConnection:
     topic: bool
 
 
-def service_bus_connection(action_type: str, payload: Mapping[str, Any]) -> ServiceBusConnection:
-    """The connection of a ServiceBusQueue/ServiceBusTopic payload (secrets merged in) (pure).
+def service_bus_connection(action_type: JobActionType, payload: ServiceBusMessage) -> ServiceBusConnection:
+    """The connection of a ServiceBusQueue/ServiceBusTopic payload (its sasKey filled in) (pure).
 
     Raises:
         ValueError: the namespace, entity or SAS key is missing or malformed (the message quotes no key).
     """
-    topic = action_type == JobActionType.SERVICE_BUS_TOPIC.value
-    entity = payload.get("topicPath" if topic else "queueName") or ""
+    topic = action_type == JobActionType.SERVICE_BUS_TOPIC
+    entity = (payload.topic_path if topic else payload.queue_name) or ""
     if not entity:
         raise ValueError(f"the {'topicPath' if topic else 'queueName'} is missing")
-    host = service_bus_host(payload.get("namespace") or "")
-    auth = payload.get("authentication") or {}
-    key_name, key = auth.get("sasKeyName") or "", auth.get("sasKey") or ""
+    host = service_bus_host(payload.namespace)
+    auth = payload.authentication
+    key_name, key = (auth.sas_key_name or "", auth.sas_key or "") if auth else ("", "")
     if not key_name or not key:
         raise ValueError("authentication needs sasKeyName and sasKey")
     if ";" in key_name or ";" in key:
@@ -56,7 +55,7 @@ def service_bus_connection(action_type: str, payload: Mapping[str, Any]) -> Serv
     return ServiceBusConnection(host=host, connection_string=connection, entity=entity, topic=topic)
 
 
-def service_bus_message(payload: Mapping[str, Any], headers: Mapping[str, str]) -> ServiceBusMessage:
+def service_bus_message(payload: ServiceBusMessage, headers: Mapping[str, str]) -> SdkMessage:
     """The message of a ServiceBusQueue/ServiceBusTopic payload (pure).
 
     `brokeredMessageProperties` map onto the SDK's fields (`label` is the AMQP subject); `customMessageProperties`
@@ -66,30 +65,31 @@ def service_bus_message(payload: Mapping[str, Any], headers: Mapping[str, str]) 
     Raises:
         ValueError: a property has a value Service Bus refuses (say, a partition key unlike the session id).
     """
-    props = payload.get("brokeredMessageProperties") or {}
-    application: dict[str | bytes, Any] = {**(payload.get("customMessageProperties") or {})}
+    props = payload.brokered_message_properties
+    application: dict[str | bytes, Any] = {}
+    application.update(payload.custom_message_properties)
     application.update(headers)
-    return ServiceBusMessage(
-        payload.get("message") or "",
+    return SdkMessage(
+        payload.message,
         application_properties=application,
-        content_type=props.get("contentType"),
-        correlation_id=props.get("correlationId"),
-        message_id=props.get("messageId") or headers.get("x-ms-scheduler-execution-id"),
-        session_id=props.get("sessionId"),
-        partition_key=props.get("partitionKey"),
-        time_to_live=parse_timespan(props.get("timeToLive")),
-        subject=props.get("label"),
-        reply_to=props.get("replyTo"),
-        reply_to_session_id=props.get("replyToSessionId"),
-        to=props.get("to"),
-        scheduled_enqueue_time_utc=parse_instant(props.get("scheduledEnqueueTimeUtc")),
+        content_type=props.content_type,
+        correlation_id=props.correlation_id,
+        message_id=props.message_id or headers.get("x-ms-scheduler-execution-id"),
+        session_id=props.session_id,
+        partition_key=props.partition_key,
+        time_to_live=props.time_to_live,
+        subject=props.label,
+        reply_to=props.reply_to,
+        reply_to_session_id=props.reply_to_session_id,
+        to=props.to,
+        scheduled_enqueue_time_utc=props.scheduled_enqueue_time_utc,
     )
 
 
-Sender = Callable[[ServiceBusConnection, ServiceBusMessage, float], None]
+Sender = Callable[[ServiceBusConnection, SdkMessage, float], None]
 
 
-def send_with_sdk(connection: ServiceBusConnection, message: ServiceBusMessage, timeout: float) -> None:
+def send_with_sdk(connection: ServiceBusConnection, message: SdkMessage, timeout: float) -> None:
     """Send one message with azure-servicebus (AMQP over TLS, port 5671)."""
     with ServiceBusClient.from_connection_string(connection.connection_string, retry_total=0) as client:
         get_sender = client.get_topic_sender if connection.topic else client.get_queue_sender
@@ -107,10 +107,13 @@ class ServiceBusActionRunner:
         self._guard = guard or TargetGuard()
         self._send = sender
 
-    def run(self, action: Mapping[str, Any], secrets: Mapping[str, str], headers: Mapping[str, str]) -> Outcome:
-        kind = action.get("type") or ""
-        payload = action.get(PAYLOADS.get(kind, "")) or {}
-        hidden = {**secrets, "sasKey": (payload.get("authentication") or {}).get("sasKey") or ""}
+    def run(self, action: Action, secrets: Mapping[str, str], headers: Mapping[str, str]) -> Outcome:
+        """Send the action's message (its sasKey filled in); `secrets` are kept out of the message."""
+        kind = action.type
+        payload = action.payload
+        if not isinstance(payload, ServiceBusMessage):
+            return Outcome(False, f"{kind} Action - An action of type {kind} has no Service Bus message.")
+        hidden = {**secrets, "sasKey": (payload.authentication.sas_key if payload.authentication else None) or ""}
         hidden["sasKey.quoted"] = quote(hidden["sasKey"], safe="")
         try:
             connection = service_bus_connection(kind, payload)

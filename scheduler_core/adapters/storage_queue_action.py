@@ -29,6 +29,8 @@ from azure.core.exceptions import AzureError, HttpResponseError
 from azure.storage.queue import QueueClient
 
 from scheduler_core.adapters.target_guard import TargetGuard, TargetRefused
+from scheduler_core.domain.definition import Action
+from scheduler_core.domain.payloads import StorageQueueMessage, StorageQueueMessageFormat
 from scheduler_core.domain.targets import is_queue_name, is_storage_account
 from scheduler_core.ports import Outcome
 from scheduler_core.secrets import redact
@@ -143,13 +145,16 @@ class StorageQueueActionRunner:
             self._credential = self._identity()
         return self._credential
 
-    def run(self, action: Mapping[str, Any], secrets: Mapping[str, str], headers: Mapping[str, str]) -> Outcome:
-        payload = action.get("queueMessage") or {}
-        account, queue = payload.get("storageAccount") or "", payload.get("queueName") or ""
-        sas_token = (payload.get("sasToken") or "").lstrip("?")
+    def run(self, action: Action, secrets: Mapping[str, str], headers: Mapping[str, str]) -> Outcome:
+        """Post the action's queue message (its sasToken filled in); `secrets` are kept out of the message."""
+        payload = action.payload
+        if not isinstance(payload, StorageQueueMessage):
+            return Outcome(False, f"StorageQueue Action - An action of type {action.type} has no queueMessage.")
+        account, queue = payload.storage_account, payload.queue_name
+        sas_token = (payload.sas_token or "").lstrip("?")
         hidden = {**secrets, **sas_secrets(sas_token)}
-        message = payload.get("message") or ""
-        if payload.get("messageFormat") != "Raw":
+        message = payload.message
+        if payload.message_format is not StorageQueueMessageFormat.RAW:
             message = storage_queue_envelope(
                 message, headers, client_request_id=str(uuid.uuid4()), region=self._region
             )

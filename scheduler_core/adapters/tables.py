@@ -42,7 +42,7 @@ from scheduler_core.domain.job import (
     JobStatus,
 )
 from scheduler_core.ports import Attempt, Claim, Claimed, Due, HistoryEntry, Page, StoredCollection, StoredJob
-from scheduler_core.wire import definition_from_wire
+from scheduler_core.wire import collection_definition_from_wire, collection_definition_to_wire, definition_from_wire
 
 COLLECTIONS, JOBS, HISTORY, DUE = "collections", "jobs", "history", "due"
 TABLE_NAMES = (COLLECTIONS, JOBS, HISTORY, DUE)
@@ -165,7 +165,7 @@ class TableStorage:
         ref = CollectionRef(entity["Subscription"], entity["ResourceGroup"], entity["Name"])
         return StoredCollection(
             ref=ref,
-            definition=json.loads(entity["Definition"]),
+            definition=collection_definition_from_wire(json.loads(entity["Definition"])),
             job_count=int(entity.get("JobCount", 0)),
             etag=entity.metadata["etag"],
             version=str(entity.get("Version") or "1"),
@@ -179,7 +179,7 @@ class TableStorage:
             "Subscription": collection.ref.subscription,
             "ResourceGroup": collection.ref.resource_group,
             "Name": collection.ref.name,
-            "Definition": json.dumps(collection.definition),
+            "Definition": json.dumps(collection_definition_to_wire(collection.definition)),
             "JobCount": collection.job_count,
             "Version": collection.version,
             "SchemaVersion": SCHEMA_VERSION,

@@ -36,6 +36,7 @@ from opentelemetry.metrics import CallbackOptions, Observation
 from opentelemetry.trace import SpanKind, Status, StatusCode
 
 from scheduler_core.domain.definition import Action
+from scheduler_core.domain.payloads import HttpRequest, StorageQueueMessage
 from scheduler_core.ports import ActionRunner, Outcome
 from scheduler_core.service.telemetry import COMPLETED, FAULTED, POSTPONED, AttemptFacts
 from scheduler_core.settings import Settings, TelemetrySettings
@@ -69,7 +70,6 @@ ACTION_TYPE = "scheduler.action.type"
 ACTION_NAME = "scheduler.action.name"
 ACTION_TARGET = "scheduler.action.target"
 
-_HTTP_TYPES = frozenset({"Http", "Https"})
 _log = logging.getLogger(f"{LOGGER}.attempts")
 
 # The attempt running in this thread, so that the action's span and log records can add to it.
@@ -226,9 +226,9 @@ class _TracedActions:
         attempt = _current.get()
         if attempt is not None:
             attempt.typed(kind)
-        attributes: dict[str, Any] = {ACTION_TYPE: kind, **_target(kind, action.wire)}
+        attributes: dict[str, Any] = {ACTION_TYPE: kind, **_target(action)}
         with self._tracer.start_as_current_span(SPAN_ACTION, kind=SpanKind.CLIENT, attributes=attributes) as span:
-            if kind in _HTTP_TYPES:
+            if isinstance(action.payload, HttpRequest):
                 carrier: dict[str, str] = {}
                 propagate.inject(carrier)
                 headers = {**headers, **carrier}
@@ -238,26 +238,23 @@ class _TracedActions:
             return outcome
 
 
-def _target(kind: str, action: Mapping[str, Any]) -> dict[str, Any]:
+def _target(action: Action) -> dict[str, Any]:
     """Where the action goes, without credentials or query: host and port, or the account / namespace name."""
-    if kind in _HTTP_TYPES:
-        request = action.get("request") or {}
+    payload = action.payload
+    if isinstance(payload, HttpRequest):
         try:
-            parts = urlsplit(str(request.get("uri") or ""))
+            parts = urlsplit(payload.uri)
             port = parts.port
         except ValueError:
             return {}
-        found: dict[str, Any] = {"http.request.method": str(request.get("method") or "GET").upper()}
+        found: dict[str, Any] = {"http.request.method": payload.method.upper()}
         if parts.hostname:
             found["server.address"] = found[ACTION_TARGET] = parts.hostname
         if port:
             found["server.port"] = port
         return found
-    message = action.get("queueMessage") or action.get("serviceBusQueueMessage") or action.get(
-        "serviceBusTopicMessage"
-    ) or {}
-    name = message.get("storageAccount") or message.get("namespace")
-    return {ACTION_TARGET: str(name)} if name else {}
+    name = payload.storage_account if isinstance(payload, StorageQueueMessage) else payload.namespace
+    return {ACTION_TARGET: name} if name else {}
 
 
 class _AttemptAttributes(logging.Filter):

@@ -6,21 +6,34 @@ marked as such; old clients never send them and ignore them in responses.
 
 from __future__ import annotations
 
-from collections.abc import Mapping
+from collections.abc import Callable, Mapping
 from enum import Enum
 from typing import Annotated, Any, Literal
 
 from pydantic import AliasChoices, BaseModel, ConfigDict, Discriminator, Field, Tag
 
 from scheduler_core.api.types import Duration, UtcDateTime, canonical_literal, case_insensitive
+from scheduler_core.domain.collection import CollectionDefinition, JobCollectionState, QuotaFrequency, SkuDefinition
 from scheduler_core.domain.definition import JobActionType, JobWrite
 from scheduler_core.domain.job import JobExecutionStatus, JobHistoryActionName, JobState
+from scheduler_core.domain.payloads import (
+    AuthenticationType,
+    ServiceBusAuthenticationType,
+    ServiceBusTransportType,
+    StorageQueueMessageFormat,
+)
 from scheduler_core.domain.recurrence import Frequency, WeekDay
 from scheduler_core.domain.retry import RetryType
 from scheduler_core.ports import HistoryEntry, StoredCollection, StoredJob
 from scheduler_core.secrets import merge_secrets, split_secrets
-from scheduler_core.service.quota import DEFAULT_SKU, effective_quota
-from scheduler_core.wire import definition_from_wire, format_datetime
+from scheduler_core.service.merge import merge_patch
+from scheduler_core.wire import (
+    collection_definition_from_wire,
+    collection_definition_to_wire,
+    definition_from_wire,
+    format_datetime,
+    quota_in_force_to_wire,
+)
 
 
 class Wire(BaseModel):
@@ -30,39 +43,7 @@ class Wire(BaseModel):
     model_config = ConfigDict(extra="forbid", populate_by_name=True, use_enum_values=False)
 
 
-# ---- enums that exist only on the wire -------------------------------------------------------------------------
-
-
-class SkuDefinition(str, Enum):
-    STANDARD = "Standard"
-    FREE = "Free"
-    P10_PREMIUM = "P10Premium"
-    P20_PREMIUM = "P20Premium"
-
-
-class JobCollectionState(str, Enum):
-    ENABLED = "Enabled"
-    DISABLED = "Disabled"
-    SUSPENDED = "Suspended"
-    DELETED = "Deleted"
-
-
-class ServiceBusTransportType(str, Enum):
-    NOT_SPECIFIED = "NotSpecified"
-    NET_MESSAGING = "NetMessaging"
-    AMQP = "AMQP"
-
-
-class ServiceBusAuthenticationType(str, Enum):
-    NOT_SPECIFIED = "NotSpecified"
-    SHARED_ACCESS_KEY = "SharedAccessKey"
-
-
-class StorageQueueMessageFormat(str, Enum):
-    """Extension: what a StorageQueue action posts (reference (h))."""
-
-    ENVELOPE = "StorageQueueMessage"
-    RAW = "Raw"
+# ---- enums: each vocabulary is one domain enum (domain/), accepted here in any case --------------------------------
 
 
 def _enum(enum: type[Enum]) -> Any:
@@ -74,17 +55,6 @@ def _enum(enum: type[Enum]) -> Any:
 
 class Sku(Wire):
     name: _enum(SkuDefinition) | None = None  # type: ignore[valid-type]
-
-
-class QuotaFrequency(str, Enum):
-    """`RecurrenceFrequency` plus `Second` (extension: cron schedules can fire every few seconds)."""
-
-    SECOND = "Second"
-    MINUTE = "Minute"
-    HOUR = "Hour"
-    DAY = "Day"
-    WEEK = "Week"
-    MONTH = "Month"
 
 
 class JobMaxRecurrence(Wire):
@@ -173,10 +143,7 @@ class NoAuthentication(Wire):
     type: Annotated[Literal["NotSpecified"], canonical_literal("NotSpecified")]
 
 
-_AUTH_TAGS = {
-    tag.lower(): tag
-    for tag in ("ClientCertificate", "Basic", "ActiveDirectoryOAuth", "ManagedIdentity", "NotSpecified")
-}
+_AUTH_TAGS = {kind.value.lower(): kind.value for kind in AuthenticationType}
 
 
 def _auth_tag(value: Any) -> str | None:
@@ -432,16 +399,28 @@ def history_to_wire(entry: HistoryEntry) -> dict[str, Any]:
 
 def collection_to_wire(collection: StoredCollection) -> dict[str, Any]:
     """A stored collection as a `JobCollectionDefinition`, defaults (sku, state, the plan's quota) filled in."""
-    properties = dict(collection.definition.get("properties") or {})
+    definition = collection.definition
+    wire = collection_definition_to_wire(definition)
+    properties = dict(wire.get("properties") or {})
     properties.update(
-        sku={"name": (properties.get("sku") or {}).get("name") or DEFAULT_SKU},
-        state=properties.get("state") or "Enabled",
-        quota=effective_quota(collection.definition),
+        sku={"name": definition.plan.value},
+        state=(definition.state or JobCollectionState.ENABLED).value,
+        quota=quota_in_force_to_wire(definition.effective_quota()),
     )
     return {
         "id": collection.ref.arm_id,
         "type": "Microsoft.Scheduler/jobCollections",
         "name": collection.ref.name,
-        **collection.definition,
+        **wire,
         "properties": properties,
     }
+
+
+def collection_patch(patch: Mapping[str, Any]) -> Callable[[CollectionDefinition], CollectionDefinition]:
+    """The update a validated PATCH body (canonical, `null` removes a field) makes to a collection definition: a JSON
+    merge patch (RFC 7386) of its wire JSON."""
+
+    def patched(current: CollectionDefinition) -> CollectionDefinition:
+        return collection_definition_from_wire(merge_patch(collection_definition_to_wire(current), patch))
+
+    return patched

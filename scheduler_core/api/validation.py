@@ -18,6 +18,7 @@ from scheduler_core.api.models import JobCollectionDefinition, JobDefinition
 from scheduler_core.client_certificates import fill_certificate_details
 from scheduler_core.domain.definition import JobActionType
 from scheduler_core.domain.errors import InvalidInput, PayloadTooLarge, Problem
+from scheduler_core.domain.payloads import AuthenticationType
 from scheduler_core.domain.recurrence import check_fires
 from scheduler_core.domain.targets import (
     is_header_value,
@@ -33,7 +34,7 @@ from scheduler_core.domain.targets import (
 from scheduler_core.settings import IDENTITY_QUEUES_SETTING, Settings
 from scheduler_core.wire import parse_instant, recurrence_from_wire, retry_policy_from_wire
 
-_TAGS = {"ClientCertificate", "Basic", "ActiveDirectoryOAuth", "ManagedIdentity", "NotSpecified"}
+_TAGS = {kind.value for kind in AuthenticationType}
 _PAYLOAD = {kind.value: kind.payload_field for kind in JobActionType}
 _REQUIRED = {
     "request": ("uri",),
@@ -241,13 +242,13 @@ def _request_problems(action_type: str, request: Mapping[str, Any], path: str, s
 
 def _authentication_problems(auth: Mapping[str, Any], path: str, settings: Settings) -> list[Problem]:
     kind = auth.get("type")
-    if kind == "ManagedIdentity":
+    if kind == AuthenticationType.MANAGED_IDENTITY:
         refusal = managed_identity_refusal(
             auth.get("audience"), auth.get("clientId"),
             allowed=settings.managed_identity_audiences, outbound_client_id=settings.outbound_identity_client_id,
         )
         return [Problem(f"{path}.{refusal[0]}", refusal[1])] if refusal else []
-    if kind == "ActiveDirectoryOAuth" and auth.get("tenant") and not is_tenant(auth["tenant"]):
+    if kind == AuthenticationType.ACTIVE_DIRECTORY_OAUTH and auth.get("tenant") and not is_tenant(auth["tenant"]):
         return [Problem(f"{path}.tenant", "must be a tenant id (GUID) or a domain name, without '/', '..' or '%'")]
     return []
 

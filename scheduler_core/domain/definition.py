@@ -2,8 +2,8 @@
 recurrence, catch-up window). Parsed once from wire JSON at the edges (`scheduler_core/wire.py`, used by the API and
 the storage adapter); the service reasons only about these fields.
 
-Each value keeps the canonical wire JSON it was parsed from (`wire`, secrets excluded): the API renders it back and
-the action runners read the action's payload (request, queue message) from it. The payload kinds are not typed yet.
+Each value keeps the canonical wire JSON it was parsed from (`wire`, secrets excluded), which the API renders back;
+the action runners read the typed payload (`Action.payload`, kinds in `domain/payloads.py`).
 """
 
 from __future__ import annotations
@@ -14,12 +14,14 @@ from datetime import datetime, timedelta
 from typing import Any
 
 from scheduler_core.domain.job import JobState, WireEnum
+from scheduler_core.domain.payloads import HttpRequest, Payload, ServiceBusMessage, StorageQueueMessage
 from scheduler_core.domain.recurrence import Recurrence
 from scheduler_core.domain.retry import DEFAULT_RETRY, RetryPolicy
 
 
 class JobActionType(WireEnum):
-    """The kinds of action (wire `action.type`); each carries its payload under one field (`payload_field`)."""
+    """The kinds of action (wire `action.type`): the one list of them. Each carries one kind of payload
+    (`payload_class`) under one wire field (`payload_field`)."""
 
     HTTP = "Http"
     HTTPS = "Https"
@@ -30,15 +32,20 @@ class JobActionType(WireEnum):
     @property
     def payload_field(self) -> str:
         """The wire field of this kind's payload: `request`, `queueMessage`, `serviceBusQueueMessage`, ..."""
-        return _PAYLOAD_FIELDS[self]
+        return _PAYLOADS[self][0]
+
+    @property
+    def payload_class(self) -> type[Payload]:
+        """The typed payload of this kind: `HttpRequest`, `StorageQueueMessage` or `ServiceBusMessage`."""
+        return _PAYLOADS[self][1]
 
 
-_PAYLOAD_FIELDS = {
-    JobActionType.HTTP: "request",
-    JobActionType.HTTPS: "request",
-    JobActionType.STORAGE_QUEUE: "queueMessage",
-    JobActionType.SERVICE_BUS_QUEUE: "serviceBusQueueMessage",
-    JobActionType.SERVICE_BUS_TOPIC: "serviceBusTopicMessage",
+_PAYLOADS: dict[JobActionType, tuple[str, type[Payload]]] = {
+    JobActionType.HTTP: ("request", HttpRequest),
+    JobActionType.HTTPS: ("request", HttpRequest),
+    JobActionType.STORAGE_QUEUE: ("queueMessage", StorageQueueMessage),
+    JobActionType.SERVICE_BUS_QUEUE: ("serviceBusQueueMessage", ServiceBusMessage),
+    JobActionType.SERVICE_BUS_TOPIC: ("serviceBusTopicMessage", ServiceBusMessage),
 }
 
 
@@ -48,17 +55,27 @@ class Action:
 
     Attributes:
         type: the kind of action.
+        payload: what it sends, of the kind its type names (`type.payload_class`); its secret fields are None
+            until `secrets.with_secrets` fills them in to run it.
         retry_policy: how a failed attempt is retried (absent on the wire: Fixed, 4 retries, 30 s apart).
         error_action: what runs once the retries are exhausted, or None. It has no error action of its own.
-        wire: the action's canonical wire JSON, secrets excluded (the runner's input; `errorAction` included).
+        wire: the action's canonical wire JSON, secrets excluded (`errorAction` included), for rendering.
         path: where it sits in the job's wire JSON (`action`, `action.errorAction`): the prefix of its secrets.
+
+    Raises:
+        ValueError: the payload is not of the kind the type names.
     """
 
     type: JobActionType
+    payload: Payload
     retry_policy: RetryPolicy = DEFAULT_RETRY
     error_action: Action | None = None
     wire: Mapping[str, Any] = field(default_factory=dict, compare=False, repr=False)
     path: str = "action"
+
+    def __post_init__(self) -> None:
+        if not isinstance(self.payload, self.type.payload_class):
+            raise ValueError(f"an action of type {self.type} carries a {self.type.payload_class.__name__}")
 
 
 @dataclass(frozen=True)
@@ -92,5 +109,5 @@ class JobWrite:
     """
 
     definition: JobDefinition
-    secrets: Mapping[str, str] = field(default_factory=dict)
+    secrets: Mapping[str, str] = field(default_factory=dict, repr=False)
     state: JobState | None = None

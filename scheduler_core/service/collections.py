@@ -1,29 +1,28 @@
 """Job collection use cases: create or replace, patch, get, list, delete, enable and disable all jobs.
 
-A collection stores its definition as its owner wrote it (canonical wire JSON); defaults (`sku` Standard, `state`
-Enabled, the plan's quota) are filled in when it is rendered, see `quota.effective_quota`.
+A collection stores its definition as its owner wrote it (a typed `CollectionDefinition`, fields never set are
+None); defaults (`sku` Standard, `state` Enabled, the plan's quota) are what `CollectionDefinition` answers for them.
 """
 
 from __future__ import annotations
 
-from collections.abc import Mapping
+from collections.abc import Callable
 from dataclasses import replace
-from typing import Any
 
+from scheduler_core.domain.collection import CollectionDefinition, JobCollectionState
 from scheduler_core.domain.errors import ConcurrencyConflict, JobCollectionNotFound, StateConflict
 from scheduler_core.domain.job import CollectionRef, DisabledNote, JobState
 from scheduler_core.domain.precondition import NONE, Precondition
 from scheduler_core.ports import StoredCollection, new_version
 from scheduler_core.service import jobs as job_use_cases
 from scheduler_core.service.context import Services
-from scheduler_core.service.merge import merge_patch
 from scheduler_core.service.quota import check_job_count, check_jobs_fit
 
 _CREATE_ATTEMPTS = 5
 
 
 def _checked(
-    services: Services, condition: Precondition, current: StoredCollection, definition: Mapping[str, Any]
+    services: Services, condition: Precondition, current: StoredCollection, definition: CollectionDefinition
 ) -> StoredCollection:
     """`current` with its new definition, if it meets `condition` (else PreconditionFailed) and every job it holds
     still fits the new quota (else QuotaExceeded)."""
@@ -39,7 +38,7 @@ def _checked(
 
 
 def put_collection(
-    services: Services, ref: CollectionRef, definition: Mapping[str, Any], condition: Precondition = NONE
+    services: Services, ref: CollectionRef, definition: CollectionDefinition, condition: Precondition = NONE
 ) -> tuple[StoredCollection, bool]:
     """Create or fully replace; returns (stored collection, created). A replacement must fit the jobs it holds.
 
@@ -68,17 +67,20 @@ def put_collection(
 
 
 def patch_collection(
-    services: Services, ref: CollectionRef, patch: Mapping[str, Any], condition: Precondition = NONE
+    services: Services,
+    ref: CollectionRef,
+    build: Callable[[CollectionDefinition], CollectionDefinition],
+    condition: Precondition = NONE,
 ) -> StoredCollection:
-    """Merge `patch` (canonical wire JSON, `null` removes a field) into the stored definition (RFC 7386), inside the
-    ETag-guarded update.
+    """Replace the definition with `build(current definition)` (the API's merge of a PATCH body), inside the
+    ETag-guarded update: a concurrent write makes it read and build again, so no update is lost.
 
     Raises:
         JobCollectionNotFound, PreconditionFailed, QuotaExceeded.
     """
     previous = services.storage.get_collection(ref)
     updated = services.storage.update_collection(
-        ref, lambda current: _checked(services, condition, current, merge_patch(current.definition, patch))
+        ref, lambda current: _checked(services, condition, current, build(current.definition))
     )
     _apply_state_to_jobs(services, ref, previous=previous, now_enabled=updated.enabled)
     return updated
@@ -120,11 +122,10 @@ def set_collection_state(
     services: Services, ref: CollectionRef, state: JobState, note: DisabledNote | None = None
 ) -> None:
     """POST enable/disable: the collection's state, and every job's (Completed and Faulted jobs keep theirs)."""
-    wanted = "Enabled" if state is JobState.ENABLED else "Disabled"
+    wanted = JobCollectionState.ENABLED if state is JobState.ENABLED else JobCollectionState.DISABLED
 
     def update(current: StoredCollection) -> StoredCollection:
-        properties = {**(current.definition.get("properties") or {}), "state": wanted}
-        return replace(current, definition={**current.definition, "properties": properties}, version=new_version())
+        return replace(current, definition=replace(current.definition, state=wanted), version=new_version())
 
     services.storage.update_collection(ref, update)
     set_jobs_state(services, ref, state, note)

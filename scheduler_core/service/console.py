@@ -11,7 +11,6 @@ point read, a small delta query and a scan of memory.
 
 from __future__ import annotations
 
-import json
 import logging
 import threading
 import time
@@ -23,17 +22,17 @@ from functools import lru_cache
 from typing import Any, Protocol
 from urllib.parse import urlsplit
 
+from scheduler_core.domain.collection import JobCollectionState
 from scheduler_core.domain.errors import InvalidInput, JobNotFound, StateConflict
 from scheduler_core.domain.job import CollectionRef, DisabledNote, JobExecutionStatus, JobRef, JobState
+from scheduler_core.domain.payloads import HttpRequest, Payload, StorageQueueMessage
 from scheduler_core.domain.phrases import describe
-from scheduler_core.domain.recurrence import occurrences
+from scheduler_core.domain.recurrence import Recurrence, occurrences
 from scheduler_core.ports import HistoryEntry, Page, StoredCollection, StoredJob
 from scheduler_core.service import collections as collection_use_cases
 from scheduler_core.service import jobs as job_use_cases
 from scheduler_core.service.context import Services
 from scheduler_core.service.dispatch import timing
-from scheduler_core.service.quota import effective_quota
-from scheduler_core.wire import parse_instant, recurrence_from_wire
 
 log = logging.getLogger(__name__)
 
@@ -276,30 +275,25 @@ _INDEX = JobIndex()
 
 def to_row(job: StoredJob) -> JobRow:
     """The job as one line of the list: its schedule phrase, action type and target host."""
-    start = job.definition.wire.get("startTime")
-    recurrence = job.definition.wire.get("recurrence")
-    phrase = _phrase(json.dumps(recurrence, sort_keys=True) if recurrence else "", start if not recurrence else None)
-    action = job.definition.action.wire
-    return JobRow(job, phrase, str(action.get("type") or ""), _target(dict(action)))
+    recurrence = job.definition.recurrence
+    phrase = _phrase(recurrence, job.definition.start_time if recurrence is None else None)
+    action = job.definition.action
+    return JobRow(job, phrase, action.type.value, _target(action.payload))
 
 
 @lru_cache(maxsize=4096)
-def _phrase(recurrence: str, start: str | None) -> str:
-    """Thousands of jobs share a few schedules, and describing a cron takes milliseconds: one phrase per schedule."""
-    return describe(recurrence_from_wire(json.loads(recurrence)) if recurrence else None, parse_instant(start))
+def _phrase(recurrence: Recurrence | None, start: datetime | None) -> str:
+    """Thousands of jobs share a few schedules, and describing a cron takes milliseconds: one phrase per schedule
+    (recurrences are frozen values, equal and hashed by their fields)."""
+    return describe(recurrence, start)
 
 
-def _target(action: dict[str, Any]) -> str:
-    kind = str(action.get("type") or "").lower()
-    if kind in ("http", "https"):
-        return urlsplit(str((action.get("request") or {}).get("uri") or "")).netloc
-    if kind == "storagequeue":
-        queue = action.get("queueMessage") or {}
-        return f"{queue.get('storageAccount', '')}/{queue.get('queueName', '')}"
-    if kind.startswith("servicebus"):
-        bus = action.get("serviceBusQueueMessage") or action.get("serviceBusTopicMessage") or {}
-        return f"{bus.get('namespace', '')}/{bus.get('queueName') or bus.get('topicPath') or ''}"
-    return ""
+def _target(payload: Payload) -> str:
+    if isinstance(payload, HttpRequest):
+        return urlsplit(payload.uri).netloc
+    if isinstance(payload, StorageQueueMessage):
+        return f"{payload.storage_account}/{payload.queue_name}"
+    return f"{payload.namespace}/{payload.queue_name or payload.topic_path or ''}"
 
 
 # ---- queries --------------------------------------------------------------------------------------------------------
@@ -317,14 +311,13 @@ def summary(
     services: Services, collection: StoredCollection, rows: Sequence[JobRow] | None = None
 ) -> CollectionSummary:
     """The collection's state, plan, quota use and jobs by state (from `rows` when the caller has them)."""
-    properties = collection.definition.get("properties") or {}
-    quota = effective_quota(collection.definition)
+    definition = collection.definition
     rows = _INDEX.rows(services, collection) if rows is None else rows
     return CollectionSummary(
         ref=collection.ref,
-        state=properties.get("state") or "Enabled",
-        plan=(properties.get("sku") or {}).get("name") or "Standard",
-        max_job_count=quota.get("maxJobCount"),
+        state=(definition.state or JobCollectionState.ENABLED).value,
+        plan=definition.plan.value,
+        max_job_count=definition.effective_quota().max_job_count,
         job_count=len(rows),
         by_state=_by_state(rows),
     )

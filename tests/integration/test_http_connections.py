@@ -13,6 +13,7 @@ import pytest
 
 from scheduler_core.adapters.http_action import HttpActionRunner
 from scheduler_core.adapters.target_guard import TargetGuard
+from scheduler_core.wire import action_from_wire
 
 CONCURRENT = 24  # more than requests' default pool of 10, at most function_app's attempt threads
 
@@ -53,7 +54,7 @@ def keep_alive_target() -> Iterator[tuple[str, set[int]]]:
 def test_concurrent_calls_to_one_target_reuse_their_connections(keep_alive_target: tuple[str, set[int]]) -> None:
     uri, ports = keep_alive_target
     runner = HttpActionRunner(guard=TargetGuard(allow_loopback=True))
-    action = {"type": "Http", "request": {"uri": uri, "method": "POST", "body": "{}"}}
+    action = action_from_wire({"type": "Http", "request": {"uri": uri, "method": "POST", "body": "{}"}})
 
     with ThreadPoolExecutor(CONCURRENT) as pool:
         for _ in range(3):

@@ -106,7 +106,7 @@ def test_a_message_of_the_previous_layout_executes_correctly_after_the_upgrade(
     executor.execute(services, messages.decode(previous_message(ref, snapshot, versioned=versioned)), "message-1")
 
     assert isinstance(services.actions, ScriptedActions)
-    assert [call.action["request"]["uri"] for call in services.actions.calls] == [URI]
+    assert [call.action.payload.uri for call in services.actions.calls] == [URI]
     history = services.storage.list_history(ref, top=10, continuation=None, status=None).items
     assert [(e.status, e.expected_execution_time) for e in history] == [("Completed", DUE)]
     job = services.storage.get_job(ref)

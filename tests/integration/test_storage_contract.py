@@ -40,6 +40,7 @@ from scheduler_core.service import executor, maintenance
 from scheduler_core.service.context import Services
 from scheduler_core.service.dispatch import Occurrence, execution_id
 from scheduler_core.settings import Settings
+from scheduler_core.wire import collection_definition_to_wire
 from tests.conftest import REPO
 
 NOW = datetime(2026, 6, 1, 12, 0, tzinfo=UTC)
@@ -290,7 +291,7 @@ def test_creates_fail_when_the_row_exists(services: Services) -> None:
     with pytest.raises(ConcurrencyConflict):
         services.storage.create_job(replace(job, etag=None))
     collection = services.storage.create_collection(StoredCollection(job.ref.collection, {"tags": {"a": "1"}}))
-    assert (collection.job_count, collection.definition) == (0, {"tags": {"a": "1"}})
+    assert (collection.job_count, collection_definition_to_wire(collection.definition)) == (0, {"tags": {"a": "1"}})
     with pytest.raises(ConcurrencyConflict):
         services.storage.create_collection(StoredCollection(job.ref.collection, {}))
 

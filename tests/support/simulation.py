@@ -12,6 +12,7 @@ from typing import Any
 from scheduler_core.adapters.memory import MemoryPoisonQueue, MemoryQueue, MemoryStorage, ScriptedActions, Sent
 from scheduler_core.api.models import job_write_from_wire
 from scheduler_core.api.validation import parse_job
+from scheduler_core.domain.collection import CollectionDefinition
 from scheduler_core.domain.job import CollectionRef, JobRef
 from scheduler_core.ports import HistoryEntry, Outcome, StoredCollection, StoredJob
 from scheduler_core.service import collections, executor, jobs, planner
@@ -67,7 +68,7 @@ class Simulation:
             poison=self.poison,
         )
         self.collection = CollectionRef("sub", "rg", "jc")
-        collections.put_collection(self.services, self.collection, {"location": "local", "properties": {}})
+        collections.put_collection(self.services, self.collection, CollectionDefinition(location="local"))
 
     # ---- the user's side ---------------------------------------------------------------------------------------
 

@@ -12,6 +12,7 @@ from scheduler_core.adapters.http_action import HttpActionRunner, OutboundLimits
 from scheduler_core.adapters.secret_box import SecretBox
 from scheduler_core.adapters.storage_queue_action import queue_endpoint, sas_secrets, storage_queue_envelope
 from scheduler_core.adapters.target_guard import TargetGuard, TargetRefused
+from scheduler_core.domain.definition import Action
 from scheduler_core.ports import Outcome
 from scheduler_core.settings import Settings, StorageConnection
 from scheduler_core.wire import action_from_wire
@@ -86,7 +87,8 @@ def test_outbound_limits_are_enforced_at_execution() -> None:
 
 def test_http_runner_refuses_a_metadata_target_before_sending() -> None:
     runner = HttpActionRunner(guard=TargetGuard())
-    outcome = runner.run({"type": "Http", "request": {"uri": "http://169.254.169.254/x", "method": "GET"}}, {}, {})
+    action = action_from_wire({"type": "Http", "request": {"uri": "http://169.254.169.254/x", "method": "GET"}})
+    outcome = runner.run(action, {}, {})
     assert not outcome.succeeded and "SCHEDULER_ALLOW_LINK_LOCAL_TARGETS" in outcome.message
 
 
@@ -100,7 +102,7 @@ def test_http_runner_failure_messages_do_not_quote_the_password() -> None:
             "authentication": {"type": "Basic", "username": "u", "password": "s3cr3t-pass"},
         },
     }
-    outcome = runner.run(action, {"action.request.authentication.password": "s3cr3t-pass"}, {})
+    outcome = runner.run(action_from_wire(action), {"action.request.authentication.password": "s3cr3t-pass"}, {})
     assert not outcome.succeeded and "s3cr3t-pass" not in outcome.message and "***" in outcome.message
 
 
@@ -142,10 +144,10 @@ def test_sas_redaction_covers_the_signature_in_any_quoting() -> None:
 
 class Recorder:
     def __init__(self) -> None:
-        self.calls: list[tuple[dict, dict, dict]] = []
+        self.calls: list[tuple[Action, dict, dict]] = []
 
     def run(self, action, secrets, headers) -> Outcome:
-        self.calls.append((dict(action), dict(secrets), dict(headers)))
+        self.calls.append((action, dict(secrets), dict(headers)))
         return Outcome(True, "ok")
 
 

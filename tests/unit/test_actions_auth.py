@@ -10,6 +10,7 @@ import pytest
 
 from scheduler_core.adapters.outbound_auth import AuthenticationFailed, OutboundAuth, client_certificate_context
 from scheduler_core.client_certificates import describe_certificate, fill_certificate_details
+from scheduler_core.wire import authentication_from_wire as typed
 from tests.support.certs import issue, make_ca
 
 OAUTH = {"type": "ActiveDirectoryOAuth", "tenant": "t1", "audience": "https://api.example/", "clientId": "c1",
@@ -43,9 +44,10 @@ class Clock:
 
 
 def test_basic_header() -> None:
-    prepared = OutboundAuth().prepare({"type": "Basic", "username": "u", "password": "p:w"})
+    prepared = OutboundAuth().prepare(typed({"type": "Basic", "username": "u", "password": "p:w"}))
     assert prepared.headers == {"Authorization": "Basic " + base64.b64encode(b"u:p:w").decode()}
-    assert OutboundAuth().prepare(None).headers == {} and OutboundAuth().prepare({"type": "NotSpecified"}).headers == {}
+    assert OutboundAuth().prepare(typed(None)).headers == {}
+    assert OutboundAuth().prepare(typed({"type": "NotSpecified"})).headers == {}
 
 
 def test_oauth_token_is_requested_once_and_renewed_shortly_before_expiry() -> None:
@@ -55,11 +57,11 @@ def test_oauth_token_is_requested_once_and_renewed_shortly_before_expiry() -> No
         FakeResponse(200, {"access_token": "B", "expires_in": "3600"}),
     )
     auth = OutboundAuth(authority_host="https://login.test/", clock=clock, session=session)  # type: ignore[arg-type]
-    assert auth.prepare(OAUTH).headers == {"Authorization": "Bearer A"}
+    assert auth.prepare(typed(OAUTH)).headers == {"Authorization": "Bearer A"}
     clock.now += 3000
-    assert auth.prepare(OAUTH).headers == {"Authorization": "Bearer A"}
+    assert auth.prepare(typed(OAUTH)).headers == {"Authorization": "Bearer A"}
     clock.now += 400  # within five minutes of expiry
-    assert auth.prepare(OAUTH).headers == {"Authorization": "Bearer B"}
+    assert auth.prepare(typed(OAUTH)).headers == {"Authorization": "Bearer B"}
     url, form = session.posts[0]
     assert url == "https://login.test/t1/oauth2/token"
     assert form == {"grant_type": "client_credentials", "client_id": "c1", "client_secret": "s3cret-value",
@@ -71,17 +73,17 @@ def test_a_different_secret_is_a_different_cache_entry() -> None:
     session = FakeSession(FakeResponse(200, {"access_token": "A", "expires_in": 3600}),
                           FakeResponse(200, {"access_token": "B", "expires_in": 3600}))
     auth = OutboundAuth(session=session)  # type: ignore[arg-type]
-    assert auth.prepare(OAUTH).headers["Authorization"] == "Bearer A"
-    assert auth.prepare({**OAUTH, "secret": "rotated"}).headers["Authorization"] == "Bearer B"
+    assert auth.prepare(typed(OAUTH)).headers["Authorization"] == "Bearer A"
+    assert auth.prepare(typed({**OAUTH, "secret": "rotated"})).headers["Authorization"] == "Bearer B"
 
 
 def test_oauth_refusal_names_the_error_not_the_secret() -> None:
     session = FakeSession(FakeResponse(401, {"error": "invalid_client", "error_description": "bad s3cret-value"}))
     with pytest.raises(AuthenticationFailed, match="invalid_client") as raised:
-        OutboundAuth(session=session).prepare(OAUTH)  # type: ignore[arg-type]
+        OutboundAuth(session=session).prepare(typed(OAUTH))  # type: ignore[arg-type]
     assert "s3cret-value" not in str(raised.value)
     with pytest.raises(AuthenticationFailed, match="lacks secret"):
-        OutboundAuth().prepare({**OAUTH, "secret": None})
+        OutboundAuth().prepare(typed({**OAUTH, "secret": None}))
 
 
 @dataclass
@@ -113,10 +115,10 @@ def test_managed_identity_tokens_come_from_the_outbound_identity_for_allowed_aud
         return made[-1]
 
     auth = _mi(factory)
-    assert auth.prepare({"type": "ManagedIdentity", "audience": "api://backend"}).headers == {
+    assert auth.prepare(typed({"type": "ManagedIdentity", "audience": "api://backend"})).headers == {
         "Authorization": "Bearer mi-outbound-1"}
-    assert auth.prepare({"type": "ManagedIdentity", "audience": "api://backend/", "clientId": "OUTBOUND-1"}).headers[
-        "Authorization"] == "Bearer mi-outbound-1"
+    named = typed({"type": "ManagedIdentity", "audience": "api://backend/", "clientId": "OUTBOUND-1"})
+    assert auth.prepare(named).headers["Authorization"] == "Bearer mi-outbound-1"
     assert [c.client_id for c in made] == ["outbound-1"]
     assert made[0].scopes == [("api://backend/.default",)], "cached: one token for two runs"
 
@@ -139,7 +141,7 @@ def test_managed_identity_refuses_what_the_operator_did_not_allow(authentication
         raise AssertionError("no token may be asked for")
 
     with pytest.raises(AuthenticationFailed, match=why):
-        _mi(factory, audiences).prepare({"type": "ManagedIdentity", **authentication})
+        _mi(factory, audiences).prepare(typed({"type": "ManagedIdentity", **authentication}))
 
 
 def test_managed_identity_failure_is_an_authentication_failure() -> None:
@@ -148,7 +150,7 @@ def test_managed_identity_failure_is_an_authentication_failure() -> None:
             raise RuntimeError("no identity endpoint")
 
     with pytest.raises(AuthenticationFailed, match="ManagedIdentity.*RuntimeError"):
-        _mi(lambda _: Broken()).prepare({"type": "ManagedIdentity", "audience": "api://backend"})
+        _mi(lambda _: Broken()).prepare(typed({"type": "ManagedIdentity", "audience": "api://backend"}))
 
 
 # ---- client certificates -------------------------------------------------------------------------------------
@@ -183,6 +185,6 @@ def test_certificate_details_are_filled_for_action_and_error_action(client) -> N
 def test_client_certificate_context_loads_and_bad_pfx_fails_cleanly(client) -> None:
     assert client_certificate_context(client.pfx("pw"), "pw") is not None
     with pytest.raises(AuthenticationFailed, match="ClientCertificate authentication failed: the pfx cannot be read"):
-        OutboundAuth().prepare({"type": "ClientCertificate", "pfx": client.pfx("pw"), "password": "nope"})
+        OutboundAuth().prepare(typed({"type": "ClientCertificate", "pfx": client.pfx("pw"), "password": "nope"}))
     with pytest.raises(AuthenticationFailed, match="not valid base64"):
-        OutboundAuth().prepare({"type": "ClientCertificate", "pfx": "%%%", "password": "x"})
+        OutboundAuth().prepare(typed({"type": "ClientCertificate", "pfx": "%%%", "password": "x"}))

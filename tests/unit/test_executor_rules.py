@@ -9,6 +9,7 @@ from typing import Any
 
 import pytest
 
+from scheduler_core.api.models import collection_patch
 from scheduler_core.domain.errors import QuotaExceeded, StateConflict
 from scheduler_core.domain.job import JobState
 from scheduler_core.ports import Outcome
@@ -62,7 +63,7 @@ def test_a_recurring_job_with_a_count_runs_that_often_on_time_then_completes() -
 
 
 def test_failures_retry_on_the_policy_then_the_error_action_runs_and_the_job_faults() -> None:
-    sim = Simulation(respond=lambda action, headers: failing(action, headers) if "main" in action["request"]["uri"]
+    sim = Simulation(respond=lambda action, headers: failing(action, headers) if "main" in action.payload.uri
                      else Outcome(True, "ok"))
     main = http_action(retryPolicy={"retryType": "Fixed", "retryInterval": "PT30S", "retryCount": 2})
     main["request"]["uri"] = "https://target.example/main"
@@ -253,7 +254,8 @@ def test_disabling_the_collection_disables_its_jobs_and_enabling_brings_them_bac
 
 def test_the_free_plan_holds_five_jobs_and_a_deleted_job_frees_its_slot() -> None:
     sim = Simulation()
-    collections.patch_collection(sim.services, sim.collection, {"properties": {"sku": {"name": "Free"}}})
+    free_plan = collection_patch({"properties": {"sku": {"name": "Free"}}})
+    collections.patch_collection(sim.services, sim.collection, free_plan)
     for i in range(5):
         sim.put(f"j{i}", {"startTime": iso(START + HOUR), "action": http_action()})
     with pytest.raises(QuotaExceeded) as refused:
@@ -266,7 +268,8 @@ def test_the_free_plan_holds_five_jobs_and_a_deleted_job_frees_its_slot() -> Non
 
 def test_the_free_plan_refuses_a_job_that_recurs_more_often_than_hourly() -> None:
     sim = Simulation()
-    collections.patch_collection(sim.services, sim.collection, {"properties": {"sku": {"name": "Free"}}})
+    free_plan = collection_patch({"properties": {"sku": {"name": "Free"}}})
+    collections.patch_collection(sim.services, sim.collection, free_plan)
     with pytest.raises(QuotaExceeded) as refused:
         sim.put("fast", {"startTime": iso(START), "action": http_action(), "recurrence": {"frequency": "Minute"}})
     assert refused.value.quota == "maxRecurrence"
@@ -331,7 +334,7 @@ def test_a_job_replaced_before_its_occurrence_runs_its_new_action_once() -> None
 
     sim.run_for(minutes=1)
 
-    assert [c.action["request"]["uri"] for c in sim.actions.calls] == ["https://target.example/v2"]
+    assert [c.action.payload.uri for c in sim.actions.calls] == ["https://target.example/v2"]
     assert [e.status for e in sim.history("v")] == ["Completed"]
 
 

@@ -7,14 +7,17 @@ from typing import Any
 import pytest
 
 from scheduler_core.adapters.storage_queue_action import StorageQueueActionRunner
+from scheduler_core.domain.definition import Action
 from scheduler_core.settings import EXECUTIONS_QUEUE, POISON_QUEUE, Settings
+from scheduler_core.wire import action_from_wire
 
 HEADERS = {"x-ms-scheduler-jobid": "j"}
 
 
-def action(account: str, queue: str, sas: str | None = None) -> dict[str, Any]:
-    return {"type": "StorageQueue",
-            "queueMessage": {"storageAccount": account, "queueName": queue, "message": "m", "sasToken": sas}}
+def action(account: str, queue: str, sas: str | None = None) -> Action:
+    return action_from_wire({"type": "StorageQueue",
+                             "queueMessage": {"storageAccount": account, "queueName": queue, "message": "m",
+                                              "sasToken": sas}})
 
 
 def test_the_setting_is_empty_by_default_and_lists_account_queue_pairs() -> None:

@@ -10,7 +10,7 @@ from typing import Any
 
 import pytest
 
-from scheduler_core.api.models import job_properties_to_wire, job_write_from_wire
+from scheduler_core.api.models import collection_patch, job_properties_to_wire, job_write_from_wire
 from scheduler_core.api.validation import parse_job
 from scheduler_core.domain.definition import JobWrite
 from scheduler_core.domain.errors import PreconditionFailed
@@ -74,10 +74,10 @@ def test_if_match_follows_user_writes_not_runs() -> None:
 def test_a_collection_patch_with_a_stale_if_match_changes_nothing() -> None:
     sim = Simulation()
     before = sim.stored_collection()
-    after = collections.patch_collection(sim.services, sim.collection, {"tags": {"a": "1"}},
+    after = collections.patch_collection(sim.services, sim.collection, collection_patch({"tags": {"a": "1"}}),
                                          Precondition(if_match=(before.version,)))
     with pytest.raises(PreconditionFailed):
-        collections.patch_collection(sim.services, sim.collection, {"tags": {"b": "2"}},
+        collections.patch_collection(sim.services, sim.collection, collection_patch({"tags": {"b": "2"}}),
                                      Precondition(if_match=(before.version,)))
-    assert sim.stored_collection().definition["tags"] == {"a": "1"}
+    assert sim.stored_collection().definition.tags == {"a": "1"}
     assert sim.stored_collection().version == after.version

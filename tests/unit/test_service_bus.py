@@ -13,9 +13,15 @@ from scheduler_core.adapters.service_bus_action import (
     service_bus_message,
 )
 from scheduler_core.adapters.target_guard import TargetGuard
+from scheduler_core.wire import action_from_wire
+from scheduler_core.wire import service_bus_message_from_wire as typed
 
 HEADERS = {"x-ms-scheduler-jobid": "job-1", "x-ms-scheduler-execution-id": "exec-7"}
 SAS_KEY = "c2VjcmV0LXNhcy1rZXktdmFsdWU="
+
+
+def queue_action(**extra):
+    return action_from_wire({"type": "ServiceBusQueue", "serviceBusQueueMessage": payload(**extra)})
 
 
 def payload(**extra):
@@ -31,7 +37,7 @@ def payload(**extra):
 
 def test_message_maps_brokered_and_custom_properties() -> None:
     message = service_bus_message(
-        payload(
+        typed(payload(
             brokeredMessageProperties={
                 "contentType": "application/json", "correlationId": "corr", "messageId": "m-1", "label": "lbl",
                 "sessionId": "s-1", "partitionKey": "s-1", "replyTo": "back", "replyToSessionId": "rs",
@@ -39,7 +45,7 @@ def test_message_maps_brokered_and_custom_properties() -> None:
                 "forcePersistence": True, "viaPartitionKey": "ignored",
             },
             customMessageProperties={"appname": "FromScheduler"},
-        ),
+        )),
         HEADERS,
     )
     assert str(message) == "Some message"
@@ -53,22 +59,23 @@ def test_message_maps_brokered_and_custom_properties() -> None:
 
 
 def test_message_id_defaults_to_the_execution_id_for_duplicate_detection() -> None:
-    message = service_bus_message(payload(), HEADERS)
+    message = service_bus_message(typed(payload()), HEADERS)
     assert message.message_id == "exec-7" and message.time_to_live is None and message.content_type is None
 
 
 def test_a_partition_key_unlike_the_session_id_is_refused() -> None:
     with pytest.raises(ValueError):
-        service_bus_message(payload(brokeredMessageProperties={"sessionId": "a", "partitionKey": "b"}), HEADERS)
+        service_bus_message(typed(payload(brokeredMessageProperties={"sessionId": "a", "partitionKey": "b"})), HEADERS)
 
 
 def test_connection_for_queue_and_topic() -> None:
-    queue = service_bus_connection("ServiceBusQueue", payload())
+    queue = service_bus_connection("ServiceBusQueue", typed(payload()))
     assert queue.connection_string == (
         f"Endpoint=sb://mysb.servicebus.windows.net/;SharedAccessKeyName=QPolicy;SharedAccessKey={SAS_KEY}"
     )
     assert (queue.entity, queue.topic, queue.host) == ("q1", False, "mysb.servicebus.windows.net")
-    topic = service_bus_connection("ServiceBusTopic", {**payload(), "topicPath": "t1", "namespace": "sb.example.cn"})
+    topic_payload = typed({**payload(), "topicPath": "t1", "namespace": "sb.example.cn"})
+    topic = service_bus_connection("ServiceBusTopic", topic_payload)
     assert (topic.entity, topic.topic, topic.host) == ("t1", True, "sb.example.cn")
 
 
@@ -83,7 +90,7 @@ def test_connection_for_queue_and_topic() -> None:
 )
 def test_connection_problems(change, error) -> None:
     with pytest.raises(ValueError, match=error):
-        service_bus_connection("ServiceBusQueue", {**payload(), **change})
+        service_bus_connection("ServiceBusQueue", typed({**payload(), **change}))
 
 
 def test_runner_sends_through_the_sender_and_reports_where() -> None:
@@ -91,7 +98,7 @@ def test_runner_sends_through_the_sender_and_reports_where() -> None:
     runner = ServiceBusActionRunner(
         guard=TargetGuard(resolver=lambda host: ["20.0.0.1"]), sender=lambda c, m, t: sent.append((c, m, t))
     )
-    outcome = runner.run({"type": "ServiceBusQueue", "serviceBusQueueMessage": payload()}, {}, HEADERS)
+    outcome = runner.run(queue_action(), {}, HEADERS)
     assert outcome.succeeded and "queue 'q1' of namespace 'mysb.servicebus.windows.net'" in outcome.message
     assert sent[0][0].entity == "q1" and str(sent[0][1]) == "Some message"
 
@@ -101,8 +108,8 @@ def test_runner_failure_does_not_quote_the_key() -> None:
         raise RuntimeError(f"CBS auth failed for {connection.connection_string}\nmore details")
 
     runner = ServiceBusActionRunner(guard=TargetGuard(resolver=lambda host: ["20.0.0.1"]), sender=fail)
-    outcome = runner.run({"type": "ServiceBusTopic", "serviceBusTopicMessage": {**payload(), "topicPath": "t"}},
-                         {}, HEADERS)
+    topic = action_from_wire({"type": "ServiceBusTopic", "serviceBusTopicMessage": {**payload(), "topicPath": "t"}})
+    outcome = runner.run(topic, {}, HEADERS)
     assert not outcome.succeeded and "RuntimeError" in outcome.message
     assert SAS_KEY not in outcome.message and "more details" not in outcome.message
 
@@ -110,5 +117,5 @@ def test_runner_failure_does_not_quote_the_key() -> None:
 def test_runner_refuses_a_namespace_resolving_to_the_metadata_address() -> None:
     runner = ServiceBusActionRunner(guard=TargetGuard(resolver=lambda host: ["169.254.169.254"]),
                                     sender=lambda *a: pytest.fail("sent"))
-    outcome = runner.run({"type": "ServiceBusQueue", "serviceBusQueueMessage": payload()}, {}, HEADERS)
+    outcome = runner.run(queue_action(), {}, HEADERS)
     assert not outcome.succeeded and "SCHEDULER_ALLOW_LINK_LOCAL_TARGETS" in outcome.message

@@ -13,6 +13,7 @@ from scheduler_core.api.routes.common import JC, CollectionRefDep, P, ServicesDe
 from scheduler_core.api.validation import parse_collection, parse_json
 from scheduler_core.domain.job import JobState
 from scheduler_core.service import collections
+from scheduler_core.wire import collection_definition_from_wire
 
 router = APIRouter(dependencies=[Depends(check_api_version)])
 
@@ -61,7 +62,7 @@ async def get_collection(response: Response, ref: CollectionRefDep, services: Se
     openapi_extra=body_schema("JobCollectionDefinition"),
 )
 async def put_collection(request: Request, ref: CollectionRefDep, services: ServicesDep) -> Any:
-    definition = parse_collection(parse_json(await request.body()))
+    definition = collection_definition_from_wire(parse_collection(parse_json(await request.body())))
     stored, created = await call(services, collections.put_collection, ref, definition, precondition(request))
     return with_etag(models.collection_to_wire(stored), stored.version, 201 if created else 200)
 
@@ -74,7 +75,7 @@ async def put_collection(request: Request, ref: CollectionRefDep, services: Serv
     openapi_extra=body_schema("JobCollectionDefinition"),
 )
 async def patch_collection(request: Request, response: Response, ref: CollectionRefDep, services: ServicesDep) -> Any:
-    patch = parse_collection(parse_json(await request.body()), partial=True)
+    patch = models.collection_patch(parse_collection(parse_json(await request.body()), partial=True))
     stored = await call(services, collections.patch_collection, ref, patch, precondition(request))
     set_etag(response, stored.version)
     return models.collection_to_wire(stored)
