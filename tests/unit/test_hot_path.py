@@ -7,8 +7,8 @@ import threading
 from collections.abc import Mapping, Sequence
 from dataclasses import replace
 from datetime import timedelta
-from typing import Any
 
+from scheduler_core.domain.definition import Action
 from scheduler_core.domain.job import JobExecutionStatus
 from scheduler_core.ports import HistoryEntry, Outcome
 from scheduler_core.service import executor, planner
@@ -67,8 +67,8 @@ def test_at_a_burst_an_attempt_records_its_history_only_after_the_other_attempts
     second_calling = threading.Event()
     order: list[str] = []
 
-    def respond(action: Mapping[str, Any], _headers: Mapping[str, str]) -> Outcome:
-        if action["request"]["uri"].endswith("/second"):
+    def respond(action: Action, _headers: Mapping[str, str]) -> Outcome:
+        if action.payload.uri.endswith("/second"):
             second_calling.set()
             assert gate.waiting.wait(WAIT), "the first attempt's bookkeeping should wait for this call"
             order.append("call second")
