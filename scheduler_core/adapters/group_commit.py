@@ -38,6 +38,7 @@ _ERRORS_BY_STATUS: dict[int, type[HttpResponseError]] = {412: ResourceModifiedEr
 class _Write:
     entity: Mapping[str, Any]
     etag: str | None  # None: an unconditional upsert (merge)
+    merge: bool = False  # with an etag: merge these columns into the row instead of replacing it
     done: threading.Event = field(default_factory=threading.Event)
     lead: bool = False  # this write's thread sends the next transaction of its partition
     metadata: Mapping[str, Any] | None = None
@@ -58,7 +59,8 @@ class _Write:
     def options(self) -> dict[str, Any]:
         if self.etag is None:
             return {"mode": UpdateMode.MERGE}
-        return {"mode": UpdateMode.REPLACE, "etag": self.etag, "match_condition": MatchConditions.IfNotModified}
+        mode = UpdateMode.MERGE if self.merge else UpdateMode.REPLACE
+        return {"mode": mode, "etag": self.etag, "match_condition": MatchConditions.IfNotModified}
 
     def send_alone(self, table: TableClient) -> Mapping[str, Any]:
         if self.etag is None:
@@ -84,6 +86,13 @@ class GroupCommit:
         Raises what `TableClient.update_entity` raises for the same single replace.
         """
         return self._write(_Write(entity, etag))
+
+    def merge(self, entity: Mapping[str, Any], etag: str) -> Mapping[str, Any]:
+        """Merge the columns of `entity` into its row if the row still has `etag`; returns the new metadata.
+
+        Raises what `TableClient.update_entity(mode=MERGE)` raises for the same single merge.
+        """
+        return self._write(_Write(entity, etag, merge=True))
 
     def upsert(self, entity: Mapping[str, Any]) -> Mapping[str, Any]:
         """Insert the row of `entity` or merge it into the existing one; returns the new metadata.
