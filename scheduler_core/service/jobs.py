@@ -48,7 +48,9 @@ def put_job(
         QuotaExceeded: the job recurs more often than `maxRecurrence`, or a new job finds no `maxJobCount` slot.
         StateConflict: a state change of a Completed or Faulted job.
     """
-    return _write_job(services, ref, lambda _current: write, condition)
+    # Without If-Match the job is assumed new: inserted without a read first (an insert that finds it costs one
+    # refused request, then the replace path reads it), since creating is what bulk clients do most.
+    return _write_job(services, ref, lambda _current: write, condition, assume_new=condition.if_match is None)
 
 
 def patch_job(
@@ -83,14 +85,18 @@ def _write_job(
     ref: JobRef,
     write_for: Callable[[StoredJob | None], JobWrite],
     condition: Precondition,
+    *,
+    assume_new: bool = False,
 ) -> tuple[StoredJob, bool]:
     collection = services.storage.get_collection(ref.collection)
     now = services.clock()
-    for _ in range(_WRITE_ATTEMPTS):
-        try:
-            current: StoredJob | None = services.storage.get_job(ref)
-        except JobNotFound:
-            current = None
+    for attempt in range(_WRITE_ATTEMPTS):
+        current: StoredJob | None = None
+        if not (assume_new and attempt == 0):
+            try:
+                current = services.storage.get_job(ref)
+            except JobNotFound:
+                pass
         condition.check(ref.name, current.version if current else None)
         write = write_for(current)
         definition, requested = write.definition, write.state

@@ -277,6 +277,49 @@ def test_concurrent_collection_updates_lose_no_increment(services: Services) -> 
     assert (stored.job_count, stored.version) == (12, "c1")
 
 
+def test_racing_slot_takes_of_two_instances_fill_a_quota_exactly(backend: Backend) -> None:
+    """Many writers in two instances take slots of one collection at once (within an instance they go out together):
+    exactly as many succeed as the quota has room for, the others are refused, and the stored count is the quota."""
+    storage, settings = backend.services.storage, backend.services.settings
+    other = storage if isinstance(storage, MemoryStorage) else TableStorage(table_service(settings.storage))
+    ref = CollectionRef("sub", "rg", f"jc-{uuid.uuid4().hex[:8]}")
+    storage.create_collection(StoredCollection(ref, {"location": "x", "properties": {}}))
+    limit = 10
+
+    def take_slot(current: StoredCollection) -> StoredCollection:
+        if current.job_count >= limit:
+            raise QuotaExceeded("maxJobCount", "full")
+        return replace(current, job_count=current.job_count + 1, etag=None)
+
+    def take(i: int) -> bool:
+        try:
+            (storage if i % 2 else other).update_collection(ref, take_slot)
+        except QuotaExceeded:
+            return False
+        return True
+
+    with ThreadPoolExecutor(8) as pool:
+        taken = list(pool.map(take, range(24)))
+    assert (taken.count(True), storage.get_collection(ref).job_count) == (limit, limit)
+
+
+def test_an_update_of_its_own_collection_inside_an_update_function_does_not_wait_for_itself(
+    services: Services,
+) -> None:
+    storage = services.storage
+    ref = CollectionRef("sub", "rg", f"jc-{uuid.uuid4().hex[:8]}")
+    storage.create_collection(StoredCollection(ref, {"location": "x", "properties": {}}))
+    inner: list[int] = []
+
+    def outer(current: StoredCollection) -> StoredCollection:
+        if not inner:
+            inner.append(storage.update_collection(ref, lambda c: replace(c, job_count=7, etag=None)).job_count)
+        return replace(current, version="outer", etag=None)
+
+    stored = storage.update_collection(ref, outer)
+    assert (inner, stored.job_count, stored.version) == ([7], 7, "outer")
+
+
 def test_jobs_list_in_pages_and_by_state(services: Services) -> None:
     collection = CollectionRef("sub", "rg", f"jc-{uuid.uuid4().hex[:8]}")
     for i in range(5):
