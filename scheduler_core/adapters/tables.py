@@ -177,9 +177,15 @@ class TableStorage:
     def get_collection(self, ref: CollectionRef) -> StoredCollection:
         pk, rk = self._collection_keys(ref)
         try:
-            return self._collection_from(self._tables[COLLECTIONS].get_entity(pk, rk))
+            stored = self._collection_from(self._tables[COLLECTIONS].get_entity(pk, rk))
         except ResourceNotFoundError as exc:
+            self._collection_rows.pop(ref.key, None)
             raise JobCollectionNotFound(ref.name) from exc
+        self._collection_rows[ref.key] = stored
+        return stored
+
+    def recent_collection(self, ref: CollectionRef) -> StoredCollection | None:
+        return self._collection_rows.get(ref.key)
 
     def create_collection(self, collection: StoredCollection) -> StoredCollection:
         try:

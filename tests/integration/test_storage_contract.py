@@ -19,6 +19,7 @@ from scheduler_core.adapters.clients import queue_client, table_service
 from scheduler_core.adapters.memory import MemoryPoisonQueue, MemoryQueue, MemoryStorage, ScriptedActions
 from scheduler_core.adapters.queues import StorageExecutionQueue, StoragePoisonQueue
 from scheduler_core.adapters.tables import TableStorage
+from scheduler_core.domain.definition import JobWrite
 from scheduler_core.domain.errors import (
     ConcurrencyConflict,
     InvalidInput,
@@ -35,10 +36,11 @@ from scheduler_core.domain.job import (
     JobStatus,
 )
 from scheduler_core.ports import Attempt, Claim, Due, HistoryEntry, StoredCollection, StoredJob
-from scheduler_core.service import executor, maintenance
+from scheduler_core.service import executor, jobs, maintenance
 from scheduler_core.service.context import Services
 from scheduler_core.service.dispatch import Occurrence, execution_id
 from scheduler_core.settings import Settings
+from scheduler_core.wire import definition_from_wire
 from tests.conftest import REPO
 
 NOW = datetime(2026, 6, 1, 12, 0, tzinfo=UTC)
@@ -318,6 +320,43 @@ def test_an_update_of_its_own_collection_inside_an_update_function_does_not_wait
 
     stored = storage.update_collection(ref, outer)
     assert (inner, stored.job_count, stored.version) == ([7], 7, "outer")
+
+
+def test_a_create_decides_on_the_collection_as_stored_not_as_this_instance_last_saw_it(backend: Backend) -> None:
+    """This instance creates jobs starting from the collection as it last saw it; another instance changes the
+    collection meanwhile: the new job's state, and its recurrence quota, follow the collection as stored."""
+    services = backend.services
+    storage = services.storage
+    other = storage if isinstance(storage, MemoryStorage) else TableStorage(table_service(services.settings.storage))
+    ref = CollectionRef("sub", "rg", f"jc-{uuid.uuid4().hex[:8]}")
+
+    def collection(state: str, frequency: str) -> dict[str, object]:
+        quota = {"maxRecurrence": {"frequency": frequency, "interval": 1}}
+        return {"location": "x", "properties": {"state": state, "quota": quota}}
+
+    def every(frequency: str) -> JobWrite:
+        return JobWrite(definition_from_wire({
+            "startTime": (NOW + timedelta(days=1)).isoformat(),
+            "action": {"type": "Http", "request": {"uri": "http://127.0.0.1:9/x", "method": "GET"}},
+            "recurrence": {"frequency": frequency, "interval": 1},
+        }))
+
+    def change(definition: dict[str, object]) -> None:
+        other.update_collection(ref, lambda c: replace(c, definition=definition, etag=None))
+
+    storage.create_collection(StoredCollection(ref, collection("Enabled", "Hour")))
+    storage.get_collection(ref)  # seen here: enabled, at most hourly
+    change(collection("Disabled", "Hour"))
+    assert jobs.put_job(services, JobRef(ref, "a"), every("Hour"))[0].state is JobState.DISABLED
+    change(collection("Enabled", "Minute"))
+    assert jobs.put_job(services, JobRef(ref, "b"), every("Minute"))[0].state is JobState.ENABLED
+    change(collection("Enabled", "Hour"))
+    with pytest.raises(QuotaExceeded):
+        jobs.put_job(services, JobRef(ref, "c"), every("Minute"))
+    assert [storage.get_job(JobRef(ref, n)).state for n in "ab"] == [JobState.DISABLED, JobState.ENABLED]
+    with pytest.raises(JobNotFound):
+        storage.get_job(JobRef(ref, "c"))
+    assert storage.get_collection(ref).job_count == 2
 
 
 def test_jobs_list_in_pages_and_by_state(services: Services) -> None:
