@@ -327,8 +327,16 @@ def test_a_create_decides_on_the_collection_as_stored_not_as_this_instance_last_
     collection meanwhile: the new job's state, and its recurrence quota, follow the collection as stored."""
     services = backend.services
     storage = services.storage
-    other = storage if isinstance(storage, MemoryStorage) else TableStorage(table_service(services.settings.storage))
+    memory = isinstance(storage, MemoryStorage)
+    other = storage if memory else TableStorage(table_service(services.settings.storage))
     ref = CollectionRef("sub", "rg", f"jc-{uuid.uuid4().hex[:8]}")
+
+    def put(name: str, write: JobWrite, changed: dict[str, object]) -> StoredJob:
+        """Create a job in an instance that has seen the collection before `other` changed it."""
+        here = services if memory else replace(services, storage=TableStorage(table_service(services.settings.storage)))
+        here.storage.get_collection(ref)
+        change(changed)
+        return jobs.put_job(here, JobRef(ref, name), write)[0]
 
     def collection(state: str, frequency: str) -> dict[str, object]:
         quota = {"maxRecurrence": {"frequency": frequency, "interval": 1}}
@@ -345,14 +353,10 @@ def test_a_create_decides_on_the_collection_as_stored_not_as_this_instance_last_
         other.update_collection(ref, lambda c: replace(c, definition=definition, etag=None))
 
     storage.create_collection(StoredCollection(ref, collection("Enabled", "Hour")))
-    storage.get_collection(ref)  # seen here: enabled, at most hourly
-    change(collection("Disabled", "Hour"))
-    assert jobs.put_job(services, JobRef(ref, "a"), every("Hour"))[0].state is JobState.DISABLED
-    change(collection("Enabled", "Minute"))
-    assert jobs.put_job(services, JobRef(ref, "b"), every("Minute"))[0].state is JobState.ENABLED
-    change(collection("Enabled", "Hour"))
+    assert put("a", every("Hour"), collection("Disabled", "Hour")).state is JobState.DISABLED
+    assert put("b", every("Minute"), collection("Enabled", "Minute")).state is JobState.ENABLED
     with pytest.raises(QuotaExceeded):
-        jobs.put_job(services, JobRef(ref, "c"), every("Minute"))
+        put("c", every("Minute"), collection("Enabled", "Hour"))
     assert [storage.get_job(JobRef(ref, n)).state for n in "ab"] == [JobState.DISABLED, JobState.ENABLED]
     with pytest.raises(JobNotFound):
         storage.get_job(JobRef(ref, "c"))
