@@ -16,7 +16,6 @@ from __future__ import annotations
 import base64
 import json
 import threading
-import time
 from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass, field, replace
 from datetime import UTC, datetime, timedelta
@@ -45,9 +44,6 @@ COLLECTIONS, JOBS, HISTORY, DUE = "collections", "jobs", "history", "due"
 TABLE_NAMES = (COLLECTIONS, JOBS, HISTORY, DUE)
 
 _MAX_ETAG_RETRIES = 20
-# After another instance's write refused this one's guess of a collection row, creates read the row first for this
-# long (two worker processes creating in one collection would otherwise pay a refused write nearly every time).
-_CONTENDED_SECONDS = 5.0
 _BATCH = 100  # Table Storage's limit per entity group transaction
 _WATERMARK_SAFETY = timedelta(minutes=5)  # re-read recent buckets: covers clock skew between instances
 # A snapshot travels in a queue message (64 KiB base64, so 48 KiB of JSON) and in a due entry's string property
@@ -140,7 +136,6 @@ class TableStorage:
         # take k slots in one conditional replace).
         self._collection_turns: dict[str, _CollectionTurn] = {}
         self._collection_rows: dict[str, StoredCollection] = {}
-        self._contended: dict[str, float] = {}  # collection key -> monotonic time until which it is not guessed
         self._locks_lock = threading.Lock()
 
     def create_tables(self) -> None:
@@ -190,8 +185,6 @@ class TableStorage:
         return stored
 
     def recent_collection(self, ref: CollectionRef) -> StoredCollection | None:
-        if self._contended.get(ref.key, 0.0) > time.monotonic():
-            return None  # a guess would likely cost a refused write before the read
         return self._collection_rows.get(ref.key)
 
     def create_collection(self, collection: StoredCollection) -> StoredCollection:
@@ -263,8 +256,6 @@ class TableStorage:
                         match_condition=MatchConditions.IfNotModified,
                     )
                 except ResourceModifiedError:
-                    if snapshot:  # another instance writes this row too: read it before the next writes for a while
-                        self._contended[ref.key] = time.monotonic() + _CONTENDED_SECONDS
                     continue
                 # The write's own answer carries the new ETag: no read after it.
                 stored = replace(new, ref=current.ref, etag=metadata.get("etag") or None)
