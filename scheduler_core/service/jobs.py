@@ -189,7 +189,10 @@ def _create(
         raise
     state = _initial_state(requested, confirmed)
     if state is not stored.state:  # the collection was enabled or disabled meanwhile
-        stored = services.storage.update_job(job.ref, lambda j: replace(j, state=state), current=stored)
+        try:
+            stored = services.storage.update_job(job.ref, lambda j: replace(j, state=state), current=stored)
+        except JobNotFound:
+            return stored  # deleted as soon as created: nothing left to schedule
     _reschedule(services, None, stored, now)
     return stored
 
