@@ -194,7 +194,9 @@ class TableStorage:
             )
         except ResourceExistsError as exc:
             raise ConcurrencyConflict(f"job collection '{collection.ref.name}' exists already") from exc
-        return replace(collection, job_count=0, etag=metadata.get("etag"))
+        stored = replace(collection, job_count=0, etag=metadata.get("etag"))
+        self._collection_rows[collection.ref.key] = stored
+        return stored
 
     def update_collection(
         self,

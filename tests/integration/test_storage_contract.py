@@ -279,6 +279,16 @@ def test_concurrent_collection_updates_lose_no_increment(services: Services) -> 
     assert (stored.job_count, stored.version) == (12, "c1")
 
 
+def test_the_recent_collection_is_the_row_as_this_instance_last_wrote_it(services: Services) -> None:
+    storage = services.storage
+    ref = CollectionRef("sub", "rg", f"jc-{uuid.uuid4().hex[:8]}")
+    assert storage.recent_collection(ref) is None
+    created = storage.create_collection(StoredCollection(ref, {"location": "x", "properties": {}}))
+    assert storage.recent_collection(ref) == created
+    updated = storage.update_collection(ref, lambda c: replace(c, job_count=3, etag=None))
+    assert storage.recent_collection(ref) == updated == storage.get_collection(ref)
+
+
 def test_racing_slot_takes_of_two_instances_fill_a_quota_exactly(backend: Backend) -> None:
     """Many writers in two instances take slots of one collection at once (within an instance they go out together):
     exactly as many succeed as the quota has room for, the others are refused, and the stored count is the quota."""
