@@ -58,6 +58,9 @@ def _server(service: str, upstream_port: int, counter: RequestCounter) -> Thread
 
     class Forward(BaseHTTPRequestHandler):
         protocol_version = "HTTP/1.1"  # keep-alive, as the SDK clients expect
+        # The answer goes out as two writes (headers, body): with Nagle on, the body would wait for the SDK's
+        # delayed ACK (40 ms a request), a delay Azurite itself does not add.
+        disable_nagle_algorithm = True
 
         def _forward(self) -> None:
             length = int(self.headers.get("Content-Length") or 0)

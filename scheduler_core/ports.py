@@ -129,6 +129,11 @@ class CollectionStore(Protocol):
     def get_collection(self, ref: CollectionRef) -> StoredCollection:
         """Raises JobCollectionNotFound."""
 
+    def recent_collection(self, ref: CollectionRef) -> StoredCollection | None:
+        """The collection as this instance last read or wrote it, without a request; None when it has not seen it.
+        Possibly stale: a guess, for a write that `update_collection(..., known=guess)` then confirms. Raises
+        nothing of its own."""
+
     def create_collection(self, collection: StoredCollection) -> StoredCollection:
         """Insert a new collection (job count 0); returns it with its ETag. Raises ConcurrencyConflict when it
         exists already."""

@@ -80,6 +80,10 @@ class MemoryStorage:
             except KeyError:
                 raise JobCollectionNotFound(ref.name) from None
 
+    def recent_collection(self, ref: CollectionRef) -> StoredCollection | None:
+        with self._lock:  # the reference is one instance that sees every write: never stale
+            return self._collections.get(ref.key)
+
     def create_collection(self, collection: StoredCollection) -> StoredCollection:
         with self._lock:
             if collection.ref.key in self._collections:

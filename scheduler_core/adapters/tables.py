@@ -20,7 +20,7 @@ import json
 import threading
 from collections import OrderedDict
 from collections.abc import Callable, Mapping, Sequence
-from dataclasses import replace
+from dataclasses import dataclass, field, replace
 from datetime import UTC, datetime, timedelta
 from typing import Any
 
@@ -145,7 +145,9 @@ class TableStorage:
         # Guarded updates of one collection row (the job count of concurrent creates) take turns in this process and
         # start from the row this process wrote last: no 412 among this instance's own writers, no read before the
         # write. Another instance's write costs one 412 and a read, as before.
-        self._collection_locks: dict[str, threading.RLock] = {}
+        # Updates that arrive while one is being written queue up and go out together as the next write (k creates
+        # take k slots in one conditional replace).
+        self._collection_turns: dict[str, _CollectionTurn] = {}
         self._collection_rows: dict[str, StoredCollection] = {}
         self._locks_lock = threading.Lock()
 
@@ -188,9 +190,15 @@ class TableStorage:
     def get_collection(self, ref: CollectionRef) -> StoredCollection:
         pk, rk = self._collection_keys(ref)
         try:
-            return self._collection_from(self._tables[COLLECTIONS].get_entity(pk, rk))
+            stored = self._collection_from(self._tables[COLLECTIONS].get_entity(pk, rk))
         except ResourceNotFoundError as exc:
+            self._collection_rows.pop(ref.key, None)
             raise JobCollectionNotFound(ref.name) from exc
+        self._collection_rows[ref.key] = stored
+        return stored
+
+    def recent_collection(self, ref: CollectionRef) -> StoredCollection | None:
+        return self._collection_rows.get(ref.key)
 
     def create_collection(self, collection: StoredCollection) -> StoredCollection:
         try:
@@ -199,7 +207,9 @@ class TableStorage:
             )
         except ResourceExistsError as exc:
             raise ConcurrencyConflict(f"job collection '{collection.ref.name}' exists already") from exc
-        return replace(collection, job_count=0, etag=metadata.get("etag"))
+        stored = replace(collection, job_count=0, etag=metadata.get("etag"))
+        self._collection_rows[collection.ref.key] = stored
+        return stored
 
     def update_collection(
         self,
@@ -208,19 +218,51 @@ class TableStorage:
         known: StoredCollection | None = None,
     ) -> StoredCollection:
         with self._locks_lock:
-            lock = self._collection_locks.setdefault(ref.key, threading.RLock())
-        with lock:
-            known = self._collection_rows.get(ref.key) or known
+            turn = self._collection_turns.setdefault(ref.key, _CollectionTurn())
+        ticket = _CollectionUpdate(update)
+        if turn.holder == threading.get_ident():
+            # An update function touching its own collection: it runs inside a turn, on its own.
+            self._commit_collection(ref, [ticket], known)
+            return ticket.result()
+        with self._locks_lock:
+            turn.waiting.append(ticket)
+        with turn.lock:
+            if not ticket.decided:
+                # Everything that queued while the previous turn wrote goes out as one write.
+                with self._locks_lock:
+                    group, turn.waiting = turn.waiting, []
+                turn.holder = threading.get_ident()
+                try:
+                    self._commit_collection(ref, group, known)
+                finally:
+                    turn.holder = None
+        return ticket.result()
+
+    def _commit_collection(
+        self, ref: CollectionRef, group: list[_CollectionUpdate], known: StoredCollection | None
+    ) -> None:
+        """Apply the updates of `group` in order to one row and write it once, guarded by its ETag. An update that
+        raises is left out (its caller gets the error); a refusal stands only on a row confirmed current: one just
+        read, or a snapshot that the group's write then matched."""
+        known = self._collection_rows.get(ref.key) or known
+        try:
             for _ in range(_MAX_ETAG_RETRIES):
                 snapshot = known is not None and bool(known.etag)
                 current = known if known is not None and snapshot else self.get_collection(ref)
                 known = None  # a stale snapshot costs one 412; every later round reads
-                try:
-                    new = update(current)
-                except Exception:
+                new = current
+                for ticket in group:
+                    ticket.error = None
+                    try:
+                        new = ticket.update(new)
+                    except Exception as exc:
+                        ticket.error = exc
+                if new is current:
                     if snapshot:
-                        continue  # a refusal (a full quota, say) counts only on a row just read
-                    raise
+                        continue  # nothing to write on a snapshot: decide again on the row as stored
+                    for ticket in group:
+                        ticket.stored = current
+                    break
                 try:
                     metadata = self._tables[COLLECTIONS].update_entity(
                         self._collection_entity(new),
@@ -230,15 +272,32 @@ class TableStorage:
                     )
                 except ResourceModifiedError:
                     continue
-                except ResourceNotFoundError as exc:
-                    self._collection_rows.pop(ref.key, None)
-                    raise JobCollectionNotFound(ref.name) from exc
                 # The write's own answer carries the new ETag: no read after it.
                 stored = replace(new, ref=current.ref, etag=metadata.get("etag") or None)
                 self._collection_rows[ref.key] = stored
-                return stored
+                for ticket in group:
+                    ticket.stored = stored
+                break
+            else:
+                self._collection_rows.pop(ref.key, None)
+                failure: Exception = ConcurrencyConflict(f"job collection '{ref.name}' kept changing; try again")
+                for ticket in group:
+                    ticket.error = failure
+        except JobCollectionNotFound as exc:
             self._collection_rows.pop(ref.key, None)
-        raise ConcurrencyConflict(f"job collection '{ref.name}' kept changing; try again")
+            for ticket in group:
+                ticket.error = exc
+        except ResourceNotFoundError as exc:
+            self._collection_rows.pop(ref.key, None)
+            for ticket in group:
+                ticket.error = JobCollectionNotFound(ref.name)
+                ticket.error.__cause__ = exc
+        except Exception as exc:  # storage unreachable: every waiting update fails with it
+            for ticket in group:
+                ticket.error = exc
+        finally:
+            for ticket in group:
+                ticket.decided = True
 
     def list_collections(self, subscription: str, resource_group: str | None) -> list[StoredCollection]:
         query = f"PartitionKey eq '{_quote(subscription.lower())}'"
@@ -652,6 +711,31 @@ class TableStorage:
         if watermark_entity is None or watermark_entity["Bucket"] != new_mark:
             table.upsert_entity({"PartitionKey": "!", "RowKey": "watermark", "Bucket": new_mark})
         return sorted(found, key=lambda item: item.due)
+
+
+@dataclass(eq=False)
+class _CollectionUpdate:
+    """One caller's `update` of a collection row, waiting for its turn, and what came of it."""
+
+    update: Callable[[StoredCollection], StoredCollection]
+    stored: StoredCollection | None = None
+    error: Exception | None = None
+    decided: bool = False
+
+    def result(self) -> StoredCollection:
+        if self.error is not None:
+            raise self.error
+        assert self.stored is not None
+        return self.stored
+
+
+@dataclass(eq=False)
+class _CollectionTurn:
+    """The writers of one collection row in this process: one writes at a time, the others queue in `waiting`."""
+
+    lock: threading.Lock = field(default_factory=threading.Lock)
+    waiting: list[_CollectionUpdate] = field(default_factory=list)  # guarded by TableStorage._locks_lock
+    holder: int | None = None  # the thread writing now (an update function of its may update the row again)
 
 
 def _page(table: TableClient, query: str, top: int, continuation: str | None, convert: Callable[[Any], Any]) -> Page:

@@ -16,6 +16,7 @@ from fastapi import FastAPI, Request
 from fastapi.exceptions import RequestValidationError
 from fastapi.responses import JSONResponse
 from starlette.exceptions import HTTPException as StarletteHTTPException
+from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
 from scheduler_core.domain.errors import (
     Conflict,
@@ -39,18 +40,45 @@ def envelope(status: int, code: str, message: str, problems: tuple[Problem, ...]
     return JSONResponse({"error": error}, status_code=status)
 
 
-def install_error_handlers(app: FastAPI) -> None:
-    @app.middleware("http")
-    async def request_id(request: Request, call_next: Any) -> Any:
+class _RequestIds:
+    """ASGI middleware: `x-ms-request-id` (and the caller's correlation id, or ours) on every response, and the
+    envelope for anything unmapped. Plain ASGI rather than `@app.middleware("http")`, whose per-request task group
+    and body stream cost CPU on every request (GET /health in process: 0.43 -> 0.26 ms)."""
+
+    def __init__(self, app: ASGIApp) -> None:
+        self._app = app
+
+    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
+        if scope["type"] != "http":
+            await self._app(scope, receive, send)
+            return
         rid = str(uuid.uuid4())
+        correlation = rid
+        for name, value in scope["headers"]:
+            if name == b"x-ms-correlation-request-id":
+                correlation = value.decode("latin-1")
+        ids = [(b"x-ms-request-id", rid.encode()), (b"x-ms-correlation-request-id", correlation.encode("latin-1"))]
+        started = False
+
+        async def send_with_ids(message: Message) -> None:
+            nonlocal started
+            if message["type"] == "http.response.start":
+                started = True
+                message["headers"] = [*message.get("headers", []), *ids]
+            await send(message)
+
         try:
-            response = await call_next(request)
+            await self._app(scope, receive, send_with_ids)
         except Exception:  # anything unmapped: never leak internals (they may quote secrets)
             log.exception("request %s failed", rid)
+            if started:
+                raise
             response = envelope(500, "InternalError", "The server encountered an internal error. Please retry.")
-        response.headers["x-ms-request-id"] = rid
-        response.headers["x-ms-correlation-request-id"] = request.headers.get("x-ms-correlation-request-id", rid)
-        return response
+            await response(scope, receive, send_with_ids)
+
+
+def install_error_handlers(app: FastAPI) -> None:
+    app.add_middleware(_RequestIds)
 
     @app.exception_handler(InvalidInput)
     async def bad_request(_: Request, exc: InvalidInput) -> JSONResponse:

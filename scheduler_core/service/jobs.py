@@ -12,7 +12,7 @@ from dataclasses import replace
 from datetime import datetime
 
 from scheduler_core.domain.definition import JobWrite
-from scheduler_core.domain.errors import ConcurrencyConflict, InvalidInput, JobNotFound
+from scheduler_core.domain.errors import ConcurrencyConflict, InvalidInput, JobNotFound, QuotaExceeded
 from scheduler_core.domain.job import (
     CollectionRef,
     DisabledNote,
@@ -48,7 +48,9 @@ def put_job(
         QuotaExceeded: the job recurs more often than `maxRecurrence`, or a new job finds no `maxJobCount` slot.
         StateConflict: a state change of a Completed or Faulted job.
     """
-    return _write_job(services, ref, lambda _current: write, condition)
+    # Without If-Match the job is assumed new: inserted without a read first (an insert that finds it costs one
+    # refused request, then the replace path reads it), since creating is what bulk clients do most.
+    return _write_job(services, ref, lambda _current: write, condition, assume_new=condition.if_match is None)
 
 
 def patch_job(
@@ -83,28 +85,46 @@ def _write_job(
     ref: JobRef,
     write_for: Callable[[StoredJob | None], JobWrite],
     condition: Precondition,
+    *,
+    assume_new: bool = False,
 ) -> tuple[StoredJob, bool]:
-    collection = services.storage.get_collection(ref.collection)
     now = services.clock()
-    for _ in range(_WRITE_ATTEMPTS):
-        try:
-            current: StoredJob | None = services.storage.get_job(ref)
-        except JobNotFound:
-            current = None
+    # A create may start from the collection as this instance last saw it: taking the job's slot is a write guarded
+    # by that row's ETag, which confirms it (or reads it again and the decisions taken on it are checked again).
+    guess = services.storage.recent_collection(ref.collection) if assume_new else None
+    collection = guess or services.storage.get_collection(ref.collection)
+    for attempt in range(_WRITE_ATTEMPTS):
+        current: StoredJob | None = None
+        if not (assume_new and attempt == 0):
+            try:
+                current = services.storage.get_job(ref)
+            except JobNotFound:
+                pass
+            if collection is guess:
+                collection = services.storage.get_collection(ref.collection)  # a replace decides on a fresh row
         condition.check(ref.name, current.version if current else None)
         write = write_for(current)
         definition, requested = write.definition, write.state
-        check_recurrence(definition, collection.definition, now)
+        try:
+            check_recurrence(definition, collection.definition, now)
+        except QuotaExceeded:
+            if collection is not guess:
+                raise
+            collection = services.storage.get_collection(ref.collection)  # refused on a guess: decide on the row
+            check_recurrence(definition, collection.definition, now)
         if current is None:
-            state = requested or JobState.ENABLED
-            if not collection.enabled and state is JobState.ENABLED:
-                state = JobState.DISABLED
             anchor = default_anchor(now, definition.recurrence)
             job = StoredJob(
-                ref, definition, state, JobStatus(), created_at=anchor, secrets=write.secrets, version=new_version()
+                ref,
+                definition,
+                _initial_state(requested, collection),
+                JobStatus(),
+                created_at=anchor,
+                secrets=write.secrets,
+                version=new_version(),
             )
             try:
-                return _create(services, job, now, collection), True
+                return _create(services, job, requested, now, collection), True
             except ConcurrencyConflict:
                 continue  # created meanwhile by someone else: replace it instead (or fail its precondition)
         state = current.state if requested is None else _transition(current.state, requested)
@@ -133,12 +153,21 @@ def _transition(current: JobState, wanted: JobState) -> JobState:
     return apply_event(current, event)
 
 
-def _create(services: Services, job: StoredJob, now: datetime, collection: StoredCollection) -> StoredJob:
+def _initial_state(requested: JobState | None, collection: StoredCollection) -> JobState:
+    """A new job's state: as requested (Enabled by default), but a disabled collection's new jobs start Disabled."""
+    state = requested or JobState.ENABLED
+    return JobState.DISABLED if state is JobState.ENABLED and not collection.enabled else state
+
+
+def _create(
+    services: Services, job: StoredJob, requested: JobState | None, now: datetime, collection: StoredCollection
+) -> StoredJob:
     """Insert the job, then count it against the collection's `maxJobCount`; remove it again if it does not fit.
 
     The quota is counted per job, not per request: only the request whose insert wins takes a slot, so concurrent
     identical PUTs of one new job never use up the quota (the others become replaces). The job is scheduled only
-    once its slot is taken, so a job that ends 409 never runs.
+    once its slot is taken, so a job that ends 409 never runs. `collection` may be a snapshot: the slot is taken on
+    the row as stored, where the job's recurrence quota and its initial state are decided again if it changed.
 
     Raises:
         ConcurrencyConflict: the job was created meanwhile (the caller replaces it instead).
@@ -149,13 +178,21 @@ def _create(services: Services, job: StoredJob, now: datetime, collection: Store
 
     def take_slot(current: StoredCollection) -> StoredCollection:
         check_new_job_fits(current.definition, current.job_count, current.ref.name)
+        if current.definition != collection.definition:
+            check_recurrence(job.definition, current.definition, now)
         return replace(current, job_count=current.job_count + 1, etag=None)
 
     try:
-        services.storage.update_collection(job.ref.collection, take_slot, known=collection)
+        confirmed = services.storage.update_collection(job.ref.collection, take_slot, known=collection)
     except BaseException:
         services.storage.delete_job(job.ref)
         raise
+    state = _initial_state(requested, confirmed)
+    if state is not stored.state:  # the collection was enabled or disabled meanwhile
+        try:
+            stored = services.storage.update_job(job.ref, lambda j: replace(j, state=state), current=stored)
+        except JobNotFound:
+            return stored  # deleted as soon as created: nothing left to schedule
     _reschedule(services, None, stored, now)
     return stored
 

@@ -20,6 +20,7 @@ from scheduler_core.adapters.clients import queue_client, table_service
 from scheduler_core.adapters.memory import MemoryPoisonQueue, MemoryQueue, MemoryStorage, ScriptedActions
 from scheduler_core.adapters.queues import StorageExecutionQueue, StoragePoisonQueue
 from scheduler_core.adapters.tables import TableStorage
+from scheduler_core.domain.definition import JobWrite
 from scheduler_core.domain.errors import (
     ConcurrencyConflict,
     InvalidInput,
@@ -36,11 +37,11 @@ from scheduler_core.domain.job import (
     JobStatus,
 )
 from scheduler_core.ports import Attempt, Claim, Due, HistoryEntry, StoredCollection, StoredJob
-from scheduler_core.service import executor, maintenance
+from scheduler_core.service import executor, jobs, maintenance
 from scheduler_core.service.context import Services
 from scheduler_core.service.dispatch import Occurrence, execution_id
 from scheduler_core.settings import Settings
-from scheduler_core.wire import collection_definition_to_wire
+from scheduler_core.wire import collection_definition_to_wire, definition_from_wire
 from tests.conftest import REPO
 
 NOW = datetime(2026, 6, 1, 12, 0, tzinfo=UTC)
@@ -321,6 +322,100 @@ def test_concurrent_collection_updates_lose_no_increment(services: Services) -> 
         list(pool.map(bump, range(12)))
     stored = services.storage.get_collection(ref)
     assert (stored.job_count, stored.version) == (12, "c1")
+
+
+def test_the_recent_collection_is_the_row_as_this_instance_last_wrote_it(services: Services) -> None:
+    storage = services.storage
+    ref = CollectionRef("sub", "rg", f"jc-{uuid.uuid4().hex[:8]}")
+    assert storage.recent_collection(ref) is None
+    created = storage.create_collection(StoredCollection(ref, {"location": "x", "properties": {}}))
+    assert storage.recent_collection(ref) == created
+    updated = storage.update_collection(ref, lambda c: replace(c, job_count=3, etag=None))
+    assert storage.recent_collection(ref) == updated == storage.get_collection(ref)
+
+
+def test_racing_slot_takes_of_two_instances_fill_a_quota_exactly(backend: Backend) -> None:
+    """Many writers in two instances take slots of one collection at once (within an instance they go out together):
+    exactly as many succeed as the quota has room for, the others are refused, and the stored count is the quota."""
+    storage, settings = backend.services.storage, backend.services.settings
+    other = storage if isinstance(storage, MemoryStorage) else TableStorage(table_service(settings.storage))
+    ref = CollectionRef("sub", "rg", f"jc-{uuid.uuid4().hex[:8]}")
+    storage.create_collection(StoredCollection(ref, {"location": "x", "properties": {}}))
+    limit = 10
+
+    def take_slot(current: StoredCollection) -> StoredCollection:
+        if current.job_count >= limit:
+            raise QuotaExceeded("maxJobCount", "full")
+        return replace(current, job_count=current.job_count + 1, etag=None)
+
+    def take(i: int) -> bool:
+        try:
+            (storage if i % 2 else other).update_collection(ref, take_slot)
+        except QuotaExceeded:
+            return False
+        return True
+
+    with ThreadPoolExecutor(8) as pool:
+        taken = list(pool.map(take, range(24)))
+    assert (taken.count(True), storage.get_collection(ref).job_count) == (limit, limit)
+
+
+def test_an_update_of_its_own_collection_inside_an_update_function_does_not_wait_for_itself(
+    services: Services,
+) -> None:
+    storage = services.storage
+    ref = CollectionRef("sub", "rg", f"jc-{uuid.uuid4().hex[:8]}")
+    storage.create_collection(StoredCollection(ref, {"location": "x", "properties": {}}))
+    inner: list[int] = []
+
+    def outer(current: StoredCollection) -> StoredCollection:
+        if not inner:
+            inner.append(storage.update_collection(ref, lambda c: replace(c, job_count=7, etag=None)).job_count)
+        return replace(current, version="outer", etag=None)
+
+    stored = storage.update_collection(ref, outer)
+    assert (inner, stored.job_count, stored.version) == ([7], 7, "outer")
+
+
+def test_a_create_decides_on_the_collection_as_stored_not_as_this_instance_last_saw_it(backend: Backend) -> None:
+    """This instance creates jobs starting from the collection as it last saw it; another instance changes the
+    collection meanwhile: the new job's state, and its recurrence quota, follow the collection as stored."""
+    services = backend.services
+    storage = services.storage
+    memory = isinstance(storage, MemoryStorage)
+    other = storage if memory else TableStorage(table_service(services.settings.storage))
+    ref = CollectionRef("sub", "rg", f"jc-{uuid.uuid4().hex[:8]}")
+
+    def put(name: str, write: JobWrite, changed: dict[str, object]) -> StoredJob:
+        """Create a job in an instance that has seen the collection before `other` changed it."""
+        here = services if memory else replace(services, storage=TableStorage(table_service(services.settings.storage)))
+        here.storage.get_collection(ref)
+        change(changed)
+        return jobs.put_job(here, JobRef(ref, name), write)[0]
+
+    def collection(state: str, frequency: str) -> dict[str, object]:
+        quota = {"maxRecurrence": {"frequency": frequency, "interval": 1}}
+        return {"location": "x", "properties": {"state": state, "quota": quota}}
+
+    def every(frequency: str) -> JobWrite:
+        return JobWrite(definition_from_wire({
+            "startTime": (NOW + timedelta(days=1)).isoformat(),
+            "action": {"type": "Http", "request": {"uri": "http://127.0.0.1:9/x", "method": "GET"}},
+            "recurrence": {"frequency": frequency, "interval": 1},
+        }))
+
+    def change(definition: dict[str, object]) -> None:
+        other.update_collection(ref, lambda c: replace(c, definition=definition, etag=None))
+
+    storage.create_collection(StoredCollection(ref, collection("Enabled", "Hour")))
+    assert put("a", every("Hour"), collection("Disabled", "Hour")).state is JobState.DISABLED
+    assert put("b", every("Minute"), collection("Enabled", "Minute")).state is JobState.ENABLED
+    with pytest.raises(QuotaExceeded):
+        put("c", every("Minute"), collection("Enabled", "Hour"))
+    assert [storage.get_job(JobRef(ref, n)).state for n in "ab"] == [JobState.DISABLED, JobState.ENABLED]
+    with pytest.raises(JobNotFound):
+        storage.get_job(JobRef(ref, "c"))
+    assert storage.get_collection(ref).job_count == 2
 
 
 def test_jobs_list_in_pages_and_by_state(services: Services) -> None:
