@@ -130,6 +130,47 @@ def test_powershell_output_best_effort_with_what_it_cannot_carry_written_down(cl
     assert report["ps-jobs/ps-queue"]["needsSecret"] == ["action.queueMessage.sasToken"]
 
 
+def test_powershell_cmdlet_objects_keep_the_time_of_day_their_next_run_shows(cli: Cli) -> None:
+    """Get-AzureRmSchedulerJob's objects have no schedule: a daily job's 09:30 comes back from `Nextrun`."""
+    report = _report(cli, str(CORPUS / "powershell_cmdlet.json"))
+    daily = _props(cli, "ps-cmdlet/daily-report")
+    assert daily["recurrence"] == {"frequency": "Day", "interval": 1, "count": 500,
+                                   "schedule": {"hours": [9], "minutes": [30]}}
+    assert daily["action"]["request"]["headers"] == {"Content-Type": "application/json", "x-team": "finance"}
+    assert daily["action"]["request"]["authentication"]["username"] == "reporter"
+    assert daily["action"]["errorAction"]["queueMessage"]["queueName"] == "report-failures"
+    assert daily["state"] == "Disabled"
+    assert report["ps-cmdlet/daily-report"]["needsSecret"] == [
+        "action.request.authentication.password", "action.errorAction.queueMessage.sasToken"]
+    assert any("hours [9]" in w and "several times" in w for w in report["ps-cmdlet/daily-report"]["warnings"])
+
+    weekly = _props(cli, "ps-cmdlet/weekly-sweep")
+    assert weekly["recurrence"]["schedule"] == {"weekDays": ["Friday"], "hours": [6], "minutes": [15]}
+    assert weekly["recurrence"]["endTime"] == "2027-12-31T00:00:00Z"
+    assert weekly["action"]["serviceBusQueueMessage"]["namespace"] == "contoso-bus"
+    assert weekly["action"]["serviceBusQueueMessage"]["authentication"]["sasKeyName"] == "sender"
+
+    hourly = _props(cli, "ps-cmdlet/hourly-at-start")
+    assert hourly["recurrence"] == {"frequency": "Hour", "interval": 1, "count": 20,
+                                    "endTime": "2027-03-02T12:00:00Z"}, "runs on the start's minute: no schedule"
+    assert {s["result"] for s in _report(cli, str(CORPUS / "powershell_cmdlet.json")).values()} == {"unchanged"}
+
+
+def test_powershell_resource_objects_carry_the_whole_schedule(cli: Cli) -> None:
+    """Get-AzureRmResource -ExpandProperties (camelCase properties) and the SDK's JobDefinition (PascalCase, enums
+    as numbers, a TimeSpan object) both carry the recurrence's schedule in full."""
+    report = _report(cli, str(CORPUS / "powershell_resource.json"))
+    assert {s["result"] for s in report.values()} == {"created"}
+    close = _props(cli, "ps-resource/nightly-close")
+    assert close["recurrence"]["schedule"] == {"weekDays": ["Monday", "Friday"], "hours": [9, 17], "minutes": [30]}
+    month_end = _props(cli, "ps-resource/month-end-sdk")
+    assert month_end["recurrence"]["frequency"] == "Month"
+    assert month_end["recurrence"]["schedule"]["monthlyOccurrences"] == [{"day": "Friday", "Occurrence": -1}]
+    assert month_end["recurrence"]["schedule"]["hours"] == [23]
+    assert month_end["action"]["retryPolicy"] == {"retryType": "Fixed", "retryInterval": "PT5M", "retryCount": 2}
+    assert month_end["state"] == "Disabled"
+
+
 def test_classic_2014_job_json_needs_a_collection(cli: Cli) -> None:
     missing = _report(cli, str(CORPUS / "classic_2014.json"), expect=1)
     assert "--collection" in missing["None/classic-ping"]["message"]
