@@ -4,8 +4,9 @@
 parameters, variables, concat, format, toLower/toUpper, string/int/bool, resourceGroup() and subscription(),
 resourceId, if/equals/not/and/or, add/sub/mul/div/mod, length/empty/contains/startsWith/endsWith, replace, substring,
 trim, split/join/first/last, padLeft, coalesce, createArray/createObject, union, json, base64, uri, copyIndex and
-property and index access. Whatever needs a deployment (`reference()`, `listKeys()`, `uniqueString()`, `newGuid()`,
-`utcNow()`, ...) raises `Unresolvable`, which the reader reports with the resource and the JSON path.
+property and index access. Whatever needs a deployment (`reference()`, `listKeys()`, `newGuid()`, `utcNow()`, ...)
+raises `Unresolvable`, which the reader reports with the resource and the JSON path; so does `uniqueString()`, whose
+hash Azure does not publish.
 """
 
 from __future__ import annotations
@@ -37,6 +38,7 @@ class Scope:
     resource_group: str = "local"
     location: str = "westus"
     copy_index: int | None = None
+    copy_name: str | None = None
     _resolved: dict[str, Any] = field(default_factory=dict)
     _resolving: set[str] = field(default_factory=set)
 
@@ -185,6 +187,10 @@ class _Parser:
 
     def _call(self, name: str, args: list[Any]) -> Any:
         lowered = name.lower()
+        if lowered == "uniquestring":
+            # Deterministic, but Azure does not publish the hash: a value computed here that differed from Azure's
+            # would silently give the job another name or URI than the deployment did.
+            raise Unresolvable("uniqueString() is a hash Azure does not publish; it cannot be reproduced here")
         if lowered in _DEPLOYMENT_ONLY or lowered.startswith("list"):
             raise Unresolvable(f"{name}() needs a deployment in Azure and cannot be evaluated here")
         function = _FUNCTIONS.get(lowered)
@@ -262,10 +268,15 @@ def _union(_: Scope, *args: Any) -> Any:
     return seen
 
 
-def _copy_index(scope: Scope, offset: int = 0, *_: Any) -> int:
-    if scope.copy_index is None:
-        raise Unresolvable("copyIndex() outside a copy loop")
-    return scope.copy_index + offset
+def _copy_index(scope: Scope, *args: Any) -> int:
+    """`copyIndex()`, `copyIndex(offset)`, `copyIndex('loop')`, `copyIndex('loop', offset)` (a resource's own loop:
+    resources of Scheduler job collections have no nested loops, so the loop's name only has to be this one's)."""
+    name = args[0] if args and isinstance(args[0], str) else None
+    offset = args[-1] if args and not isinstance(args[-1], str) else 0
+    if scope.copy_index is None or (name is not None and scope.copy_name is not None
+                                    and name.lower() != scope.copy_name.lower()):
+        raise Unresolvable(f"copyIndex({repr(name) if name else ''}) outside its copy loop")
+    return scope.copy_index + int(offset)
 
 
 def _if(_: Scope, condition: Any, yes: Any, no: Any) -> Any:

@@ -107,6 +107,35 @@ def test_arm_template_with_top_level_jobs_of_older_api_versions(cli: Cli) -> Non
     assert _report(cli, str(CORPUS / "arm_toplevel.json"))["arm-toplevel/weekly"]["result"] == "unchanged"
 
 
+def test_arm_copy_loops_conditions_if_and_unique_string(cli: Cli) -> None:
+    report = _report(cli, str(CORPUS / "arm_copy.json"), expect=1)
+    assert {k: s["result"] for k, s in report.items()} == {
+        "arm-copy/shard-1": "created", "arm-copy/shard-2": "created", "arm-copy/shard-3": "created",
+        "arm-copy/unique": "failed"}, "the audit job's condition is false"
+    shard = _props(cli, "arm-copy/shard-2")
+    assert shard["action"]["request"] == {"uri": "http://127.0.0.1:9/shard/1", "method": "POST"}
+    assert shard["recurrence"]["interval"] == 15
+    unique = report["arm-copy/unique"]
+    assert "uniqueString(resourceGroup().id)" in unique["message"] and "properties.action.request.uri" in unique[
+        "message"] and "--set unique:action.request.uri=" in unique["message"]
+
+    again = _report(cli, str(CORPUS / "arm_copy.json"), "-p", "shards=4", "-p", "withAudit=true", "-p", "tier=test",
+                    "--set", "unique:action.request.uri=http://127.0.0.1:9/unique")
+    assert {k: s["result"] for k, s in again.items()} == {
+        "arm-copy/shard-1": "updated", "arm-copy/shard-2": "updated", "arm-copy/shard-3": "updated",
+        "arm-copy/shard-4": "created", "arm-copy/audit": "created", "arm-copy/unique": "created"}
+    assert _props(cli, "arm-copy/shard-4")["action"]["request"]["method"] == "GET"
+
+
+def test_arm_linked_template_by_relative_path_and_a_remote_link_is_an_error(cli: Cli) -> None:
+    report = _report(cli, str(CORPUS / "arm_linked.json"), expect=1)
+    linked = report["arm-linked-staging/linked-ping"]
+    assert linked["result"] == "created" and "linked/jobs.json" in linked["source"]
+    assert _props(cli, "arm-linked-staging/linked-ping")["action"]["request"]["uri"] == "http://127.0.0.1:9/linked"
+    remote = next(s for s in report.values() if s["job"] == "remote")
+    assert remote["result"] == "failed" and "https://example.org/templates/more-jobs.json" in remote["message"]
+
+
 def test_quota_overflow_is_an_error_per_job_and_nothing_half_written(cli: Cli) -> None:
     report = _report(cli, str(CORPUS / "quota_overflow.json"), expect=1)
     assert {k: s["result"] for k, s in report.items()} == {
