@@ -74,3 +74,21 @@ def test_copy_index_with_a_loop_name_and_an_offset_and_a_foreign_loop_name() -> 
     jobs, _ = read_template(template, "t.json", {}, {}, subscription="s", resource_group="g", location="l")
     assert [j.name for j in jobs] == ["j10", "j11"]
     assert all(u[0] == "action.request.uri" and "copyIndex('other')" in u[2] for j in jobs for u in j.unresolved)
+
+
+def test_a_copy_loop_over_an_array_parameter_of_job_objects() -> None:
+    template = {
+        "parameters": {"jobs": {"type": "array", "defaultValue": [
+            {"name": "a", "path": "/a", "every": 5}, {"name": "b", "path": "/b", "every": 10}]}},
+        "resources": [{
+            "type": "Microsoft.Scheduler/jobCollections/jobs",
+            "name": "[concat('jc/', parameters('jobs')[copyIndex()].name)]",
+            "copy": {"name": "jobLoop", "count": "[length(parameters('jobs'))]"},
+            "properties": {
+                "action": {"type": "Http", "request": {
+                    "uri": "[concat('http://127.0.0.1:9', parameters('jobs')[copyIndex('jobLoop')].path)]",
+                    "method": "GET"}},
+                "recurrence": {"frequency": "Minute", "interval": "[parameters('jobs')[copyIndex()]['every']]"}}}]}
+    jobs, _ = read_template(template, "t.json", {}, {}, subscription="s", resource_group="g", location="l")
+    found = [(j.key, j.properties["action"]["request"]["uri"], j.properties["recurrence"]["interval"]) for j in jobs]
+    assert found == [("jc/a", "http://127.0.0.1:9/a", 5), ("jc/b", "http://127.0.0.1:9/b", 10)]
