@@ -92,3 +92,31 @@ def test_a_copy_loop_over_an_array_parameter_of_job_objects() -> None:
     jobs, _ = read_template(template, "t.json", {}, {}, subscription="s", resource_group="g", location="l")
     found = [(j.key, j.properties["action"]["request"]["uri"], j.properties["recurrence"]["interval"]) for j in jobs]
     assert found == [("jc/a", "http://127.0.0.1:9/a", 5), ("jc/b", "http://127.0.0.1:9/b", 10)]
+
+
+def test_property_and_variable_copy_loops() -> None:
+    template = {
+        "parameters": {"hours": {"type": "array", "defaultValue": [6, 18]}},
+        "variables": {
+            "copy": [{"name": "paths", "count": 2, "input": "[concat('/shard/', copyIndex('paths', 1))]"}],
+            "target": "http://127.0.0.1:9",
+        },
+        "resources": [{
+            "type": "Microsoft.Scheduler/jobCollections/jobs",
+            "name": "[concat('jc/shard-', copyIndex())]",
+            "copy": {"name": "shards", "count": 2},
+            "properties": {
+                "action": {"type": "Http", "request": {
+                    "uri": "[concat(variables('target'), variables('paths')[copyIndex()])]", "method": "GET"}},
+                "recurrence": {"frequency": "Month", "interval": 1, "schedule": {
+                    "hours": "[parameters('hours')]", "minutes": [0],
+                    "copy": [{"name": "monthlyOccurrences", "count": "[add(copyIndex(), 1)]", "input": {
+                        "day": "Friday", "occurrence": "[sub(0, add(copyIndex('monthlyOccurrences'), 1))]"}}]}}}}]}
+    jobs, _ = read_template(template, "t.json", {}, {}, subscription="s", resource_group="g", location="l")
+    assert [j.properties["action"]["request"]["uri"] for j in jobs] == [
+        "http://127.0.0.1:9/shard/1", "http://127.0.0.1:9/shard/2"]
+    assert jobs[1].properties["recurrence"]["schedule"] == {
+        "hours": [6, 18], "minutes": [0],
+        "monthlyOccurrences": [{"day": "Friday", "occurrence": -1}, {"day": "Friday", "occurrence": -2}]}
+    assert "copy" not in jobs[0].properties["recurrence"]["schedule"]
+    assert all(not j.unresolved for j in jobs)
