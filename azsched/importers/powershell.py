@@ -41,6 +41,9 @@ _ENUMS: dict[str, tuple[str, ...]] = {
     "day": ("Monday", "Tuesday", "Wednesday", "Thursday", "Friday", "Saturday", "Sunday"),  # JobScheduleDay
     "transporttype": ("NotSpecified", "NetMessaging", "AMQP"),
 }
+# `type` of an authentication object: HttpAuthenticationType, ServiceBusAuthenticationType.
+_HTTP_AUTH_TYPES = ("NotSpecified", "ClientCertificate", "ActiveDirectoryOAuth", "Basic")
+_BUS_AUTH_TYPES = ("NotSpecified", "SharedAccessKey")
 _WEEKDAYS = ("Monday", "Tuesday", "Wednesday", "Thursday", "Friday", "Saturday", "Sunday")  # datetime.weekday()
 
 
@@ -73,6 +76,7 @@ def _read_resource_object(node: Mapping[str, Any], source: str) -> ImportedJob:
     names in either case, enums as numbers or names, TimeSpans as objects or strings, dates as `/Date(ms)/`."""
     warnings: list[str] = []
     properties = _camel(node["Properties"], "", warnings)
+    assert isinstance(properties, dict)
     name = str(node.get("Name") or node.get("ResourceName") or "")
     job = rest.read_job({"name": name, "id": node.get("ResourceId") or node.get("Id") or "",
                          "properties": properties}, source)
@@ -80,9 +84,9 @@ def _read_resource_object(node: Mapping[str, Any], source: str) -> ImportedJob:
     return job
 
 
-def _camel(node: Any, key: str, warnings: list[str]) -> Any:
+def _camel(node: Any, path: str, warnings: list[str]) -> Any:
     """Member names in the API's case (`Occurrence` keeps its capital, as on the wire), enum numbers as names,
-    unset (null) members left out."""
+    unset (null) members left out. `path` is the dotted, lowercased path of `node` in the job's properties."""
     if isinstance(node, Mapping):
         if "Ticks" in node and "TotalSeconds" in node:  # a TimeSpan, as ConvertTo-Json writes it
             return _iso_duration(float(node["TotalSeconds"]))
@@ -91,18 +95,29 @@ def _camel(node: Any, key: str, warnings: list[str]) -> Any:
             if v is None:  # the SDK's unset members
                 continue
             name = "Occurrence" if k.lower() == "occurrence" else k[:1].lower() + k[1:]
-            out[name] = _camel(v, name.lower(), warnings)
+            out[name] = _camel(v, f"{path}.{name.lower()}" if path else name.lower(), warnings)
         return out
     if isinstance(node, list):
-        return [_camel(item, key, warnings) for item in node]
-    if isinstance(node, int) and not isinstance(node, bool) and key in _ENUMS:
-        names = _ENUMS[key]
+        return [_camel(item, path, warnings) for item in node]
+    if isinstance(node, int) and not isinstance(node, bool):
+        names = _enum_names(path)
+        if names is None:
+            return node
         if 0 <= node < len(names):
             return names[node]
-        warnings.append(f"{key} {node} is not a known value")
+        warnings.append(f"{path} {node} is not a known value")
     if isinstance(node, str) and _MS_DATE.match(node.strip().replace("\\/", "/")):
         return _date(node)
     return node
+
+
+def _enum_names(path: str) -> tuple[str, ...] | None:
+    """The SDK enum whose numbers a member at `path` holds (None: not an enum)."""
+    if path.endswith("request.authentication.type"):
+        return _HTTP_AUTH_TYPES
+    if path.endswith("message.authentication.type"):
+        return _BUS_AUTH_TYPES
+    return _ENUMS.get(path.rsplit(".", 1)[-1])
 
 
 def _iso_duration(seconds: float) -> str:
@@ -285,7 +300,7 @@ def _read_cmdlet_object(node: Mapping[str, Any], source: str) -> ImportedJob:
     recurrence: dict[str, Any] = {}
     text = _get(node, "Recurrence")
     if isinstance(text, Mapping):  # not the cmdlet's own object, but one with the recurrence itself
-        recurrence = _camel(text, "", warnings)
+        recurrence = _camel(text, "recurrence", warnings)
     elif isinstance(text, str) and (match := _RECURRENCE.search(text)):
         recurrence = {"frequency": match[2].capitalize(), "interval": int(match[1])}
         _schedule_from_runs(node, recurrence, start, warnings)

@@ -120,3 +120,15 @@ def test_property_and_variable_copy_loops() -> None:
         "monthlyOccurrences": [{"day": "Friday", "occurrence": -1}, {"day": "Friday", "occurrence": -2}]}
     assert "copy" not in jobs[0].properties["recurrence"]["schedule"]
     assert all(not j.unresolved for j in jobs)
+
+
+def test_sdk_authentication_type_numbers_are_their_own_enums() -> None:
+    http = read_powershell({"Name": "jc/basic", "Properties": {"Action": {"Type": 1, "Request": {
+        "Uri": "https://127.0.0.1:9/x", "Method": "GET", "Authentication": {"Type": 3, "Username": "u"}}}}}, "sdk")
+    assert http.properties["action"]["type"] == "Https"
+    assert http.properties["action"]["request"]["authentication"]["type"] == "Basic"
+    bus = read_powershell({"Name": "jc/bus", "Properties": {"Action": {"Type": 3, "ServiceBusQueueMessage": {
+        "Namespace": "ns", "QueueName": "q", "TransportType": 1,
+        "Authentication": {"Type": 1, "SasKeyName": "k"}}}}}, "sdk")
+    message = bus.properties["action"]["serviceBusQueueMessage"]
+    assert message["authentication"]["type"] == "SharedAccessKey" and message["transportType"] == "NetMessaging"
