@@ -109,7 +109,7 @@ def _import(client: SchedulerClient, path: Path, threads: int, host_pids: list[i
     cpu = _own_cpu(), sum(map(_cpu_seconds, host_pids)), _cpu_seconds(azurite_pid)
     began = time.perf_counter()
     jobs, collections = read_files([path], ImportOptions())
-    plan = make_plan(client, jobs, collections, threads=threads)
+    plan = make_plan(client, jobs, collections, threads=min(threads, 8))  # as `azsched import` plans
     execute(client, plan, threads=threads)
     seconds = time.perf_counter() - began
     return _Run(seconds, plan.summary(), _own_cpu() - cpu[0], sum(map(_cpu_seconds, host_pids)) - cpu[1],
