@@ -9,7 +9,7 @@ from __future__ import annotations
 import threading
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass
-from typing import Any
+from typing import Any, cast
 from urllib.parse import quote
 
 import requests
@@ -140,13 +140,13 @@ class SchedulerClient:
         return list(self.pages(self.collections_path()))
 
     def get_collection(self, name: str) -> dict[str, Any]:
-        return self.request("GET", self.collection_path(name))
+        return cast(dict[str, Any], self.request("GET", self.collection_path(name)))
 
     def put_collection(self, name: str, body: dict[str, Any]) -> dict[str, Any]:
-        return self.request("PUT", self.collection_path(name), body)
+        return cast(dict[str, Any], self.request("PUT", self.collection_path(name), body))
 
     def patch_collection(self, name: str, body: dict[str, Any]) -> dict[str, Any]:
-        return self.request("PATCH", self.collection_path(name), body)
+        return cast(dict[str, Any], self.request("PATCH", self.collection_path(name), body))
 
     def delete_collection(self, name: str) -> None:
         self.request("DELETE", self.collection_path(name))
@@ -168,13 +168,13 @@ class SchedulerClient:
         return items
 
     def get_job(self, collection: str, job: str) -> dict[str, Any]:
-        return self.request("GET", self.job_path(collection, job))
+        return cast(dict[str, Any], self.request("GET", self.job_path(collection, job)))
 
     def put_job(self, collection: str, job: str, body: dict[str, Any]) -> dict[str, Any]:
-        return self.request("PUT", self.job_path(collection, job), body)
+        return cast(dict[str, Any], self.request("PUT", self.job_path(collection, job), body))
 
     def patch_job(self, collection: str, job: str, body: dict[str, Any]) -> dict[str, Any]:
-        return self.request("PATCH", self.job_path(collection, job), body)
+        return cast(dict[str, Any], self.request("PATCH", self.job_path(collection, job), body))
 
     def delete_job(self, collection: str, job: str) -> None:
         self.request("DELETE", self.job_path(collection, job))
@@ -194,7 +194,7 @@ class SchedulerClient:
         return items
 
     def preview_job(self, collection: str, job: str, count: int) -> list[str]:
-        return self.request("GET", f"{self.job_path(collection, job)}/preview", count=count)["value"]
+        return cast(list[str], self.request("GET", f"{self.job_path(collection, job)}/preview", count=count)["value"])
 
 
 def _token_source(audience: str) -> Callable[[], str]:

@@ -24,12 +24,13 @@ class Settings:
 
     target: Target
     output: Format
+    pool: int = 16  # keep-alive connections: a command that sends more requests at once raises it before `client`
     _client: SchedulerClient | None = None
 
     @property
     def client(self) -> SchedulerClient:
         if self._client is None:
-            self._client = SchedulerClient(self.target)
+            self._client = SchedulerClient(self.target, pool=self.pool)
         return self._client
 
 

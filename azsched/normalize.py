@@ -106,7 +106,8 @@ def canonical(node: Any, key: str = "", parent: str = "") -> Any:
 
 def canonical_properties(properties: Mapping[str, Any]) -> dict[str, Any]:
     """Job `properties` in canonical form."""
-    return canonical(copy.deepcopy(dict(properties)))
+    result: dict[str, Any] = canonical(copy.deepcopy(dict(properties)))
+    return result
 
 
 def without(node: Any, fields: frozenset[str]) -> Any:
@@ -135,4 +136,5 @@ def secret_paths(node: Any, path: str = "") -> list[str]:
 def comparable(properties: Mapping[str, Any]) -> dict[str, Any]:
     """What a GET of the job would show of `properties`, for "unchanged": canonical, no secrets, no status, no state
     (state is compared on its own: the API keeps a Completed job's state), no computed certificate details."""
-    return without(canonical_properties(properties), SECRET_FIELDS | COMPUTED | {"status", "state"})
+    result: dict[str, Any] = without(canonical_properties(properties), SECRET_FIELDS | COMPUTED | {"status", "state"})
+    return result

@@ -291,8 +291,8 @@ def preview(
             properties = {"recurrence": recurrence(flags, patch=False)}
             if flags.get("recurrence_file"):
                 properties["recurrence"] = read_json(flags["recurrence_file"])
-            if flags.get("start"):
-                properties["startTime"] = flags["start"]
+        if flags.get("start"):  # also over a file's startTime: "what if it started then"
+            properties["startTime"] = flags["start"]
         if not properties.get("recurrence") and not properties.get("startTime"):
             raise Failed("give a job, --file, or schedule flags (--every, --frequency, --cron, ...)", 2)
         times, phrase = local_preview(properties, next_, datetime.now(UTC))

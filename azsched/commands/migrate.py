@@ -103,6 +103,7 @@ def import_(
       azsched import azuredeploy.json --set nightly:action.request.uri=https://example.org/run --secrets secrets.json
     """
     s = settings(ctx)
+    s.pool = max(s.pool, threads)  # one kept-alive connection per writing thread: none opened and dropped per job
     pairs, parameter_files = _parameters(parameters or [])
     try:
         sets = [parse_set(item) for item in set_ or []]

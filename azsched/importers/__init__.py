@@ -84,7 +84,7 @@ def read_files(paths: Sequence[Path], options: ImportOptions) -> tuple[list[Impo
         if arm.is_template(doc):
             found, defined = arm.read_template(
                 doc, source, given, options.parameters, subscription=options.subscription,
-                resource_group=options.resource_group, location=options.location,
+                resource_group=options.resource_group, location=options.location, directory=path.parent,
             )
             jobs += found
             collections += defined

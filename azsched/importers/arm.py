@@ -9,7 +9,9 @@ path and the expression, unless `--set` gives that field a value.
 
 from __future__ import annotations
 
+import json
 from collections.abc import Mapping
+from pathlib import Path
 from typing import Any
 
 from azsched.importers.expressions import Scope, Unresolvable, evaluate_collecting, evaluate_string, evaluate_tree
@@ -19,6 +21,11 @@ COLLECTION_TYPE = "microsoft.scheduler/jobcollections"
 JOB_TYPE = "microsoft.scheduler/jobcollections/jobs"
 DEPLOYMENT_TYPE = "microsoft.resources/deployments"
 API_VERSIONS = ("2014-08-01-preview", "2016-01-01", "2016-03-01")
+_MAX_LINK_DEPTH = 8  # linked templates that link each other in a circle end here
+
+
+class _LinkError(Exception):
+    """A linked template that cannot be read (the message names the link)."""
 
 
 def is_template(doc: Any) -> bool:
@@ -56,7 +63,7 @@ def coerce(value: str, declared: Mapping[str, Any] | None) -> Any:
 
 def read_template(
     doc: Mapping[str, Any], source: str, given: Mapping[str, Any], raw_given: Mapping[str, str],
-    *, subscription: str, resource_group: str, location: str,
+    *, subscription: str, resource_group: str, location: str, directory: Path | None = None,
 ) -> tuple[list[ImportedJob], list[ImportedCollection]]:
     """The jobs and collections of a template.
 
@@ -66,10 +73,11 @@ def read_template(
         given: parameter values from parameter files (typed).
         raw_given: `--parameters k=v` strings (coerced to the declared type here; they win over files).
         subscription, resource_group, location: what `subscription()` and `resourceGroup()` return.
+        directory: where the template file is: a nested deployment's `templateLink.relativePath` is read from there.
     """
     scope = _scope(doc, given, raw_given, Scope(subscription_id=subscription, resource_group=resource_group,
                                                 location=location))
-    reader = _Reader(scope, source)
+    reader = _Reader(scope, source, directory)
     for i, resource in enumerate(doc.get("resources") or []):
         reader.resource(resource, f"resources[{i}]", None)
     return reader.jobs, reader.collections
@@ -97,8 +105,8 @@ def _scope(doc: Mapping[str, Any], given: Mapping[str, Any], raw_given: Mapping[
 
 
 class _Reader:
-    def __init__(self, scope: Scope, source: str) -> None:
-        self.scope, self.source = scope, source
+    def __init__(self, scope: Scope, source: str, directory: Path | None, depth: int = 0) -> None:
+        self.scope, self.source, self.directory, self.depth = scope, source, directory, depth
         self.jobs: list[ImportedJob] = []
         self.collections: list[ImportedCollection] = []
 
@@ -114,10 +122,11 @@ class _Reader:
             except (Unresolvable, ValueError) as exc:
                 self._unreadable(resource, path, f"copy.count: {exc}")
                 return
+            self.scope.copy_name = str(loop["name"]) if loop.get("name") else None
             for index in range(count):
                 self.scope.copy_index = index
                 self._one(resource, f"{path}[copy {index}]", parent)
-            self.scope.copy_index = None
+            self.scope.copy_index = self.scope.copy_name = None
             return
         self._one(resource, path, parent)
 
@@ -158,14 +167,25 @@ class _Reader:
         self.jobs.append(job)
 
     def _nested_template(self, resource: Mapping[str, Any], path: str) -> None:
-        """An inline nested deployment: its resources are read in the outer scope (ARM's default) or, with
-        `expressionEvaluationOptions.scope` inner, in its own, with the parameters the deployment passes."""
+        """A nested deployment. An inline template's resources are read in the outer scope (ARM's default) or, with
+        `expressionEvaluationOptions.scope` inner, in its own with the parameters the deployment passes. A linked
+        template is read from the local file its `templateLink.relativePath` names (relative to the file that links
+        it, as ARM resolves it), always in its own scope; a `templateLink.uri` is not fetched (no network)."""
         properties = resource.get("properties") or {}
         template = properties.get("template")
+        link = properties.get("templateLink")
+        source, directory = self.source, self.directory
+        if not isinstance(template, Mapping) and isinstance(link, Mapping):
+            try:
+                template, source, directory = self._linked(link, path)
+            except _LinkError as exc:
+                self._unreadable(resource, path, str(exc))
+                return
         if not isinstance(template, Mapping):
-            return  # a templateLink points outside the files given
+            return
         scope = self.scope
-        if str((properties.get("expressionEvaluationOptions") or {}).get("scope", "outer")).lower() == "inner":
+        inner = str((properties.get("expressionEvaluationOptions") or {}).get("scope", "outer")).lower() == "inner"
+        if inner or isinstance(link, Mapping):
             passed: dict[str, Any] = {}
             for name, spec in (properties.get("parameters") or {}).items():
                 try:
@@ -174,11 +194,38 @@ class _Reader:
                 except Unresolvable:
                     continue  # left without a value: reported where the nested template uses it
             scope = _scope(template, passed, {}, self.scope)
-        nested = _Reader(scope, self.source)
+        nested = _Reader(scope, source, directory, self.depth + 1)
+        prefix = f"{path}.properties.template." if source == self.source else ""  # a linked file: its own paths
         for i, child in enumerate(template.get("resources") or []):
-            nested.resource(child, f"{path}.properties.template.resources[{i}]", None)
+            nested.resource(child, f"{prefix}resources[{i}]", None)
         self.jobs += nested.jobs
         self.collections += nested.collections
+
+    def _linked(self, link: Mapping[str, Any], path: str) -> tuple[Mapping[str, Any], str, Path | None]:
+        """(template, source label, its directory) of a `templateLink` with a `relativePath`."""
+        if self.depth >= _MAX_LINK_DEPTH:
+            raise _LinkError(f"templateLink: more than {_MAX_LINK_DEPTH} linked templates deep")
+        relative = link.get("relativePath")
+        if not relative:
+            uri = link.get("uri") or link.get("id") or "?"
+            raise _LinkError(f"templateLink {uri}: a linked template is not fetched; give its file to azsched "
+                             "import (or link it with relativePath)")
+        try:
+            relative = str(evaluate_tree(relative, self.scope))
+        except Unresolvable as exc:
+            raise _LinkError(f"templateLink.relativePath {exc.expression}: {exc.reason}") from None
+        if self.directory is None:
+            raise _LinkError(f"templateLink.relativePath {relative}: the linking template's directory is not known")
+        file = (self.directory / relative).resolve()
+        try:
+            doc = json.loads(file.read_text(encoding="utf-8-sig"))
+        except OSError as exc:
+            raise _LinkError(f"templateLink.relativePath {relative}: {exc.strerror}") from None
+        except json.JSONDecodeError as exc:
+            raise _LinkError(f"templateLink.relativePath {relative}: not JSON ({exc})") from None
+        if not is_template(doc):
+            raise _LinkError(f"templateLink.relativePath {relative}: not an ARM template")
+        return doc, f"{self.source} {path} -> {relative}", file.parent
 
     def _collection(self, resource: Mapping[str, Any], path: str) -> dict[str, Any]:
         definition: dict[str, Any] = {}

@@ -3,9 +3,10 @@
 `"[concat(parameters('prefix'), '-jobs')]"` is an expression; `"[[literal"` is the literal `[literal`. Supported:
 parameters, variables, concat, format, toLower/toUpper, string/int/bool, resourceGroup() and subscription(),
 resourceId, if/equals/not/and/or, add/sub/mul/div/mod, length/empty/contains/startsWith/endsWith, replace, substring,
-trim, split/join/first/last, padLeft, coalesce, createArray/createObject, union, json, base64, uri, copyIndex and
-property and index access. Whatever needs a deployment (`reference()`, `listKeys()`, `uniqueString()`, `newGuid()`,
-`utcNow()`, ...) raises `Unresolvable`, which the reader reports with the resource and the JSON path.
+trim, split/join/first/last, padLeft, coalesce, createArray/createObject, union, json, base64, uri, copyIndex,
+property and index access, and property and variable `copy` loops. Whatever needs a deployment (`reference()`,
+`listKeys()`, `newGuid()`, `utcNow()`, ...) raises `Unresolvable`, which the reader reports with the resource and
+the JSON path; so does `uniqueString()`, whose hash Azure does not publish.
 """
 
 from __future__ import annotations
@@ -36,20 +37,33 @@ class Scope:
     subscription_id: str = "local"
     resource_group: str = "local"
     location: str = "westus"
-    copy_index: int | None = None
+    copy_index: int | None = None  # the resource's own copy loop
+    copy_name: str | None = None
+    loops: dict[str, int] = field(default_factory=dict)  # property and variable copy loops running: name -> index
     _resolved: dict[str, Any] = field(default_factory=dict)
     _resolving: set[str] = field(default_factory=set)
 
     def variable(self, name: str) -> Any:
         key = _key(self.variables, name)
-        if key is None:
-            raise Unresolvable(f"variable '{name}' is not defined")
+        loop = None
+        if key is None or key == "copy":
+            # A variable made by a copy loop: "variables": {"copy": [{"name": ..., "count": ..., "input": ...}]}.
+            loop = next((c for c in _copy_loops(self.variables) or [] if str(c["name"]).lower() == name.lower()), None)
+            if loop is None:
+                raise Unresolvable(f"variable '{name}' is not defined")
+            key = f"copy:{str(loop['name']).lower()}"
         if key not in self._resolved:
             if key in self._resolving:
                 raise Unresolvable(f"variable '{name}' refers to itself")
             self._resolving.add(key)
             try:
-                self._resolved[key] = evaluate_tree(self.variables[key], self)
+                if loop is not None:
+                    problems: list[tuple[str, Unresolvable]] = []
+                    self._resolved[key] = _expand_loop(loop, self, name, problems)
+                    if problems:
+                        raise problems[0][1]
+                else:
+                    self._resolved[key] = evaluate_tree(self.variables[key], self)
             finally:
                 self._resolving.discard(key)
         return self._resolved[key]
@@ -86,17 +100,17 @@ def evaluate_string(value: str, scope: Scope) -> Any:
 
 def evaluate_tree(node: Any, scope: Scope) -> Any:
     """Every string in a JSON tree evaluated (raises the first Unresolvable; see `evaluate_collecting`)."""
-    if isinstance(node, str):
-        return evaluate_string(node, scope)
-    if isinstance(node, Mapping):
-        return {evaluate_string(k, scope) if is_expression(k) else k: evaluate_tree(v, scope) for k, v in node.items()}
-    if isinstance(node, list):
-        return [evaluate_tree(item, scope) for item in node]
-    return node
+    problems: list[tuple[str, Unresolvable]] = []
+    value = evaluate_collecting(node, scope, "", problems)
+    if problems:
+        raise problems[0][1]
+    return value
 
 
 def evaluate_collecting(node: Any, scope: Scope, path: str, problems: list[tuple[str, Unresolvable]]) -> Any:
-    """Every string in a JSON tree evaluated; an unresolvable one is kept as written and (path, error) recorded."""
+    """Every string in a JSON tree evaluated; an unresolvable one is kept as written and (path, error) recorded.
+
+    An object's `copy` array of `{name, count, input}` (ARM's property iteration) becomes the arrays it names."""
     if isinstance(node, str):
         try:
             return evaluate_string(node, scope)
@@ -104,10 +118,57 @@ def evaluate_collecting(node: Any, scope: Scope, path: str, problems: list[tuple
             problems.append((path, exc))
             return node
     if isinstance(node, Mapping):
-        return {k: evaluate_collecting(v, scope, f"{path}.{k}" if path else k, problems) for k, v in node.items()}
+        loops = _copy_loops(node)
+        out: dict[str, Any] = {}
+        for k, v in node.items():
+            if loops is not None and k == "copy":
+                continue
+            here = f"{path}.{k}" if path else k
+            if is_expression(k):
+                try:
+                    k = _string(evaluate_string(k, scope))
+                except Unresolvable as exc:
+                    problems.append((here, exc))
+            out[k] = evaluate_collecting(v, scope, here, problems)
+        for loop in loops or []:
+            name = str(loop["name"])
+            out[name] = _expand_loop(loop, scope, f"{path}.{name}" if path else name, problems)
+        return out
     if isinstance(node, list):
         return [evaluate_collecting(item, scope, f"{path}[{i}]", problems) for i, item in enumerate(node)]
     return node
+
+
+def _copy_loops(node: Mapping[str, Any]) -> list[Mapping[str, Any]] | None:
+    """The property (or variable) copy loops of an object, or None when its `copy` is not one."""
+    loops = node.get("copy")
+    if isinstance(loops, list) and loops and all(
+            isinstance(c, Mapping) and {"name", "count", "input"} <= set(c) for c in loops):
+        return loops
+    return None
+
+
+def _expand_loop(loop: Mapping[str, Any], scope: Scope, path: str, problems: list[tuple[str, Unresolvable]]) -> Any:
+    """`count` copies of `input`, `copyIndex('name')` being 0, 1, ... in each."""
+    name = str(loop["name"]).lower()
+    try:
+        count = loop["count"]
+        count = int(evaluate_string(count, scope) if isinstance(count, str) else count)
+    except (Unresolvable, TypeError, ValueError) as exc:
+        problems.append((f"{path} (copy count)", exc if isinstance(exc, Unresolvable) else Unresolvable(str(exc))))
+        return []
+    outer = scope.loops.get(name)
+    items = []
+    try:
+        for index in range(count):
+            scope.loops[name] = index
+            items.append(evaluate_collecting(loop["input"], scope, f"{path}[{index}]", problems))
+    finally:
+        if outer is None:
+            scope.loops.pop(name, None)
+        else:
+            scope.loops[name] = outer
+    return items
 
 
 # ---- parsing and evaluation -------------------------------------------------------------------------------------
@@ -185,6 +246,10 @@ class _Parser:
 
     def _call(self, name: str, args: list[Any]) -> Any:
         lowered = name.lower()
+        if lowered == "uniquestring":
+            # Deterministic, but Azure does not publish the hash: a value computed here that differed from Azure's
+            # would silently give the job another name or URI than the deployment did.
+            raise Unresolvable("uniqueString() is a hash Azure does not publish; it cannot be reproduced here")
         if lowered in _DEPLOYMENT_ONLY or lowered.startswith("list"):
             raise Unresolvable(f"{name}() needs a deployment in Azure and cannot be evaluated here")
         function = _FUNCTIONS.get(lowered)
@@ -262,10 +327,17 @@ def _union(_: Scope, *args: Any) -> Any:
     return seen
 
 
-def _copy_index(scope: Scope, offset: int = 0, *_: Any) -> int:
-    if scope.copy_index is None:
-        raise Unresolvable("copyIndex() outside a copy loop")
-    return scope.copy_index + offset
+def _copy_index(scope: Scope, *args: Any) -> int:
+    """`copyIndex()`, `copyIndex(offset)` (the resource's loop), `copyIndex('loop')`, `copyIndex('loop', offset)` (a
+    property or variable loop running, or the resource's loop by its name)."""
+    name = args[0] if args and isinstance(args[0], str) else None
+    offset = args[-1] if args and not isinstance(args[-1], str) else 0
+    if name is not None and name.lower() in scope.loops:
+        return scope.loops[name.lower()] + int(offset)
+    if scope.copy_index is None or (name is not None and scope.copy_name is not None
+                                    and name.lower() != scope.copy_name.lower()):
+        raise Unresolvable(f"copyIndex({repr(name) if name else ''}) outside its copy loop")
+    return scope.copy_index + int(offset)
 
 
 def _if(_: Scope, condition: Any, yes: Any, no: Any) -> Any:

@@ -107,6 +107,35 @@ def test_arm_template_with_top_level_jobs_of_older_api_versions(cli: Cli) -> Non
     assert _report(cli, str(CORPUS / "arm_toplevel.json"))["arm-toplevel/weekly"]["result"] == "unchanged"
 
 
+def test_arm_copy_loops_conditions_if_and_unique_string(cli: Cli) -> None:
+    report = _report(cli, str(CORPUS / "arm_copy.json"), expect=1)
+    assert {k: s["result"] for k, s in report.items()} == {
+        "arm-copy/shard-1": "created", "arm-copy/shard-2": "created", "arm-copy/shard-3": "created",
+        "arm-copy/unique": "failed"}, "the audit job's condition is false"
+    shard = _props(cli, "arm-copy/shard-2")
+    assert shard["action"]["request"] == {"uri": "http://127.0.0.1:9/shard/1", "method": "POST"}
+    assert shard["recurrence"]["interval"] == 15
+    unique = report["arm-copy/unique"]
+    assert "uniqueString(resourceGroup().id)" in unique["message"] and "properties.action.request.uri" in unique[
+        "message"] and "--set unique:action.request.uri=" in unique["message"]
+
+    again = _report(cli, str(CORPUS / "arm_copy.json"), "-p", "shards=4", "-p", "withAudit=true", "-p", "tier=test",
+                    "--set", "unique:action.request.uri=http://127.0.0.1:9/unique")
+    assert {k: s["result"] for k, s in again.items()} == {
+        "arm-copy/shard-1": "updated", "arm-copy/shard-2": "updated", "arm-copy/shard-3": "updated",
+        "arm-copy/shard-4": "created", "arm-copy/audit": "created", "arm-copy/unique": "created"}
+    assert _props(cli, "arm-copy/shard-4")["action"]["request"]["method"] == "GET"
+
+
+def test_arm_linked_template_by_relative_path_and_a_remote_link_is_an_error(cli: Cli) -> None:
+    report = _report(cli, str(CORPUS / "arm_linked.json"), expect=1)
+    linked = report["arm-linked-staging/linked-ping"]
+    assert linked["result"] == "created" and "linked/jobs.json" in linked["source"]
+    assert _props(cli, "arm-linked-staging/linked-ping")["action"]["request"]["uri"] == "http://127.0.0.1:9/linked"
+    remote = next(s for s in report.values() if s["job"] == "remote")
+    assert remote["result"] == "failed" and "https://example.org/templates/more-jobs.json" in remote["message"]
+
+
 def test_quota_overflow_is_an_error_per_job_and_nothing_half_written(cli: Cli) -> None:
     report = _report(cli, str(CORPUS / "quota_overflow.json"), expect=1)
     assert {k: s["result"] for k, s in report.items()} == {
@@ -128,6 +157,47 @@ def test_powershell_output_best_effort_with_what_it_cannot_carry_written_down(cl
     assert queue["recurrence"]["endTime"] == "2027-12-31T00:00:00Z"
     assert queue["state"] == "Disabled"
     assert report["ps-jobs/ps-queue"]["needsSecret"] == ["action.queueMessage.sasToken"]
+
+
+def test_powershell_cmdlet_objects_keep_the_time_of_day_their_next_run_shows(cli: Cli) -> None:
+    """Get-AzureRmSchedulerJob's objects have no schedule: a daily job's 09:30 comes back from `Nextrun`."""
+    report = _report(cli, str(CORPUS / "powershell_cmdlet.json"))
+    daily = _props(cli, "ps-cmdlet/daily-report")
+    assert daily["recurrence"] == {"frequency": "Day", "interval": 1, "count": 500,
+                                   "schedule": {"hours": [9], "minutes": [30]}}
+    assert daily["action"]["request"]["headers"] == {"Content-Type": "application/json", "x-team": "finance"}
+    assert daily["action"]["request"]["authentication"]["username"] == "reporter"
+    assert daily["action"]["errorAction"]["queueMessage"]["queueName"] == "report-failures"
+    assert daily["state"] == "Disabled"
+    assert report["ps-cmdlet/daily-report"]["needsSecret"] == [
+        "action.request.authentication.password", "action.errorAction.queueMessage.sasToken"]
+    assert any("hours [9]" in w and "several times" in w for w in report["ps-cmdlet/daily-report"]["warnings"])
+
+    weekly = _props(cli, "ps-cmdlet/weekly-sweep")
+    assert weekly["recurrence"]["schedule"] == {"weekDays": ["Friday"], "hours": [6], "minutes": [15]}
+    assert weekly["recurrence"]["endTime"] == "2027-12-31T00:00:00Z"
+    assert weekly["action"]["serviceBusQueueMessage"]["namespace"] == "contoso-bus"
+    assert weekly["action"]["serviceBusQueueMessage"]["authentication"]["sasKeyName"] == "sender"
+
+    hourly = _props(cli, "ps-cmdlet/hourly-at-start")
+    assert hourly["recurrence"] == {"frequency": "Hour", "interval": 1, "count": 20,
+                                    "endTime": "2027-03-02T12:00:00Z"}, "runs on the start's minute: no schedule"
+    assert {s["result"] for s in _report(cli, str(CORPUS / "powershell_cmdlet.json")).values()} == {"unchanged"}
+
+
+def test_powershell_resource_objects_carry_the_whole_schedule(cli: Cli) -> None:
+    """Get-AzureRmResource -ExpandProperties (camelCase properties) and the SDK's JobDefinition (PascalCase, enums
+    as numbers, a TimeSpan object) both carry the recurrence's schedule in full."""
+    report = _report(cli, str(CORPUS / "powershell_resource.json"))
+    assert {s["result"] for s in report.values()} == {"created"}
+    close = _props(cli, "ps-resource/nightly-close")
+    assert close["recurrence"]["schedule"] == {"weekDays": ["Monday", "Friday"], "hours": [9, 17], "minutes": [30]}
+    month_end = _props(cli, "ps-resource/month-end-sdk")
+    assert month_end["recurrence"]["frequency"] == "Month"
+    assert month_end["recurrence"]["schedule"]["monthlyOccurrences"] == [{"day": "Friday", "Occurrence": -1}]
+    assert month_end["recurrence"]["schedule"]["hours"] == [23]
+    assert month_end["action"]["retryPolicy"] == {"retryType": "Fixed", "retryInterval": "PT5M", "retryCount": 2}
+    assert month_end["state"] == "Disabled"
 
 
 def test_classic_2014_job_json_needs_a_collection(cli: Cli) -> None:
