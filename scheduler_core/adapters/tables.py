@@ -394,6 +394,10 @@ class TableStorage:
             raise ConcurrencyConflict(f"job '{job.ref.name}' changed meanwhile") from exc
         except ResourceNotFoundError as exc:
             raise JobNotFound(job.ref.name) from exc
+        return self._written(job, metadata)
+
+    def _written(self, job: StoredJob, metadata: Any) -> StoredJob:
+        """`job` with the ETag of its write; a guarded write is remembered as what became of the row at its ETag."""
         written = _with_etag(job, metadata)
         if job.etag is not None and written.etag:
             with self._successors_lock:
@@ -428,12 +432,7 @@ class TableStorage:
             raise ConcurrencyConflict(f"job '{job.ref.name}' changed meanwhile") from exc
         except ResourceNotFoundError as exc:
             raise JobNotFound(job.ref.name) from exc
-        written = _with_etag(job, metadata)
-        with self._successors_lock:
-            self._successors[(job.ref.key, job.etag)] = written
-            while len(self._successors) > _SUCCESSORS_KEPT:
-                self._successors.popitem(last=False)
-        return written
+        return self._written(job, metadata)
 
     def _latest_known(self, job: StoredJob) -> StoredJob:
         """`job`, or what this process's guarded writes made of it since (following the chain)."""
