@@ -249,7 +249,10 @@ class _Parser:
         if lowered == "uniquestring":
             # Deterministic, but Azure does not publish the hash: a value computed here that differed from Azure's
             # would silently give the job another name or URI than the deployment did.
-            raise Unresolvable("uniqueString() is a hash Azure does not publish; it cannot be reproduced here")
+            raise Unresolvable(
+                "uniqueString() needs a deployment: its hash is one Azure does not publish, so it cannot be "
+                "reproduced here"
+            )
         if lowered in _DEPLOYMENT_ONLY or lowered.startswith("list"):
             raise Unresolvable(f"{name}() needs a deployment in Azure and cannot be evaluated here")
         function = _FUNCTIONS.get(lowered)

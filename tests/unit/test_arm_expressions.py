@@ -131,7 +131,11 @@ def test_jobs_in_inline_nested_deployments_are_read_in_the_outer_or_inner_scope(
              "properties": {"templateLink": {"uri": "https://example.org/t.json"}}},
         ],
     }
-    jobs, _ = read_template(template, "t.json", {}, {}, subscription="s", resource_group="g", location="l")
+    read, _ = read_template(template, "t.json", {}, {}, subscription="s", resource_group="g", location="l")
+    jobs = [j for j in read if not j.problems]
     assert [(j.collection, j.name, j.properties["action"]["request"]["uri"]) for j in jobs] == [
         ("outer-jc", "j", "http://outer"), ("outer-jc-inner", "j", "http://inner")]
     assert jobs[1].source == "t.json resources[1].properties.template.resources[0]"
+    # A template linked by URI is not fetched (no network): it is reported, naming the link, not silently skipped.
+    [linked] = [j for j in read if j.problems]
+    assert "https://example.org/t.json" in " ".join(linked.problems)
