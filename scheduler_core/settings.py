@@ -23,7 +23,7 @@ EXECUTIONS_QUEUE = "scheduler-executions"
 POISON_QUEUE = f"{EXECUTIONS_QUEUE}-poison"
 """Where the host moves an execution message after `maxDequeueCount` failures (its naming rule)."""
 
-CONCURRENT_ATTEMPTS = 128
+CONCURRENT_ATTEMPTS = 256
 """Execution messages one instance works on at once: host.json's `batchSize` + `newBatchThreshold` (a unit test
 keeps the two in step). function_app.py runs as many attempt threads, and the storage and HTTP connection pools keep
 as many connections per host, so that a burst neither queues for a thread nor opens and drops a connection per call."""
