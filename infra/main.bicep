@@ -43,6 +43,9 @@ param identityQueues string = ''
   2048
   4096
 ])
+// 2,048 MB is one vCPU: one language worker process (FUNCTIONS_WORKER_PROCESS_COUNT unset). At 4,096 MB (two vCPUs)
+// add the app setting FUNCTIONS_WORKER_PROCESS_COUNT=2: bench.lateness meets p99 <= 250 ms on 2 cores only with two
+// processes (docs/performance.md, issue 13).
 @description('Memory of each Flex Consumption instance, in MB.')
 param instanceMemoryMB int = 2048
 
