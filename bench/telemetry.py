@@ -14,12 +14,15 @@ Goal of issue 14: host CPU per occurrence with telemetry on / off <= 1.10.
 
     python -m bench.telemetry              # 500 jobs, 3 rounds of off + on
     python -m bench.telemetry --quick      # 200 jobs, 2 rounds
+    python -m bench.telemetry --rounds 1 --profile /tmp/on.raw   # and where the host's CPU goes with telemetry on
 """
 
 from __future__ import annotations
 
 import argparse
 import statistics
+from collections import Counter
+from pathlib import Path
 from typing import Any
 
 from bench.stack import command, goal, print_table
@@ -29,11 +32,13 @@ from tests.support.otlp import OtlpReceiver
 GOAL_RATIO = 1.10
 
 
-def _round(count: int, settle: float, receiver: OtlpReceiver) -> tuple[dict[str, Any], dict[str, Any]]:
+def _round(
+    count: int, settle: float, receiver: OtlpReceiver, profile: Path | None
+) -> tuple[dict[str, Any], dict[str, Any]]:
     # A long lead: creation (through the API, traced too) and the export of its spans end well before the window.
     lead = 30 + count / 5
     off = _through_host(count, settle=settle, lead=lead)
-    on = _through_host(count, settle=settle, lead=lead, OTEL_EXPORTER_OTLP_ENDPOINT=receiver.url)
+    on = _through_host(count, settle=settle, lead=lead, profile=profile, OTEL_EXPORTER_OTLP_ENDPOINT=receiver.url)
     return off, on
 
 
@@ -43,6 +48,8 @@ def main(argv: list[str] | None = None) -> None:
     parser.add_argument("--rounds", type=int, default=3, help="rounds of telemetry off, then on")
     parser.add_argument("--settle", type=float, default=6.0, help="seconds measured after the last call")
     parser.add_argument("--quick", action="store_true", help="200 jobs, 2 rounds")
+    parser.add_argument("--profile", type=Path, help="py-spy samples of the host in the last round's telemetry-on "
+                        "window to this file (+ '.all': every thread), for bench.attribute")
     args = parser.parse_args(argv)
     if args.quick:
         args.count, args.rounds = 200, 2
@@ -50,10 +57,14 @@ def main(argv: list[str] | None = None) -> None:
     receiver = OtlpReceiver()
     rows, ratios = [], []
     spans_before = every_before = 0
+    names: Counter[str] = Counter()
     try:
         for number in range(1, args.rounds + 1):
-            off, on = _round(args.count, args.settle, receiver)
-            spans, every = len(receiver.spans("scheduler.attempt")), len(receiver.spans())
+            profile = args.profile if number == args.rounds else None
+            off, on = _round(args.count, args.settle, receiver, profile)
+            exported_spans = receiver.spans()
+            spans, every = sum(s.name == "scheduler.attempt" for s in exported_spans), len(exported_spans)
+            names = Counter(s.name for s in exported_spans[every_before:])
             per_off = off["host_cpu_seconds"] / off["occurrences"] * 1000
             per_on = on["host_cpu_seconds"] / on["occurrences"] * 1000
             ratios.append(per_on / per_off)
@@ -78,6 +89,11 @@ def main(argv: list[str] | None = None) -> None:
     )
     for number, value in enumerate(ratios, 1):
         print(f"round {number}: CPU per occurrence on / off = {value:.3f}")
+    print_table(
+        "spans exported per job in the last round, by name (creation through the API included)",
+        ["span", "per job"],
+        [[name, number / args.count] for name, number in names.most_common()],
+    )
     mean = statistics.fmean(ratios)
     print(f"mean ratio {mean:.3f} (min {min(ratios):.3f}, max {max(ratios):.3f}); goal <= {GOAL_RATIO:g}: "
           f"{goal(mean <= GOAL_RATIO)}")

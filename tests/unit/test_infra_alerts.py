@@ -95,3 +95,20 @@ def test_the_app_exports_to_app_insights_with_its_identity(templates):
     assert configured["APPLICATIONINSIGHTS_AUTHENTICATION_STRING"] == "ClientId=${identityClientId};Authorization=AAD"
     assert configured["PYTHON_APPLICATIONINSIGHTS_ENABLE_TELEMETRY"] == "true"
     assert "OTEL_EXPORTER_OTLP_ENDPOINT" not in configured
+
+
+def test_each_query_reads_the_table_the_azure_monitor_exporter_writes_its_signal_to(templates):
+    """The distro's exporter sends spans of kind INTERNAL (the attempt) and CLIENT (the call) as RemoteDependencyData:
+    the `dependencies` table, attributes in `customDimensions`, `duration` in ms, `success` from the span's status;
+    SERVER and CONSUMER spans would be `requests`. Metric points are MetricData: `customMetrics`, counters with delta
+    temporality, so that `sum(valueSum)` over a window is what was added in it (tests/e2e/test_telemetry.py checks the
+    envelopes the distro sends)."""
+    template = defining(templates, RULES)
+    by_rule = {name: rule["query"] for name, rule in rules(template).items()}
+    workbook = [item["query"] for item in variable(defining(templates, WORKBOOK), "workbookQueries")]
+    for query in (by_rule["lateness"], *workbook):
+        assert query.startswith("dependencies | ")
+    assert "requests" not in " ".join([*by_rule.values(), *workbook])
+    for query in (by_rule["faulted"], by_rule["poison"]):
+        assert query.startswith("customMetrics | ") and "sum(valueSum)" in query
+    assert "sum(itemCount)" in workbook[1] and "percentile(duration, 95)" in workbook[2]  # sampled rows, each counted
