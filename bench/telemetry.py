@@ -95,6 +95,8 @@ def main(argv: list[str] | None = None) -> None:
         [[name, number / args.count] for name, number in names.most_common()],
     )
     mean = statistics.fmean(ratios)
+    summed = sum(r[4] for r in rows if r[1] == "OTLP") / sum(r[4] for r in rows if r[1] == "off")
+    print(f"median ratio {statistics.median(ratios):.3f}; summed host CPU on / off {summed:.3f}")
     print(f"mean ratio {mean:.3f} (min {min(ratios):.3f}, max {max(ratios):.3f}); goal <= {GOAL_RATIO:g}: "
           f"{goal(mean <= GOAL_RATIO)}")
 
