@@ -28,6 +28,7 @@ import contextvars
 import logging
 from collections.abc import Callable, Iterator, Mapping
 from contextlib import contextmanager
+from functools import lru_cache
 from typing import Any
 from urllib.parse import urlsplit
 
@@ -243,22 +244,28 @@ def _target(kind: str, action: Mapping[str, Any]) -> dict[str, Any]:
     """Where the action goes, without credentials or query: host and port, or the account / namespace name."""
     if kind in _HTTP_TYPES:
         request = action.get("request") or {}
-        try:
-            parts = urlsplit(str(request.get("uri") or ""))
-            port = parts.port
-        except ValueError:
-            return {}
-        found: dict[str, Any] = {"http.request.method": str(request.get("method") or "GET").upper()}
-        if parts.hostname:
-            found["server.address"] = found[ACTION_TARGET] = parts.hostname
-        if port:
-            found["server.port"] = port
-        return found
+        return dict(_http_target(str(request.get("method") or "GET"), str(request.get("uri") or "")))
     message = action.get("queueMessage") or action.get("serviceBusQueueMessage") or action.get(
         "serviceBusTopicMessage"
     ) or {}
     name = message.get("storageAccount") or message.get("namespace")
     return {ACTION_TARGET: str(name)} if name else {}
+
+
+@lru_cache(maxsize=1024)
+def _http_target(method: str, uri: str) -> tuple[tuple[str, Any], ...]:
+    """An Http action's method, host and port (parsed once per distinct URI: a job's calls all go to the same one)."""
+    try:
+        parts = urlsplit(uri)
+        port = parts.port
+    except ValueError:
+        return ()
+    found: dict[str, Any] = {"http.request.method": method.upper()}
+    if parts.hostname:
+        found["server.address"] = found[ACTION_TARGET] = parts.hostname
+    if port:
+        found["server.port"] = port
+    return tuple(found.items())
 
 
 class _AttemptAttributes(logging.Filter):
