@@ -58,7 +58,7 @@ def test_p99_lateness_above_five_seconds_alerts(templates):
     query = lateness["query"]
     assert f"name == {quoted(telemetry.SPAN_ATTEMPT)}" in query
     assert f"customDimensions[{quoted(telemetry.LATENESS_MS)}]" in query
-    assert re.search(rf"{lateness['measure']} = percentile\(\w+, 99\)", query)
+    assert re.search(rf"{lateness['measure']} = percentilew\(\w+, itemCount, 99\)", query)
     assert lateness["threshold"] == 5000  # ms, the unit of the lateness attribute
 
 
@@ -84,9 +84,9 @@ def test_workbook_shows_lateness_percentiles_outcomes_by_collection_and_slowest_
     assert render(workbook["properties"]["serializedData"]) == "string(workbook)"
     queries = [item["query"] for item in variable(template, "workbookQueries")]
     lateness, outcomes, targets = queries
-    assert quoted(telemetry.LATENESS_MS) in lateness and "percentile(lateness_ms, 99)" in lateness
+    assert quoted(telemetry.LATENESS_MS) in lateness and "percentilew(lateness_ms, itemCount, 99)" in lateness
     assert quoted(telemetry.COLLECTION) in outcomes and quoted(telemetry.OUTCOME) in outcomes
-    assert quoted(telemetry.ACTION_TARGET) in targets and "percentile(duration, 95)" in targets
+    assert quoted(telemetry.ACTION_TARGET) in targets and "percentilew(duration, itemCount, 95)" in targets
 
 
 def test_the_app_exports_to_app_insights_with_its_identity(templates):
@@ -111,4 +111,7 @@ def test_each_query_reads_the_table_the_azure_monitor_exporter_writes_its_signal
     assert "requests" not in " ".join([*by_rule.values(), *workbook])
     for query in (by_rule["faulted"], by_rule["poison"]):
         assert query.startswith("customMetrics | ") and "sum(valueSum)" in query
-    assert "sum(itemCount)" in workbook[1] and "percentile(duration, 95)" in workbook[2]  # sampled rows, each counted
+    # Sampled rows: counts add up itemCount, and percentiles weigh each row by it (a burst keeps fewer of its rows).
+    assert "sum(itemCount)" in workbook[1]
+    for query in (by_rule["lateness"], workbook[0], workbook[2]):
+        assert "percentile(" not in query and "percentilew(" in query and ", itemCount, " in query
