@@ -377,8 +377,11 @@ def _azure_monitor(settings: TelemetrySettings, otlp: _Otlp | None) -> None:
     )
     # The distro builds its tracer provider with its own sampler; ours goes around it (the tracers of this module and
     # of the Azure SDK are created later, and take the provider's sampler when they are).
-    provider: Any = trace.get_tracer_provider()
-    provider.sampler = sampler(provider.sampler, request_spans=True)
+    from opentelemetry.sdk.trace import TracerProvider
+
+    provider = trace.get_tracer_provider()
+    if isinstance(provider, TracerProvider):  # not when OTEL_SDK_DISABLED left the API's no-op provider
+        provider.sampler = sampler(provider.sampler, request_spans=True)
 
 
 def _credential(authentication: str | None) -> Any:
