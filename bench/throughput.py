@@ -32,6 +32,9 @@ import argparse
 import contextlib
 import json
 import os
+import signal
+import subprocess
+import sys
 import threading
 import time
 from collections import Counter
@@ -43,6 +46,7 @@ from typing import Any
 import requests
 from azure.storage.queue import QueueClient, TextBase64DecodePolicy
 
+from bench.attribute import PROFILE_RATE
 from bench.seed import due_entities, job_entities, job_ref, snapshots_of, submit
 from bench.stack import (
     API_VERSION,
@@ -212,11 +216,13 @@ def _result(
 
 
 def _through_host(
-    count: int, *, settle: float = 1.0, lead: float | None = None, **host_settings: str
+    count: int, *, settle: float = 1.0, lead: float | None = None, profile: Path | None = None, **host_settings: str
 ) -> dict[str, Any]:
     """`count` one-time jobs created through the API, all due at one instant; the host's requests while draining,
     and its CPU from 1.5 s before the due instant to `settle` seconds after the last call (`host_cpu_seconds`).
     `lead`: seconds from the start of creation to the due instant (default: what creation needs on 2 cores).
+    `profile`: record py-spy samples of the host over that window (`profile`: the thread holding the GIL, in py-spy's
+    raw format for bench.attribute; `profile` + ".all": every thread).
     `host_settings`: extra environment of the host (e.g. OTEL_EXPORTER_OTLP_ENDPOINT, bench.telemetry)."""
     with local_stack(count_host_requests=True, **host_settings) as stack:
         assert stack.host_url is not None and stack.host_requests is not None and stack.host is not None
@@ -246,6 +252,7 @@ def _through_host(
         idle = stack.host_requests.snapshot()
         idle_seconds = time.perf_counter() - idle_from
         stack.host_requests.reset()
+        spies = _spy(stack.host.process.pid, profile) if profile else []
         cpu_before = host_cpu_seconds(stack.host.process.pid)
         deadline = due + timedelta(seconds=60 + count / 10)
         while len(stack.target.requests_to("/host")) < count and datetime.now(UTC) < deadline:
@@ -253,6 +260,9 @@ def _through_host(
         calls = stack.target.requests_to("/host")
         time.sleep(settle)  # the last deletes (and, with telemetry, its export)
         cpu = host_cpu_seconds(stack.host.process.pid) - cpu_before
+        for spy in spies:
+            spy.send_signal(signal.SIGINT)  # py-spy writes its samples when interrupted
+            spy.wait()
         drained = by_operation(stack.host_requests.snapshot())
         drained_ms = mean_ms(stack.host_requests.snapshot(), stack.host_requests.snapshot_microseconds())
         last = max((c.at for c in calls), default=due)
@@ -269,6 +279,14 @@ def _through_host(
             "host_cpu_seconds": cpu,
         }
         return result
+
+
+def _spy(pid: int, output: Path) -> list[subprocess.Popen[bytes]]:
+    beside = Path(sys.executable).with_name("py-spy")  # the virtual environment's, when not on PATH
+    common = [str(beside) if beside.exists() else "py-spy", "record", "--pid", str(pid), "--rate",
+              str(PROFILE_RATE), "--format", "raw", "--nonblocking"]
+    return [subprocess.Popen([*common, "--gil", "--output", str(output)], stdout=subprocess.DEVNULL),
+            subprocess.Popen([*common, "--idle", "--output", f"{output}.all"], stdout=subprocess.DEVNULL)]
 
 
 def host_cpu_seconds(pid: int) -> float:

@@ -29,10 +29,12 @@ resource actionGroup 'Microsoft.Insights/actionGroups@2023-01-01' = {
   }
 }
 
-// Metrics arrive in customMetrics once per export interval (valueSum: what was added in it); spans of attempts in
-// dependencies (name scheduler.attempt, sampled: itemCount says how many each row stands for).
+// Metrics arrive in customMetrics once per export interval (counters are delta: valueSum is what was added in it);
+// spans of attempts (INTERNAL) and calls (CLIENT) in dependencies, attributes in customDimensions. Spans are sampled
+// (rate-limited: a burst keeps a smaller share of its rows than a quiet hour), so every percentile over them is
+// weighted by itemCount, the number of spans a row stands for.
 var faultedQuery = 'customMetrics | where name == "scheduler.attempts" and tostring(customDimensions["scheduler.outcome"]) == "Faulted" | summarize faulted = sum(valueSum)'
-var latenessQuery = 'dependencies | where name == "scheduler.attempt" | extend lateness_ms = todouble(customDimensions["scheduler.lateness_ms"]) | summarize p99_ms = percentile(lateness_ms, 99)'
+var latenessQuery = 'dependencies | where name == "scheduler.attempt" | extend lateness_ms = todouble(customDimensions["scheduler.lateness_ms"]) | summarize p99_ms = percentilew(lateness_ms, itemCount, 99)'
 var poisonQuery = 'customMetrics | where name == "scheduler.poison.messages" | summarize poisoned = sum(valueSum)'
 
 var rules = [
@@ -106,7 +108,7 @@ resource alertRules 'Microsoft.Insights/scheduledQueryRules@2023-12-01' = [for r
 var workbookQueries = [
   {
     title: 'Lateness percentiles (ms): due instant to start of the attempt'
-    query: 'dependencies | where name == "scheduler.attempt" | extend lateness_ms = todouble(customDimensions["scheduler.lateness_ms"]) | summarize p50 = percentile(lateness_ms, 50), p95 = percentile(lateness_ms, 95), p99 = percentile(lateness_ms, 99) by bin(timestamp, 5m) | render timechart'
+    query: 'dependencies | where name == "scheduler.attempt" | extend lateness_ms = todouble(customDimensions["scheduler.lateness_ms"]) | summarize p50 = percentilew(lateness_ms, itemCount, 50), p95 = percentilew(lateness_ms, itemCount, 95), p99 = percentilew(lateness_ms, itemCount, 99) by bin(timestamp, 5m) | render timechart'
     visualization: 'timechart'
   }
   {
@@ -116,7 +118,7 @@ var workbookQueries = [
   }
   {
     title: 'Slowest targets (ms)'
-    query: 'dependencies | where isnotempty(tostring(customDimensions["scheduler.action.target"])) | summarize calls = sum(itemCount), failed = sumif(itemCount, success == false), p50 = percentile(duration, 50), p95 = percentile(duration, 95) by target = tostring(customDimensions["scheduler.action.target"]), action = tostring(customDimensions["scheduler.action.type"]) | top 20 by p95 desc'
+    query: 'dependencies | where isnotempty(tostring(customDimensions["scheduler.action.target"])) | summarize calls = sum(itemCount), failed = sumif(itemCount, success == false), p50 = percentilew(duration, itemCount, 50), p95 = percentilew(duration, itemCount, 95) by target = tostring(customDimensions["scheduler.action.target"]), action = tostring(customDimensions["scheduler.action.type"]) | top 20 by p95 desc'
     visualization: 'table'
   }
 ]

@@ -28,9 +28,11 @@ import contextvars
 import logging
 from collections.abc import Callable, Iterator, Mapping
 from contextlib import contextmanager
+from functools import lru_cache
 from typing import Any
 from urllib.parse import urlsplit
 
+from opentelemetry import context as otel_context
 from opentelemetry import metrics, propagate, trace
 from opentelemetry.metrics import CallbackOptions, Observation
 from opentelemetry.trace import SpanKind, Status, StatusCode
@@ -242,19 +244,25 @@ def _target(action: Action) -> dict[str, Any]:
     """Where the action goes, without credentials or query: host and port, or the account / namespace name."""
     payload = action.payload
     if isinstance(payload, HttpRequest):
-        try:
-            parts = urlsplit(payload.uri)
-            port = parts.port
-        except ValueError:
-            return {}
-        found: dict[str, Any] = {"http.request.method": payload.method.upper()}
-        if parts.hostname:
-            found["server.address"] = found[ACTION_TARGET] = parts.hostname
-        if port:
-            found["server.port"] = port
-        return found
+        return dict(_http_target(payload.method, payload.uri))
     name = payload.storage_account if isinstance(payload, StorageQueueMessage) else payload.namespace
     return {ACTION_TARGET: name} if name else {}
+
+
+@lru_cache(maxsize=1024)
+def _http_target(method: str, uri: str) -> tuple[tuple[str, Any], ...]:
+    """An Http action's method, host and port (parsed once per distinct URI: a job's calls all go to the same one)."""
+    try:
+        parts = urlsplit(uri)
+        port = parts.port
+    except ValueError:
+        return ()
+    found: dict[str, Any] = {"http.request.method": method.upper()}
+    if parts.hostname:
+        found["server.address"] = found[ACTION_TARGET] = parts.hostname
+    if port:
+        found["server.port"] = port
+    return tuple(found.items())
 
 
 class _AttemptAttributes(logging.Filter):
@@ -364,6 +372,13 @@ def _azure_monitor(settings: TelemetrySettings, otlp: _Otlp | None) -> None:
         log_record_processors=[otlp.logs] if otlp else [],
         metric_readers=[otlp.reader] if otlp else [],
     )
+    # The distro builds its tracer provider with its own sampler; ours goes around it (the tracers of this module and
+    # of the Azure SDK are created later, and take the provider's sampler when they are).
+    from opentelemetry.sdk.trace import TracerProvider
+
+    provider = trace.get_tracer_provider()
+    if isinstance(provider, TracerProvider):  # not when OTEL_SDK_DISABLED left the API's no-op provider
+        provider.sampler = sampler(provider.sampler, request_spans=True)
 
 
 def _credential(authentication: str | None) -> Any:
@@ -396,26 +411,51 @@ def _trace_azure_sdk() -> None:
 _HTTP_METHODS = frozenset({"GET", "HEAD", "POST", "PUT", "PATCH", "MERGE", "DELETE", "OPTIONS"})
 
 
-def _without_sdk_request_spans() -> Any:
-    """The SDK's default sampler (`OTEL_TRACES_SAMPLER`, else parent-based always-on), except for the Azure SDK's
-    per-request spans (CLIENT, named by the bare HTTP method), which are dropped: each storage call is already the span
-    of its client method (`TableClient.update_entity`), and the request span below it doubled the spans, and the
-    encoding, of every attempt (docs/performance.md, telemetry). Leaves only: nothing has them as parent."""
+def sampler(inner: Any = None, *, request_spans: bool = False) -> Any:
+    """The sampler of the tracer provider: which spans are recorded at all (metrics are counted either way).
+
+    - Our own spans (`scheduler.*`) and server spans (API requests) go to `inner`: over OTLP by default the SDK's
+      sampler from `OTEL_TRACES_SAMPLER` / `OTEL_TRACES_SAMPLER_ARG`, which is `parentbased_always_on` when unset
+      (every attempt is a trace; `parentbased_traceidratio` with `0.1` keeps one attempt in ten, whole); with
+      Application Insights the distro's (rate-limited, 5 traces/s by default).
+    - Any other span, in practice the Azure SDK's, is recorded only as the child of a span of this process (an
+      attempt, its action, a planner tick, an API request) and then follows its parent's decision. Outside one (the
+      claim before an attempt, the queue depth read for the gauge, the poison sweep, a call under the Functions host's
+      invocation) a storage call is no span: those spans told nothing about a job, and the depth read alone made
+      two spans per metric export (docs/performance.md, telemetry).
+    - Unless `request_spans`, the Azure SDK's per-request CLIENT spans (named by the bare HTTP method) are not
+      recorded: each storage call is already the span of its client method (`TableClient.update_entity`), and the
+      request span below it doubled the spans, and the encoding, of every attempt. Application Insights keeps them
+      (they are its dependencies on the storage account, with the status code).
+
+    Args:
+        inner: the sampler for our own and server spans; default: the SDK's, from the environment.
+        request_spans: whether the Azure SDK's per-request spans are recorded too (under a recorded method span).
+    """
     from opentelemetry.sdk.trace.sampling import Decision, Sampler, SamplingResult, _get_from_env_or_default
 
-    inner = _get_from_env_or_default()
+    chosen: Sampler = inner if inner is not None else _get_from_env_or_default()
+    drop = SamplingResult(Decision.DROP)
+    skipped = frozenset() if request_spans else _HTTP_METHODS
 
-    class WithoutSdkRequestSpans(Sampler):
+    class SchedulerSampler(Sampler):
         def should_sample(self, parent_context: Any, trace_id: int, name: str, kind: Any = None,
                           attributes: Any = None, links: Any = None, trace_state: Any = None) -> SamplingResult:
-            if kind is SpanKind.CLIENT and name in _HTTP_METHODS:
-                return SamplingResult(Decision.DROP)
-            return inner.should_sample(parent_context, trace_id, name, kind, attributes, links, trace_state)
+            if not name.startswith("scheduler.") and kind is not SpanKind.SERVER:
+                if kind is SpanKind.CLIENT and name in skipped:
+                    return drop
+                parent = trace.get_current_span(parent_context).get_span_context()
+                if not parent.is_valid or parent.is_remote or not parent.trace_flags.sampled:
+                    return drop
+            # The tracer passes no context when the span's parent is the current one; the distro's samplers only
+            # follow a parent they are given.
+            context = parent_context if parent_context is not None else otel_context.get_current()
+            return chosen.should_sample(context, trace_id, name, kind, attributes, links, trace_state)
 
         def get_description(self) -> str:
-            return f"WithoutSdkRequestSpans({inner.get_description()})"
+            return f"SchedulerSampler({chosen.get_description()})"
 
-    return WithoutSdkRequestSpans()
+    return SchedulerSampler()
 
 
 def _plain_sdk(otlp: _Otlp) -> None:
@@ -427,7 +467,7 @@ def _plain_sdk(otlp: _Otlp) -> None:
     from opentelemetry.sdk.trace import TracerProvider
 
     resource = Resource.create({"service.name": SERVICE_NAME})
-    tracer_provider = TracerProvider(resource=resource, sampler=_without_sdk_request_spans())
+    tracer_provider = TracerProvider(resource=resource, sampler=sampler())
     tracer_provider.add_span_processor(otlp.spans)
     trace.set_tracer_provider(tracer_provider)
     metrics.set_meter_provider(MeterProvider(metric_readers=[otlp.reader], resource=resource))

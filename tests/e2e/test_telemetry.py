@@ -6,7 +6,7 @@ from __future__ import annotations
 
 import base64
 import json
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
@@ -211,6 +211,7 @@ def test_with_a_connection_string_the_azure_monitor_distro_sends_the_signals_and
         tmp_path / "host.log",
         APPLICATIONINSIGHTS_CONNECTION_STRING=ingestion.connection_string,
         APPLICATIONINSIGHTS_STATSBEAT_DISABLED_ALL="true",  # its own usage reports go to a Microsoft endpoint
+        OTEL_BSP_SCHEDULE_DELAY="200",
         OTEL_METRIC_EXPORT_INTERVAL="500",
     )
     try:
@@ -221,9 +222,36 @@ def test_with_a_connection_string_the_azure_monitor_distro_sends_the_signals_and
         assert "traceparent" in call.headers
         wanted = {"scheduler.attempts", "scheduler.occurrence.lateness", "scheduler.dispatch.queue_depth"}
         assert wait_for(lambda: wanted <= ingestion.metric_names(), "the scheduler's metrics at the ingestion endpoint")
+        # What infra/modules/alerts.bicep queries (tests/unit/test_infra_alerts.py): the attempt span and the call
+        # span are RemoteDependencyData (the `dependencies` table) with our attributes as properties
+        # (`customDimensions`); the attempts counter is MetricData (`customMetrics`), its attributes as properties.
+        attempt = wait_for(lambda: dependency(ingestion, lambda d: d["name"] == "scheduler.attempt"), "the attempt")
+        assert attempt["properties"]["scheduler.outcome"] == "Completed" and attempt["success"] is True
+        assert float(attempt["properties"]["scheduler.lateness_ms"]) >= 0
+        assert attempt["properties"]["scheduler.collection"] and attempt["properties"]["scheduler.execution_id"]
+        call = wait_for(lambda: dependency(ingestion, lambda d: "scheduler.action.target" in d["properties"]), "a call")
+        assert call["properties"]["scheduler.action.target"] == "127.0.0.1" and call["type"] == "HTTP"
+        assert call["success"] is True and "duration" in call
+        counted = [
+            metric["properties"] for envelope in ingestion.envelopes()
+            if envelope.get("data", {}).get("baseType") == "MetricData"
+            for metric in [envelope["data"]["baseData"]] if metric["metrics"][0]["name"] == "scheduler.attempts"
+        ]
+        assert {"scheduler.outcome": "Completed"}.items() <= counted[0].items()
         credentials = base64.b64encode(f"scheduler:{PASSWORD}".encode())
         assert PASSWORD.encode() not in ingestion.raw() and credentials not in ingestion.raw()
     finally:
         host.terminate()
         target.close()
         ingestion.close()
+
+
+def dependency(ingestion: Ingestion, wanted: Callable[[dict[str, Any]], bool]) -> dict[str, Any] | None:
+    """The first RemoteDependencyData (a row of `dependencies`) the ingestion endpoint got that is `wanted`."""
+    for envelope in ingestion.envelopes():
+        data = envelope.get("data", {})
+        if data.get("baseType") == "RemoteDependencyData":
+            found = {"properties": {}, **data["baseData"]}
+            if wanted(found):
+                return found
+    return None

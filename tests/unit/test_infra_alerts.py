@@ -58,7 +58,7 @@ def test_p99_lateness_above_five_seconds_alerts(templates):
     query = lateness["query"]
     assert f"name == {quoted(telemetry.SPAN_ATTEMPT)}" in query
     assert f"customDimensions[{quoted(telemetry.LATENESS_MS)}]" in query
-    assert re.search(rf"{lateness['measure']} = percentile\(\w+, 99\)", query)
+    assert re.search(rf"{lateness['measure']} = percentilew\(\w+, itemCount, 99\)", query)
     assert lateness["threshold"] == 5000  # ms, the unit of the lateness attribute
 
 
@@ -84,9 +84,9 @@ def test_workbook_shows_lateness_percentiles_outcomes_by_collection_and_slowest_
     assert render(workbook["properties"]["serializedData"]) == "string(workbook)"
     queries = [item["query"] for item in variable(template, "workbookQueries")]
     lateness, outcomes, targets = queries
-    assert quoted(telemetry.LATENESS_MS) in lateness and "percentile(lateness_ms, 99)" in lateness
+    assert quoted(telemetry.LATENESS_MS) in lateness and "percentilew(lateness_ms, itemCount, 99)" in lateness
     assert quoted(telemetry.COLLECTION) in outcomes and quoted(telemetry.OUTCOME) in outcomes
-    assert quoted(telemetry.ACTION_TARGET) in targets and "percentile(duration, 95)" in targets
+    assert quoted(telemetry.ACTION_TARGET) in targets and "percentilew(duration, itemCount, 95)" in targets
 
 
 def test_the_app_exports_to_app_insights_with_its_identity(templates):
@@ -95,3 +95,23 @@ def test_the_app_exports_to_app_insights_with_its_identity(templates):
     assert configured["APPLICATIONINSIGHTS_AUTHENTICATION_STRING"] == "ClientId=${identityClientId};Authorization=AAD"
     assert configured["PYTHON_APPLICATIONINSIGHTS_ENABLE_TELEMETRY"] == "true"
     assert "OTEL_EXPORTER_OTLP_ENDPOINT" not in configured
+
+
+def test_each_query_reads_the_table_the_azure_monitor_exporter_writes_its_signal_to(templates):
+    """The distro's exporter sends spans of kind INTERNAL (the attempt) and CLIENT (the call) as RemoteDependencyData:
+    the `dependencies` table, attributes in `customDimensions`, `duration` in ms, `success` from the span's status;
+    SERVER and CONSUMER spans would be `requests`. Metric points are MetricData: `customMetrics`, counters with delta
+    temporality, so that `sum(valueSum)` over a window is what was added in it (tests/e2e/test_telemetry.py checks the
+    envelopes the distro sends)."""
+    template = defining(templates, RULES)
+    by_rule = {name: rule["query"] for name, rule in rules(template).items()}
+    workbook = [item["query"] for item in variable(defining(templates, WORKBOOK), "workbookQueries")]
+    for query in (by_rule["lateness"], *workbook):
+        assert query.startswith("dependencies | ")
+    assert "requests" not in " ".join([*by_rule.values(), *workbook])
+    for query in (by_rule["faulted"], by_rule["poison"]):
+        assert query.startswith("customMetrics | ") and "sum(valueSum)" in query
+    # Sampled rows: counts add up itemCount, and percentiles weigh each row by it (a burst keeps fewer of its rows).
+    assert "sum(itemCount)" in workbook[1]
+    for query in (by_rule["lateness"], workbook[0], workbook[2]):
+        assert "percentile(" not in query and "percentilew(" in query and ", itemCount, " in query

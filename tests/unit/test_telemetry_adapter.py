@@ -13,6 +13,8 @@ from opentelemetry.sdk.metrics.export import InMemoryMetricReader
 from opentelemetry.sdk.trace import TracerProvider
 from opentelemetry.sdk.trace.export import SimpleSpanProcessor
 from opentelemetry.sdk.trace.export.in_memory_span_exporter import InMemorySpanExporter
+from opentelemetry.sdk.trace.sampling import ALWAYS_ON, ParentBased, TraceIdRatioBased
+from opentelemetry.trace import NonRecordingSpan, SpanContext, SpanKind, TraceFlags, use_span
 
 from scheduler_core.adapters import telemetry
 from scheduler_core.adapters.telemetry import OpenTelemetry, retry_bucket
@@ -136,3 +138,39 @@ def test_the_authentication_string_names_the_managed_identity() -> None:
     credential = telemetry._credential("ClientId=0000-1111;Authorization=AAD")
     assert type(credential).__name__ == "ManagedIdentityCredential"
     assert telemetry._credential(None) is None and telemetry._credential("Authorization=None") is None
+
+
+def sampled_sdk(inner: Any = None) -> tuple[OpenTelemetry, InMemorySpanExporter, Any]:
+    spans = InMemorySpanExporter()
+    tracer_provider = TracerProvider(sampler=telemetry.sampler(inner))
+    tracer_provider.add_span_processor(SimpleSpanProcessor(spans))
+    return OpenTelemetry(tracer_provider=tracer_provider), spans, tracer_provider.get_tracer("azure.data.tables")
+
+
+def test_storage_calls_are_spans_inside_an_attempt_and_nowhere_else() -> None:
+    otel, spans, sdk_tracer = sampled_sdk(ParentBased(ALWAYS_ON))
+    with sdk_tracer.start_as_current_span("TableClient.submit_transaction"):  # a claim, before the attempt
+        with sdk_tracer.start_as_current_span("PUT", kind=SpanKind.CLIENT):
+            pass
+    host_invocation = NonRecordingSpan(SpanContext(0x1234, 0x5678, is_remote=True, trace_flags=TraceFlags(1)))
+    with use_span(host_invocation), sdk_tracer.start_as_current_span("QueueClient.send_message"):
+        pass
+    with otel.attempt(facts()), sdk_tracer.start_as_current_span("TableClient.create_entity"):
+        with sdk_tracer.start_as_current_span("POST", kind=SpanKind.CLIENT):  # the request below the call
+            pass
+    with sdk_tracer.start_as_current_span("PUT /subscriptions/s/jobs/j", kind=SpanKind.SERVER):  # an API request
+        with sdk_tracer.start_as_current_span("TableClient.get_entity"):
+            pass
+
+    call, attempt, read, request = spans.get_finished_spans()
+    assert (call.name, attempt.name) == ("TableClient.create_entity", "scheduler.attempt")
+    assert call.parent is not None and call.parent.span_id == attempt.context.span_id
+    assert read.parent is not None and read.parent.span_id == request.context.span_id
+
+
+def test_a_sampled_out_attempt_records_none_of_its_children() -> None:
+    otel, spans, sdk_tracer = sampled_sdk(ParentBased(TraceIdRatioBased(0.0)))
+    with otel.attempt(facts()), sdk_tracer.start_as_current_span("TableClient.create_entity"):
+        otel.traced(Recorder()).run(action_from_wire(http("https://example.org/hook")), {}, {})
+    assert spans.get_finished_spans() == ()
+    assert "SchedulerSampler(ParentBased" in telemetry.sampler().get_description()  # the environment's, by default
