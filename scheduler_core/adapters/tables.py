@@ -19,7 +19,8 @@ import base64
 import json
 import threading
 from collections import OrderedDict
-from collections.abc import Callable, Mapping, Sequence
+from collections.abc import Callable, Iterator, Mapping, Sequence
+from contextlib import contextmanager
 from dataclasses import dataclass, field, replace
 from datetime import UTC, datetime, timedelta
 from typing import Any
@@ -351,17 +352,10 @@ class TableStorage:
             "Definition": json.dumps(job.definition.wire),
             "Secrets": self._seal(json.dumps(job.secrets)) if job.secrets else "",
             "State": job.state.value,
-            "ExecutionCount": job.status.execution_count,
-            "FailureCount": job.status.failure_count,
-            "FaultedCount": job.status.faulted_count,
-            "LastExecutionTime": _iso(job.status.last_execution_time) or "",
-            "NextExecutionTime": _iso(job.status.next_execution_time) or "",
+            **_progress_columns(job),
             "CreatedAt": _iso(job.created_at),
             "Version": job.version,
-            "ManualRuns": job.manual_runs,
-            "Dispatched": json.dumps([[_iso(d), t] for d, t in job.dispatched]),
             "SchemaVersion": SCHEMA_VERSION,
-            "LastResult": job.status.last_result or "",
             "DisabledBy": job.disabled_note.by if job.disabled_note else "",
             "DisabledAt": _iso(job.disabled_note.at) if job.disabled_note else "",
             "DisabledReason": job.disabled_note.reason if job.disabled_note else "",
@@ -384,17 +378,10 @@ class TableStorage:
     def replace_job(self, job: StoredJob) -> StoredJob:
         table = self._tables[JOBS]
         entity = self._job_entity(job)
-        metadata: Mapping[str, Any]
-        try:
+        with _job_write_errors(job):
             if job.etag is None:
-                metadata = table.upsert_entity(entity, mode=UpdateMode.REPLACE)
-            else:
-                metadata = self._job_writes.replace(entity, job.etag)
-        except ResourceModifiedError as exc:
-            raise ConcurrencyConflict(f"job '{job.ref.name}' changed meanwhile") from exc
-        except ResourceNotFoundError as exc:
-            raise JobNotFound(job.ref.name) from exc
-        return self._written(job, metadata)
+                return self._written(job, table.upsert_entity(entity, mode=UpdateMode.REPLACE))
+            return self._written(job, self._job_writes.replace(entity, job.etag))
 
     def _written(self, job: StoredJob, metadata: Any) -> StoredJob:
         """`job` with the ETag of its write; a guarded write is remembered as what became of the row at its ETag."""
@@ -412,27 +399,14 @@ class TableStorage:
         of a burst's transactions. Only for rows of layout 2 and later (a row of layout 1, whose version is still
         `g{Generation}`, is replaced whole and so rewritten in the current layout)."""
         assert job.etag is not None
-        status = job.status
         columns = {
             "PartitionKey": job.ref.collection.key,
             "RowKey": job.ref.name.lower(),
-            "ExecutionCount": status.execution_count,
-            "FailureCount": status.failure_count,
-            "FaultedCount": status.faulted_count,
-            "LastExecutionTime": _iso(status.last_execution_time) or "",
-            "NextExecutionTime": _iso(status.next_execution_time) or "",
-            "LastResult": status.last_result or "",
-            "ManualRuns": job.manual_runs,
-            "Dispatched": json.dumps([[_iso(d), t] for d, t in job.dispatched]),
+            **_progress_columns(job),
             "SchemaVersion": SCHEMA_VERSION,  # job rows of layouts 2 and 3 have the same columns
         }
-        try:
-            metadata = self._job_writes.merge(columns, job.etag)
-        except ResourceModifiedError as exc:
-            raise ConcurrencyConflict(f"job '{job.ref.name}' changed meanwhile") from exc
-        except ResourceNotFoundError as exc:
-            raise JobNotFound(job.ref.name) from exc
-        return self._written(job, metadata)
+        with _job_write_errors(job):
+            return self._written(job, self._job_writes.merge(columns, job.etag))
 
     def _latest_known(self, job: StoredJob) -> StoredJob:
         """`job`, or what this process's guarded writes made of it since (following the chain)."""
@@ -743,6 +717,32 @@ def _page(table: TableClient, query: str, top: int, continuation: str | None, co
     pages = table.query_entities(query, results_per_page=top).by_page(continuation_token=token)
     items = [convert(e) for e in next(pages, [])]
     return Page(items, _encode_token(pages.continuation_token))  # type: ignore[attr-defined]
+
+
+@contextmanager
+def _job_write_errors(job: StoredJob) -> Iterator[None]:
+    """A job row's write failing as the port says: ConcurrencyConflict when its ETag is stale, JobNotFound when gone."""
+    try:
+        yield
+    except ResourceModifiedError as exc:
+        raise ConcurrencyConflict(f"job '{job.ref.name}' changed meanwhile") from exc
+    except ResourceNotFoundError as exc:
+        raise JobNotFound(job.ref.name) from exc
+
+
+def _progress_columns(job: StoredJob) -> dict[str, Any]:
+    """The columns of a job row that executions move on (all that `_merge_progress` writes)."""
+    status = job.status
+    return {
+        "ExecutionCount": status.execution_count,
+        "FailureCount": status.failure_count,
+        "FaultedCount": status.faulted_count,
+        "LastExecutionTime": _iso(status.last_execution_time) or "",
+        "NextExecutionTime": _iso(status.next_execution_time) or "",
+        "LastResult": status.last_result or "",
+        "ManualRuns": job.manual_runs,
+        "Dispatched": json.dumps([[_iso(d), t] for d, t in job.dispatched]),
+    }
 
 
 def _only_progress_changed(current: StoredJob, new: StoredJob) -> bool:
