@@ -32,6 +32,7 @@ import argparse
 import contextlib
 import json
 import os
+import re
 import signal
 import subprocess
 import sys
@@ -42,6 +43,7 @@ from concurrent.futures import ThreadPoolExecutor
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
 from typing import Any
+from urllib.parse import unquote, urlsplit
 
 import requests
 from azure.storage.queue import QueueClient, TextBase64DecodePolicy
@@ -69,6 +71,7 @@ from scheduler_core.adapters.clients import table_service
 from scheduler_core.domain.errors import ConcurrencyConflict
 from scheduler_core.ports import StoredCollection
 from scheduler_core.service import executor, planner
+from scheduler_core.service.dispatch import schedule
 from scheduler_core.settings import EXECUTIONS_QUEUE, StorageConnection
 from tests.support.target import Target
 
@@ -210,6 +213,137 @@ def _result(
         "received": len(calls),
         "duplicates": sum(n - 1 for n in ids.values()),
     }
+
+
+# ---- 1b. a lone occurrence --------------------------------------------------------------------------------------
+
+
+class _TickAwareCounter(RequestCounter):
+    """Counts like RequestCounter, but puts the planner's own requests on the due table (the watermark row `!` and
+    the bucket queries: what every tick costs whatever it finds) under "tick" instead of "due"."""
+
+    def record(
+        self, service: str, method: str, url: str, headers: Any, seconds: float | None = None, status: int = 0
+    ) -> None:
+        if service == "table" and _TICK_OWN.match(unquote(urlsplit(url).path)):
+            url = url.replace("/due(", "/tick(", 1)
+        super().record(service, method, url, headers, seconds, status)
+
+
+_TICK_OWN = re.compile(r"^/[^/]+/due\((PartitionKey='!'.*)?\)$")  # after the account: the watermark, a query
+_LONE_KINDS = (
+    # name, recurrence, how its occurrences reach the queue (the chained one first: the others move the clock that
+    # the due index's watermark follows hours ahead)
+    ("every 5 s, queued by the run before", {"cron": "*/5 * * * * *"}, "chained"),
+    ("one-time, queued at creation", None, "creation"),
+    ("one-time, from the due index", None, "index"),
+    ("every minute, from the due index", {"frequency": "Minute", "interval": 1}, "index"),
+)
+
+
+def _lone(azurite: Azurite, target: Target) -> list[dict[str, Any]]:
+    """One occurrence of each kind with nothing else happening (no group commit to share), every request of its
+    journey counted: the message's send (by the creation's first schedule write, a planner tick or the run before),
+    the tick's removal of its index entry, the one receive that takes it, the attempt, the message's delete. A
+    recurring job's counted occurrence is its second (its first changed `lastResult`, a one-off write). The tick's
+    own requests (watermark, bucket queries: the same whatever a tick finds, like the listener's empty polls) are
+    counted apart."""
+    run = _Run(azurite, target)
+    counter = _TickAwareCounter()
+    run.counter = counter
+    run.services = counted_services(azurite.connection_string, counter, clock=run.clock, lookahead_seconds=_LOOKAHEAD)
+    run.worker_queue = QueueClient.from_connection_string(
+        azurite.connection_string,
+        EXECUTIONS_QUEUE,
+        message_decode_policy=TextBase64DecodePolicy(),
+        **counter.hooks("queue"),
+    )
+    base = (datetime.now(UTC) + timedelta(hours=4)).replace(second=0, microsecond=0)
+    results = []
+
+    def take_one() -> None:
+        """The receive that takes the one visible message, its attempt and its delete."""
+        for _ in range(100):
+            batch = list(next(run.worker_queue.receive_messages(messages_per_page=1).by_page(), []))
+            if batch:
+                message = batch[0]
+                executor.execute(run.services, messages.decode(json.loads(message.content)), token=message.id)
+                run.worker_queue.delete_message(message.id, message.pop_receipt)
+                return
+            time.sleep(0.2)  # a chained occurrence's message shows up 2 s before its instant
+        raise RuntimeError("the lone occurrence's message never showed up")
+
+    for i, (name, recurrence, route) in enumerate(_LONE_KINDS):
+        due = base + timedelta(minutes=10 * i)
+        path = f"/lone-{i}"
+        ticks = 0
+        if route == "chained":  # the first occurrence from the index, uncounted; it queues the second
+            run.clock.offset = timedelta(0)
+            now = datetime.now(UTC)
+            due = now.replace(microsecond=0) + timedelta(seconds=8 - now.second % 5)  # a 5-second mark, 3 s on
+            run.seed(i, 1, due, recurrence, path)
+            planner.tick(run.services)
+            take_one()
+            counter.reset()
+            take_one()
+        elif route == "creation":  # a PUT's first schedule write within the lookahead: a send, no index entry
+            run.seed(i, 1, due, recurrence, path)
+            run.services.storage.remove_due(job_ref(i), due)
+            job = run.services.storage.get_job(job_ref(i))  # the PUT has the job in hand
+            run.clock.offset = due - datetime.now(UTC) - timedelta(seconds=3)
+            counter.reset()
+            schedule(run.services, job, due, run.clock())
+            time.sleep(1.1)  # the message shows 2 s before its instant, 1 s from now
+            run.clock.offset = due - datetime.now(UTC) + timedelta(seconds=1)
+            take_one()
+        else:
+            run.seed(i, 1, due, recurrence, path)
+            if recurrence is not None:  # the first occurrence, uncounted: it changes lastResult
+                run.clock.offset = due - datetime.now(UTC) + timedelta(seconds=1)
+                planner.tick(run.services)
+                take_one()
+                due += timedelta(minutes=1)
+            run.clock.offset = due - datetime.now(UTC) + timedelta(seconds=1)
+            counter.reset()
+            planner.tick(run.services)
+            ticks = 1
+            take_one()
+        ops = by_operation(counter.snapshot())
+        tick_ops = {op: n for op, n in ops.items() if op.startswith("table tick.")}
+        own = {op: n for op, n in ops.items() if op not in tick_ops}
+        calls = target.requests_to(path)
+        results.append({"name": name, "ops": own, "tick_ops": tick_ops, "ticks": ticks, "calls": len(calls)})
+    return results
+
+
+def _wait_until(instant: datetime) -> None:
+    time.sleep(max(0.0, (instant - datetime.now(UTC)).total_seconds()))
+
+
+def _report_lone(results: list[dict[str, Any]]) -> None:
+    names = sorted({op for r in results for op in r["ops"]})
+    print_table(
+        "a lone occurrence: storage transactions of its journey, by operation (nothing else running; a recurring "
+        "job's second occurrence)",
+        ["operation", *[r["name"] for r in results]],
+        [[op, *[r["ops"].get(op, 0) for r in results]] for op in names]
+        + [["total", *[sum(r["ops"].values()) for r in results]]]
+        + [
+            [
+                "  of which the receive that takes it",
+                *[r["ops"].get("queue scheduler-executions.receive", 0) for r in results],
+            ]
+        ],
+    )
+    for r in results:
+        total = sum(r["ops"].values())
+        receive = r["ops"].get("queue scheduler-executions.receive", 0)
+        tick = ", ".join(f"{op.split()[1]} {n}" for op, n in sorted(r["tick_ops"].items()))
+        print(
+            f"lone {r['name']}: {total} transactions ({total - receive} without the receive, which the listener's "
+            f"poll makes anyway; goal <= 4: {goal(total - receive <= 4)}); target calls {r['calls']}"
+            + (f"; the tick's own requests apart: {tick}" if r["ticks"] else "")
+        )
 
 
 # ---- 2. end to end through the host -------------------------------------------------------------------------------
@@ -358,11 +492,19 @@ def main(argv: list[str] | None = None) -> None:
     parser.add_argument("--rounds", type=int, default=3, help="minutes the recurring jobs run")
     parser.add_argument("--host", type=int, default=500, help="one-time jobs through the host (0: skip)")
     parser.add_argument("--quick", action="store_true", help="small sizes, under a minute")
+    parser.add_argument("--lone", action="store_true", help="only the lone occurrences (about 30 s)")
     args = parser.parse_args(argv)
     if args.quick:
         args.one_time, args.recurring, args.rounds, args.host = 300, 100, 2, 200
 
     target = Target()
+    if args.lone:
+        try:
+            with Azurite.start() as azurite:
+                _report_lone(_lone(azurite, target))
+        finally:
+            target.close()
+        return
     try:
         with Azurite.start() as azurite:
             raw_count = max(args.one_time, 500)

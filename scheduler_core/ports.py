@@ -172,11 +172,20 @@ class JobStore(Protocol):
         """Unconditional when `job.etag` is None, else guarded by it (ConcurrencyConflict when stale)."""
 
     def update_job(
-        self, ref: JobRef, update: Callable[[StoredJob], StoredJob], *, current: StoredJob | None = None
+        self,
+        ref: JobRef,
+        update: Callable[[StoredJob], StoredJob],
+        *,
+        current: StoredJob | None = None,
+        history: Sequence[HistoryEntry] = (),
     ) -> StoredJob:
         """Apply a pure `update(current) -> new` under an ETag guard, re-reading on conflict (starting from
         `current` when given, saving a read). An unchanged job is not written. Raises JobNotFound, ConcurrencyConflict
-        when it kept changing (20 rounds), or whatever `update` raises."""
+        when it kept changing (20 rounds), or whatever `update` raises.
+
+        `history`: rows to record with the update (an attempt's row with the job's counters), as `add_history` does,
+        in the same storage transaction where the store can. They are recorded whatever becomes of the update
+        (unchanged, refused, the job gone), before this returns or raises."""
 
     def delete_job(self, ref: JobRef, *, etag: str | None = None) -> None:
         """Idempotent (a job already gone is no error). With `etag`, only if the row still has it: raises

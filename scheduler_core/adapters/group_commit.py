@@ -43,6 +43,7 @@ class _Write:
     lead: bool = False  # this write's thread sends the next transaction of its partition
     metadata: Mapping[str, Any] | None = None
     error: BaseException | None = None
+    finished: bool = False
 
     @property
     def row(self) -> str:
@@ -68,7 +69,7 @@ class _Write:
         return table.update_entity(self.entity, **self.options())
 
     def finish(self, metadata: Mapping[str, Any] | None = None, error: BaseException | None = None) -> None:
-        self.metadata, self.error = metadata, error
+        self.metadata, self.error, self.finished = metadata, error, True
         self.done.set()
 
 
@@ -101,22 +102,35 @@ class GroupCommit:
         """
         return self._write(_Write(entity, None))
 
+    def together(self, *writes: Write) -> list[Mapping[str, Any] | BaseException]:
+        """Several writes to one partition, queued at once so that they go out in the same transaction (unless it
+        is full, or two of them are to one row); each keeps its own outcome, returned in order: the new metadata, or
+        the error its write alone would have raised."""
+        queued = [_Write(w.entity, w.etag, merge=w.merge) for w in writes]
+        if queued:
+            self._run(queued)
+        return [w.error if w.error is not None else _metadata(w) for w in queued]
+
     def _write(self, write: _Write) -> Mapping[str, Any]:
-        partition = str(write.entity["PartitionKey"])
+        self._run([write])
+        if write.error is not None:
+            raise write.error
+        return _metadata(write)
+
+    def _run(self, writes: list[_Write]) -> None:
+        """Queue `writes` (of one partition) together and return once each is written or has failed."""
+        partition = str(writes[0].entity["PartitionKey"])
         with self._lock:
             queue = self._waiting.get(partition)
             if queue is None:
                 queue = self._waiting[partition] = deque()
-                write.lead = True
-            queue.append(write)
-        if not write.lead:
-            write.done.wait()  # written by another thread, or handed the lead
-        if write.lead:
-            self._lead(partition)
-        if write.error is not None:
-            raise write.error
-        assert write.metadata is not None
-        return write.metadata
+                writes[0].lead = True
+            queue.extend(writes)
+        for write in writes:
+            if not write.lead:
+                write.done.wait()  # written by another thread, or handed the lead
+            if write.lead and not write.finished:
+                self._lead(partition)  # its transaction starts with it: it is the front of the queue
 
     def waiting(self) -> int:
         """How many writes wait for a transaction of their partition to finish (for monitoring and tests)."""
@@ -168,6 +182,21 @@ class GroupCommit:
                 write.finish(write.send_alone(self._table))
             except Exception as exc:  # the caller gets it, as from its own request
                 write.finish(error=exc)
+
+
+@dataclass(frozen=True)
+class Write:
+    """One write for `GroupCommit.together`: an upsert (merge) when `etag` is None, else a replace, or a merge of
+    its columns when `merge`, guarded by the ETag."""
+
+    entity: Mapping[str, Any]
+    etag: str | None = None
+    merge: bool = False
+
+
+def _metadata(write: _Write) -> Mapping[str, Any]:
+    assert write.metadata is not None
+    return write.metadata
 
 
 def _take(queue: deque[_Write]) -> list[_Write]:

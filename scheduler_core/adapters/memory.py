@@ -167,8 +167,15 @@ class MemoryStorage:
             return stored
 
     def update_job(
-        self, ref: JobRef, update: Callable[[StoredJob], StoredJob], *, current: StoredJob | None = None
+        self,
+        ref: JobRef,
+        update: Callable[[StoredJob], StoredJob],
+        *,
+        current: StoredJob | None = None,
+        history: Sequence[HistoryEntry] = (),
     ) -> StoredJob:
+        if history:
+            self.add_history(history)  # the reference: recorded first, whatever becomes of the update
         for _ in range(_MAX_ETAG_RETRIES):
             current = current if current is not None and current.etag else self.get_job(ref)
             new = update(current)

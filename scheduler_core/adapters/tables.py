@@ -2,12 +2,15 @@
 
 Layout (docs/storage.md explains the choices):
 - `collections`  PK subscription, RK `{resourceGroup}|{collection}` (lower case: ARM names are case-insensitive).
-- `jobs`         PK collection key, RK job name.
-- `history`      history rows: PK collection key, RK `{job}|H|{inverted start ms}|{execution id}|{action}|{retry}`
-                 (a job's rows newest first; the rows of a collection's occurrences that end together share one
-                 transaction: group commit). Claims of retries, error actions and run-now: PK job key, RK
-                 `D|{due}|{action}|{retry}`. History rows of layout 2 and before sit in the job's partition too
-                 (`H|...`): read after the job's current rows (all older), pruned and deleted with them.
+- `jobs`         PK collection key: the job rows, RK job name (lower case: `[0-9a-z_.-]`), then, after every job
+                 row, the history rows, RK `~{job}|H|{inverted start ms}|{execution id}|{action}|{retry}` (a job's
+                 rows newest first). Beside its job row, an attempt's history row and the job's final state go out
+                 in one entity group transaction, and the rows of a collection's occurrences that end together share
+                 one (group commit). Job queries read RK < `~` only.
+- `history`      claims of retries, error actions and run-now: PK job key, RK `D|{due}|{action}|{retry}`; and the
+                 history rows of earlier layouts, read after the job's current rows (all older), pruned and deleted
+                 with them: layout 3's in the collection's partition (RK `{job}|H|...`), layout 2's and before in
+                 the job's own (`H|...`).
 - `due`          PK minute bucket `YYYYMMDDHHMM` of the due time, RK `{due}|{job key}`, the job's snapshot beside;
                  row `!`/`watermark` holds the earliest bucket that may still hold entries. A tick reads only buckets
                  up to its lookahead.
@@ -30,7 +33,7 @@ from azure.core.exceptions import ResourceExistsError, ResourceModifiedError, Re
 from azure.data.tables import TableClient, TableServiceClient, TableTransactionError, UpdateMode
 
 from scheduler_core.adapters.claims import claim_by_advance
-from scheduler_core.adapters.group_commit import GroupCommit
+from scheduler_core.adapters.group_commit import GroupCommit, Write
 from scheduler_core.adapters.unavailable import translates_unavailable
 from scheduler_core.domain.errors import ConcurrencyConflict, InvalidInput, JobCollectionNotFound, JobNotFound
 from scheduler_core.domain.job import (
@@ -59,9 +62,15 @@ _MAX_SNAPSHOT_CHARS = 30_000
 #: The layout of every entity this adapter writes (`SchemaVersion` on each row). Readers accept this and the previous
 #: one, so a deploy never misreads what an older instance wrote (rows, and job snapshots still in the queue).
 #: 1 (unversioned): jobs carry `Generation` and collections no version. 2: `Version` on jobs and collections (the
-#: API's ETag). 3: history rows in their collection's partition (the rows themselves are unchanged).
-SCHEMA_VERSION = 3
-_READABLE = (1, 2, 3)
+#: API's ETag). 3: history rows in their collection's partition (the rows themselves are unchanged). 4: history rows
+#: beside their job rows, in the jobs table (rows unchanged; a job query of layout 3 would read them as jobs).
+SCHEMA_VERSION = 4
+_READABLE = (1, 2, 3, 4)
+
+
+# In the jobs table, history rows' keys start with this, after every job row (job names are `[0-9a-z_.-]` in keys).
+_HISTORY_MARK = "~"
+_JOB_ROWS = f"RowKey lt '{_HISTORY_MARK}'"
 
 
 class UnsupportedSchema(ValueError):
@@ -135,8 +144,6 @@ class TableStorage:
         self._job_writes = GroupCommit(self._tables[JOBS])
         # So do the due entries of recurring jobs that run together and next fall due in the same minute bucket.
         self._due_writes = GroupCommit(self._tables[DUE])
-        # And the history rows of a collection's occurrences that end together (a burst's calls).
-        self._history_writes = GroupCommit(self._tables[HISTORY])
         # What a guarded write of this process made of a job row at a given ETag: a snapshot carrying that ETag (the
         # next occurrence's message, taken at the claim, before the attempt's final write) starts from the row as
         # written since, instead of failing its write and reading the row. Bounded; another instance's write still
@@ -383,6 +390,18 @@ class TableStorage:
                 return self._written(job, table.upsert_entity(entity, mode=UpdateMode.REPLACE))
             return self._written(job, self._job_writes.replace(entity, job.etag))
 
+    def _write_with_history(self, job: StoredJob, write: Write, history: Sequence[HistoryEntry]) -> StoredJob:
+        """The guarded job write `write` and the history rows, in one transaction of the job's partition (each
+        keeps its own outcome: the rows are written even when the job's write fails)."""
+        outcomes = self._job_writes.together(write, *(Write(self._history_row(entry)) for entry in history))
+        for outcome in outcomes[1:]:
+            if isinstance(outcome, BaseException):
+                raise outcome
+        with _job_write_errors(job):
+            if isinstance(outcomes[0], BaseException):
+                raise outcomes[0]
+            return self._written(job, outcomes[0])
+
     def _written(self, job: StoredJob, metadata: Any) -> StoredJob:
         """`job` with the ETag of its write; a guarded write is remembered as what became of the row at its ETag."""
         written = _with_etag(job, metadata)
@@ -393,7 +412,7 @@ class TableStorage:
                     self._successors.popitem(last=False)
         return written
 
-    def _merge_progress(self, job: StoredJob) -> StoredJob:
+    def _merge_progress(self, job: StoredJob, history: Sequence[HistoryEntry] = ()) -> StoredJob:
         """Write only the columns an execution moves on (counters, times, last result, claims), guarded by `job.etag`:
         a claim or a final state carries a few hundred bytes instead of the whole definition, which is most of the CPU
         of a burst's transactions. Only for rows of layout 2 and later (a row of layout 1, whose version is still
@@ -403,8 +422,10 @@ class TableStorage:
             "PartitionKey": job.ref.collection.key,
             "RowKey": job.ref.name.lower(),
             **_progress_columns(job),
-            "SchemaVersion": SCHEMA_VERSION,  # job rows of layouts 2 and 3 have the same columns
+            "SchemaVersion": SCHEMA_VERSION,  # job rows of layouts 2 to 4 have the same columns
         }
+        if history:
+            return self._write_with_history(job, Write(columns, job.etag, merge=True), history)
         with _job_write_errors(job):
             return self._written(job, self._job_writes.merge(columns, job.etag))
 
@@ -419,17 +440,37 @@ class TableStorage:
         return job
 
     def update_job(
-        self, ref: JobRef, update: Callable[[StoredJob], StoredJob], *, current: StoredJob | None = None
+        self,
+        ref: JobRef,
+        update: Callable[[StoredJob], StoredJob],
+        *,
+        current: StoredJob | None = None,
+        history: Sequence[HistoryEntry] = (),
     ) -> StoredJob:
+        unwritten = list(history)  # they go with the first write of the job row (they share its partition)
         for _ in range(_MAX_ETAG_RETRIES):
-            current = self._latest_known(current) if current is not None and current.etag else self.get_job(ref)
-            new = update(current)
+            try:
+                current = self._latest_known(current) if current is not None and current.etag else self.get_job(ref)
+            except JobNotFound:
+                self.add_history(unwritten)
+                raise
+            try:
+                new = update(current)
+            except BaseException:
+                self.add_history(unwritten)
+                raise
             if new == current:
+                self.add_history(unwritten)
                 return current
             guarded = new if new.etag == current.etag else _replace_etag(new, current.etag)
+            rows, unwritten = unwritten, []
             try:
                 if _only_progress_changed(current, new) and not current.version.startswith("g"):
-                    return self._merge_progress(guarded)
+                    return self._merge_progress(guarded, rows)
+                if rows:
+                    entity = self._job_entity(guarded)
+                    assert guarded.etag is not None
+                    return self._write_with_history(guarded, Write(entity, guarded.etag), rows)
                 return self.replace_job(guarded)
             except ConcurrencyConflict:
                 current = None
@@ -462,13 +503,13 @@ class TableStorage:
     def list_jobs(
         self, collection: CollectionRef, *, top: int, continuation: str | None, state: JobState | None
     ) -> Page:
-        query = f"PartitionKey eq '{_quote(collection.key)}'"
+        query = f"PartitionKey eq '{_quote(collection.key)}' and {_JOB_ROWS}"
         if state is not None:
             query += f" and State eq '{state.value}'"
         return _page(self._tables[JOBS], query, top, continuation, lambda e: self._job_from(e, collection))
 
     def all_jobs(self, collection: CollectionRef) -> list[StoredJob]:
-        query = f"PartitionKey eq '{_quote(collection.key)}'"
+        query = f"PartitionKey eq '{_quote(collection.key)}' and {_JOB_ROWS}"
         return [self._job_from(e, collection) for e in self._tables[JOBS].query_entities(query)]
 
     def jobs_changed_since(
@@ -479,7 +520,7 @@ class TableStorage:
 
         For a list, not for a write: secrets and dispatch records are not read (the SDK's per-property parsing is
         most of the cost of reading thousands of rows)."""
-        query = f"PartitionKey eq '{_quote(collection.key)}'"
+        query = f"PartitionKey eq '{_quote(collection.key)}' and {_JOB_ROWS}"
         if since is not None:
             query += f" and Timestamp ge datetime'{since.astimezone(UTC).strftime('%Y-%m-%dT%H:%M:%S.%fZ')}'"
         jobs, newest = [], None
@@ -492,69 +533,79 @@ class TableStorage:
     # ---- history and claims --------------------------------------------------------------------------------------
 
     @staticmethod
-    def _history_key(entry: HistoryEntry) -> str:
+    def _history_row(entry: HistoryEntry) -> dict[str, Any]:
         inverted = 10**14 - int(entry.start_time.timestamp() * 1000)
-        return f"{_history_prefix(entry.job)}{inverted:014d}|{entry.execution_id}|{entry.action_name.value}|" \
+        key = (
+            f"{_history_prefix(entry.job)}{inverted:014d}|{entry.execution_id}|{entry.action_name.value}|"
             f"{entry.retry_count:02d}"
+        )
+        return {
+            "PartitionKey": entry.job.collection.key,
+            "RowKey": key,
+            "ExecutionId": entry.execution_id,
+            "ExpectedExecutionTime": _iso(entry.expected_execution_time),
+            "StartTime": _iso(entry.start_time),
+            "EndTime": _iso(entry.end_time),
+            "ActionName": entry.action_name.value,
+            "Status": entry.status.value,
+            "Message": entry.message,
+            "RetryCount": entry.retry_count,
+            "RepeatCount": entry.repeat_count,
+            "SchemaVersion": SCHEMA_VERSION,
+        }
 
     def add_history(self, entries: Sequence[HistoryEntry]) -> None:
-        by_collection: dict[str, list[dict[str, Any]]] = {}
+        by_collection: dict[str, list[Write]] = {}
         for entry in entries:
-            by_collection.setdefault(entry.job.collection.key, []).append(
-                {
-                    "PartitionKey": entry.job.collection.key,
-                    "RowKey": self._history_key(entry),
-                    "ExecutionId": entry.execution_id,
-                    "ExpectedExecutionTime": _iso(entry.expected_execution_time),
-                    "StartTime": _iso(entry.start_time),
-                    "EndTime": _iso(entry.end_time),
-                    "ActionName": entry.action_name.value,
-                    "Status": entry.status.value,
-                    "Message": entry.message,
-                    "RetryCount": entry.retry_count,
-                    "RepeatCount": entry.repeat_count,
-                    "SchemaVersion": SCHEMA_VERSION,
-                }
-            )
-        table = self._tables[HISTORY]
-        for rows in by_collection.values():
-            if len(rows) == 1:  # the common case: grouped with the rows other attempts write at the same time
-                self._history_writes.upsert(rows[0])
-                continue
-            for i in range(0, len(rows), _BATCH):
-                table.submit_transaction([("upsert", row) for row in rows[i : i + _BATCH]])
+            by_collection.setdefault(entry.job.collection.key, []).append(Write(self._history_row(entry)))
+        # Grouped with the job rows and history rows other attempts of the collection write at the same time.
+        for writes in by_collection.values():
+            for outcome in self._job_writes.together(*writes):
+                if isinstance(outcome, BaseException):
+                    raise outcome
+
+    def _history_sources(self, job: JobRef) -> list[tuple[str, TableClient, str]]:
+        """Where a job's history rows are, newest first: (token tag, table, query). Each layout's rows are all older
+        than the next one's."""
+        c, old = _quote(job.collection.key), _history_prefix_3(job)
+        return [
+            ("t", self._tables[JOBS], _prefix_query(c, _history_prefix(job))),  # layout 4: beside the job row
+            ("c", self._tables[HISTORY], _prefix_query(c, old)),  # layout 3: the collection's partition
+            ("j", self._tables[HISTORY], f"PartitionKey eq '{_quote(job.key)}' and RowKey ge 'H|' and RowKey lt 'H}}'"),
+        ]
 
     def list_history(
         self, job: JobRef, *, top: int, continuation: str | None, status: JobExecutionStatus | None
     ) -> Page:
-        """The job's rows in its collection's partition, then (older) rows of layout 2 and before in its own; the
-        token says which (a token issued before the upgrade is one of the job's own partition)."""
+        """The job's rows beside its job row, then (older) the rows of earlier layouts; the token says which source
+        it continues (a token of layout 3 says "c", one issued before that is one of the job's own partition)."""
         token = _decode_token(continuation)
-        legacy = token is not None and token.get("p") != "c"
+        tag = "j" if token is not None and "p" not in token else (token or {}).get("p", "t")
         inner = (token.get("t") if token is not None and "p" in token else token) or None
         by_status = f" and Status eq '{_quote(status.value)}'" if status else ""
+        sources = self._history_sources(job)
+        start = next((i for i, (t, _, _) in enumerate(sources) if t == tag), None)
+        if start is None:
+            raise InvalidInput("the continuation token is not one this service issued")
 
         def convert(entity: Any) -> HistoryEntry:
             return _history_from(entity, job)
 
         items: list[Any] = []
-        if not legacy:
-            prefix = _history_prefix(job)
-            query = (
-                f"PartitionKey eq '{_quote(job.collection.key)}' and RowKey ge '{_quote(prefix)}' "
-                f"and RowKey lt '{_quote(prefix[:-1])}}}'{by_status}"
-            )
-            items, following = _page_of(self._tables[HISTORY], query, top, inner, convert)
+        for i in range(start, len(sources)):
+            tag, table, query = sources[i]
+            room = top - len(items)
+            if room <= 0:  # this page is full: a next one only if an older source has rows
+                more, _ = _page_of(table, query + by_status, 1, None, convert)
+                if more:
+                    return Page(items, _encode_token({"p": tag}))
+                continue
+            found, following = _page_of(table, query + by_status, room, inner, convert)
+            items += found
             if following is not None:
-                return Page(items, _encode_token({"p": "c", "t": following}))
+                return Page(items, _encode_token({"p": tag, "t": following}))
             inner = None
-        old_query = f"PartitionKey eq '{_quote(job.key)}' and RowKey ge 'H|' and RowKey lt 'H}}'{by_status}"
-        room = top - len(items)
-        if room <= 0:  # this page is full: a next one only if the older rows exist
-            more, _ = _page_of(self._tables[HISTORY], old_query, 1, None, convert)
-            return Page(items, _encode_token({"p": "j"}) if more else None)
-        old, following = _page_of(self._tables[HISTORY], old_query, room, inner, convert)
-        return Page(items + old, _encode_token({"p": "j", "t": following}) if following is not None else None)
+        return Page(items, None)
 
     def claim(
         self,
@@ -577,41 +628,43 @@ class TableStorage:
             won = table.get_entity(job.key, key).get("Token") == token
             return Claimed(Claim.REDELIVERED if won else Claim.LOST)
 
-    def _history_rows(self, job: JobRef, select: list[str]) -> list[Any]:
-        """The job's history rows (both layouts) and claims, newest history first within each layout."""
-        table = self._tables[HISTORY]
-        prefix = _history_prefix(job)
-        current = table.query_entities(
-            f"PartitionKey eq '{_quote(job.collection.key)}' and RowKey ge '{_quote(prefix)}' "
-            f"and RowKey lt '{_quote(prefix[:-1])}}}'",
-            select=select,
+    def _history_rows(self, job: JobRef, select: list[str]) -> list[tuple[TableClient, Any]]:
+        """The job's history rows (every layout, newest first) and its claims, each with its table."""
+        rows = [
+            (table, row)
+            for _, table, query in self._history_sources(job)
+            for row in table.query_entities(query, select=select)
+        ]
+        claims = self._tables[HISTORY].query_entities(
+            f"PartitionKey eq '{_quote(job.key)}' and RowKey ge 'D|' and RowKey lt 'D}}'", select=select
         )
-        own = table.query_entities(f"PartitionKey eq '{_quote(job.key)}'", select=select)
-        return [*current, *own]
+        return rows + [(self._tables[HISTORY], row) for row in claims]
 
     def delete_history(self, job: JobRef) -> None:
         self._delete_rows(self._history_rows(job, ["PartitionKey", "RowKey"]))
 
-    def _delete_rows(self, rows: Sequence[Any]) -> None:
-        by_partition: dict[str, list[Any]] = {}
-        for row in rows:
-            by_partition.setdefault(row["PartitionKey"], []).append(row)
-        table = self._tables[HISTORY]
-        for group in by_partition.values():
+    @staticmethod
+    def _delete_rows(rows: Sequence[tuple[TableClient, Any]]) -> None:
+        by_partition: dict[tuple[str, str], tuple[TableClient, list[Any]]] = {}
+        for table, row in rows:
+            by_partition.setdefault((table.table_name, row["PartitionKey"]), (table, []))[1].append(row)
+        for table, group in by_partition.values():
             for i in range(0, len(group), _BATCH):
                 keys = [{"PartitionKey": r["PartitionKey"], "RowKey": r["RowKey"]} for r in group[i : i + _BATCH]]
                 table.submit_transaction([("delete", key) for key in keys])
 
     def prune_history(self, job: JobRef, *, older_than: datetime, keep_last: int) -> int:
         rows = self._history_rows(job, ["PartitionKey", "RowKey", "StartTime"])
-        claims = [r for r in rows if r["RowKey"].startswith("D|")]
-        history = [r for r in rows if not r["RowKey"].startswith("D|")]  # newest first: current layout, then older
+        claims = [(t, r) for t, r in rows if r["RowKey"].startswith("D|")]
+        history = [(t, r) for t, r in rows if not r["RowKey"].startswith("D|")]  # newest first, layout by layout
         doomed = [
-            r for i, r in enumerate(history) if i >= keep_last or (_dt(r.get("StartTime")) or older_than) < older_than
+            (t, r)
+            for i, (t, r) in enumerate(history)
+            if i >= keep_last or (_dt(r.get("StartTime")) or older_than) < older_than
         ]
         # Claims older than the retention window can no longer be raced for.
         cutoff = older_than.astimezone(UTC)
-        doomed += [r for r in claims if _claimed_due(r["RowKey"]) < cutoff]
+        doomed += [(t, r) for t, r in claims if _claimed_due(r["RowKey"]) < cutoff]
         self._delete_rows(doomed)
         return len(doomed)
 
@@ -759,8 +812,19 @@ def _only_progress_changed(current: StoredJob, new: StoredJob) -> bool:
 
 
 def _history_prefix(job: JobRef) -> str:
-    """`{job}|H|`: the row keys of a job's history rows in its collection's partition start with it."""
+    """`~{job}|H|`: the row keys of a job's history rows beside the job rows start with it (`~` sorts after every
+    job name's characters, so job queries read `RowKey lt '~'`)."""
+    return f"{_HISTORY_MARK}{job.name.lower()}|H|"
+
+
+def _history_prefix_3(job: JobRef) -> str:
+    """`{job}|H|`: layout 3's history rows, in the history table's collection partition."""
     return f"{job.name.lower()}|H|"
+
+
+def _prefix_query(partition: str, prefix: str) -> str:
+    """The rows of a (quoted) partition whose row keys start with `prefix` (which ends with `|`)."""
+    return f"PartitionKey eq '{partition}' and RowKey ge '{_quote(prefix)}' and RowKey lt '{_quote(prefix[:-1])}}}'"
 
 
 def _page_of(

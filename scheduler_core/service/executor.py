@@ -352,10 +352,18 @@ def _attempt(
     ended = services.clock()
     called()
     services.hot_path.yield_to_calls()
-    _record(services, occurrence, started, ended, COMPLETED if outcome.succeeded else FAILED, outcome.message)
-
     policy = action.retry_policy if action is not None else DEFAULT_RETRY
     exhausted = not outcome.succeeded and occurrence.retry >= policy.retries
+    row = _entry(occurrence, started, ended, COMPLETED if outcome.succeeded else FAILED, outcome.message)
+    if occurrence.action_name == MAIN_ACTION:
+        # The row and the job's counters and final state: one transaction where the store can (they share a
+        # partition). An unchanged job is not written (see update_job); the row always is.
+        services.storage.update_job(
+            job.ref, lambda current: _settle(current, occurrence, outcome, exhausted, ended), current=job, history=[row]
+        )
+    else:
+        services.storage.add_history([row])
+
     if not outcome.succeeded and not exhausted:
         delay = retry_delay(policy, occurrence.retry + 1)
         retry = replace(occurrence, retry=occurrence.retry + 1, not_before=ended + delay, snapshot=None)
@@ -363,12 +371,7 @@ def _attempt(
     elif exhausted and occurrence.action_name == MAIN_ACTION and main.error_action is not None:
         error = replace(occurrence, action_name=ERROR_ACTION, retry=0, not_before=ended, snapshot=None)
         enqueue(services, error, ended)
-
-    if occurrence.action_name == MAIN_ACTION:  # (an unchanged job is not written: see update_job)
-        services.storage.update_job(
-            job.ref, lambda current: _settle(current, occurrence, outcome, exhausted, ended), current=job
-        )
-    return (COMPLETED.value if outcome.succeeded else FAULTED if exhausted else FAILED.value)
+    return COMPLETED.value if outcome.succeeded else FAULTED if exhausted else FAILED.value
 
 
 def _settle(job: StoredJob, occurrence: Occurrence, outcome: Outcome, exhausted: bool, now: datetime) -> StoredJob:

@@ -4,6 +4,7 @@ code before schema versions wrote it."""
 
 from __future__ import annotations
 
+import base64
 import json
 import uuid
 from collections.abc import Iterator
@@ -155,16 +156,27 @@ def previous_history_row(job: JobRef, start: datetime, status: str) -> dict[str,
     }
 
 
+def layout_3_history_row(job: JobRef, start: datetime) -> dict[str, Any]:
+    """A history row as layout 3 wrote it: in the history table, the collection's partition, `{job}|H|...`."""
+    row = previous_history_row(job, start, "Completed")
+    return {**row, "PartitionKey": job.collection.key, "RowKey": f"{job.name.lower()}|{row['RowKey']}",
+            "Message": "layout 3", "SchemaVersion": 3}
+
+
 def test_history_written_before_the_upgrade_lists_after_the_new_rows_pages_prunes_and_deletes_with_them(
     services: Services,
 ) -> None:
-    # Layout 3 keeps a job's history in its collection's partition; what layout 2 wrote in the job's own partition
-    # must still list (after the newer rows: it is all older), page, prune and go with the job.
+    # Layout 4 keeps a job's history beside its job row; what layout 3 wrote in the history table's collection
+    # partition, and layout 2 in the job's own, must still list (after the newer rows: it is all older), page, prune
+    # and go with the job.
     job = JobRef(CollectionRef("sub", "rg", f"jc-{uuid.uuid4().hex[:8]}"), "Nightly")
     neighbour = JobRef(job.collection, "Nightly-2")  # a name that starts with the other's: must not mix in
     table = table_service(services.settings.storage).get_table_client("history")
     for minutes in (1, 2, 3):
         table.upsert_entity(previous_history_row(job, DUE - timedelta(days=1, minutes=minutes), "Failed"))
+    for minutes in (1, 2):
+        table.upsert_entity(layout_3_history_row(job, DUE - timedelta(hours=1, minutes=minutes)))
+    table.upsert_entity(layout_3_history_row(neighbour, DUE - timedelta(hours=1)))
     for minutes in (1, 2):
         services.storage.add_history([entry(job, DUE + timedelta(minutes=minutes))])
     services.storage.add_history([entry(neighbour, DUE + timedelta(minutes=5))])
@@ -178,19 +190,27 @@ def test_history_written_before_the_upgrade_lists_after_the_new_rows_pages_prune
         if token is None:
             break
     starts = [e.start_time for e in listed]
-    assert starts == sorted(starts, reverse=True) and len(starts) == 5, "newest first, every row once"
-    assert [e.status for e in listed] == ["Completed", "Completed", "Failed", "Failed", "Failed"]
-    assert pages == 3
+    assert starts == sorted(starts, reverse=True) and len(starts) == 7, "newest first, every row once"
+    assert [e.message for e in listed] == ["after the upgrade"] * 2 + ["layout 3"] * 2 + ["before the upgrade"] * 3
+    assert pages == 4
     failed = services.storage.list_history(job, top=10, continuation=None, status=JobExecutionStatus.FAILED)
     assert len(failed.items) == 3 and failed.continuation is None
+    # A token a layout-3 instance issued (`p: c`) still pages on.
+    old_token = json.dumps({"p": "c", "t": None})
+    assert len(services.storage.list_history(job, top=10, continuation=_token(old_token), status=None).items) == 5
 
-    assert services.storage.prune_history(job, older_than=DUE - timedelta(days=30), keep_last=3) == 2
+    assert services.storage.prune_history(job, older_than=DUE - timedelta(days=30), keep_last=3) == 4
     kept = services.storage.list_history(job, top=10, continuation=None, status=None).items
-    assert [e.status for e in kept] == ["Completed", "Completed", "Failed"]
+    assert [e.message for e in kept] == ["after the upgrade", "after the upgrade", "layout 3"]
 
     services.storage.delete_history(job)
     assert services.storage.list_history(job, top=10, continuation=None, status=None).items == []
-    assert len(services.storage.list_history(neighbour, top=10, continuation=None, status=None).items) == 1
+    assert len(services.storage.list_history(neighbour, top=10, continuation=None, status=None).items) == 2
+    assert [j.ref.name for j in services.storage.all_jobs(job.collection)] == [], "history rows are not jobs"
+
+
+def _token(text: str) -> str:
+    return base64.urlsafe_b64encode(text.encode()).decode()
 
 
 def entry(job: JobRef, start: datetime) -> HistoryEntry:

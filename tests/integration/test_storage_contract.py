@@ -506,3 +506,52 @@ def test_guarded_collection_updates_decide_on_the_stored_row_not_on_an_old_snaps
     assert other.get_collection(ref).job_count == 5
     with pytest.raises(QuotaExceeded):  # and a row that is really full still refuses
         storage.update_collection(ref, take_slot, known=full)
+
+
+def test_an_update_with_history_records_the_rows_whatever_becomes_of_the_job(services: Services) -> None:
+    job = a_job(services)
+    ran = history_row(job.ref, NOW)
+    settled = services.storage.update_job(
+        job.ref, lambda j: replace(j, status=replace(j.status, last_result="Completed")), current=job, history=[ran]
+    )
+    assert settled.status.last_result == "Completed"
+    unchanged = history_row(job.ref, NOW + timedelta(minutes=1))
+    services.storage.update_job(job.ref, lambda j: j, current=settled, history=[unchanged])
+    # A stale snapshot: the job's write is refused and retried on the row as stored; the row is recorded once.
+    stale = history_row(job.ref, NOW + timedelta(minutes=2), FAILED)
+    services.storage.update_job(
+        job.ref,
+        lambda j: replace(j, status=replace(j.status, failure_count=j.status.failure_count + 1)),
+        current=job,
+        history=[stale],
+    )
+    listed = services.storage.list_history(job.ref, top=10, continuation=None, status=None).items
+    assert [r.start_time for r in listed] == [stale.start_time, unchanged.start_time, ran.start_time]
+    stored = services.storage.get_job(job.ref)
+    assert (stored.status.last_result, stored.status.failure_count) == ("Completed", 1)
+
+    services.storage.delete_job(job.ref)
+    gone = history_row(job.ref, NOW + timedelta(minutes=3))
+    with pytest.raises(JobNotFound):
+        services.storage.update_job(job.ref, lambda j: j, history=[gone])
+    assert services.storage.list_history(job.ref, top=1, continuation=None, status=None).items == [gone]
+
+
+def test_history_rows_never_show_up_as_jobs(services: Services) -> None:
+    collection = CollectionRef("sub", "rg", f"jc-{uuid.uuid4().hex[:8]}")
+    names = ["a", "a-b", "z_9", "z.z"]
+    for name in names:
+        services.storage.create_job(StoredJob(JobRef(collection, name), {}, JobState.ENABLED, JobStatus(), NOW))
+        services.storage.add_history(
+            [history_row(JobRef(collection, name), NOW - timedelta(minutes=i)) for i in range(3)]
+        )
+    assert sorted(j.ref.name for j in services.storage.all_jobs(collection)) == sorted(names)
+    page = services.storage.list_jobs(collection, top=10, continuation=None, state=None)
+    assert sorted(j.ref.name for j in page.items) == sorted(names) and page.continuation is None
+    listed, _ = services.storage.jobs_changed_since(collection, None)  # type: ignore[attr-defined]
+    assert sorted(j.ref.name for j in listed) == sorted(names)
+    for name in names:  # and each job's history is its own, not a neighbour's whose name starts the same
+        assert (
+            len(services.storage.list_history(JobRef(collection, name), top=10, continuation=None, status=None).items)
+            == 3
+        )

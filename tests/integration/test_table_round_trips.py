@@ -12,8 +12,15 @@ from typing import Any
 from devhost.azurite import Azurite
 from scheduler_core.adapters.clients import table_service
 from scheduler_core.adapters.tables import TableStorage
-from scheduler_core.domain.job import CollectionRef, JobRef, JobState, JobStatus
-from scheduler_core.ports import Attempt, Claim, StoredJob
+from scheduler_core.domain.job import (
+    CollectionRef,
+    JobExecutionStatus,
+    JobHistoryActionName,
+    JobRef,
+    JobState,
+    JobStatus,
+)
+from scheduler_core.ports import Attempt, Claim, HistoryEntry, StoredJob
 from scheduler_core.settings import Settings
 
 DUE = datetime(2026, 6, 1, 12, 0, tzinfo=UTC)
@@ -59,3 +66,28 @@ def test_a_claim_from_a_snapshot_older_than_this_processs_own_write_needs_no_rea
     storage.replace_job(replace(stored, etag=None, version="user-edit"))
     again = storage.claim(Attempt(ref, DUE + timedelta(days=1)), "message-2", advance=advance, current=stored)
     assert again.claim is Claim.WON and again.job is not None and again.job.version == "user-edit"
+
+
+def test_an_attempts_history_row_and_its_jobs_final_state_are_one_transaction(azurite: Azurite) -> None:
+    """A lone one-time occurrence's last two writes (its history row, the job's Completed state) are one request."""
+    counted = Requests()
+    settings = Settings.from_env({"AzureWebJobsStorage": azurite.connection_string})
+    storage = TableStorage(table_service(settings.storage, raw_request_hook=counted))
+    storage.create_tables()
+    ref = JobRef(CollectionRef("sub", "rg", f"jc-{uuid.uuid4().hex[:8]}"), "once")
+    job = storage.create_job(StoredJob(ref, {"action": {"type": "Http"}}, JobState.ENABLED, JobStatus(), DUE))  # type: ignore[arg-type]
+    row = HistoryEntry(
+        ref, "exec-1", DUE, DUE, DUE, JobHistoryActionName.MAIN_ACTION, JobExecutionStatus.COMPLETED, "200"
+    )
+    counted.by_method.clear()
+
+    storage.update_job(
+        ref,
+        lambda j: replace(j, state=JobState.COMPLETED, status=replace(j.status, last_result="Completed")),
+        current=job,
+        history=[row],
+    )
+
+    assert sum(counted.by_method.values()) == 1, dict(counted.by_method)
+    assert storage.get_job(ref).state is JobState.COMPLETED
+    assert storage.list_history(ref, top=5, continuation=None, status=None).items == [row]
