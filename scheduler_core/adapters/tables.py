@@ -624,10 +624,12 @@ class TableStorage:
     def _due_keys(self, job: JobRef, due: datetime) -> tuple[str, str]:
         return self._bucket(due), f"{_iso(due)}|{job.key}"
 
-    def add_due(self, job: JobRef, due: datetime, snapshot: str | None = None) -> None:
+    def add_due(self, job: JobRef, due: datetime, snapshot: str | None = None, *, alone: bool = False) -> None:
         pk, rk = self._due_keys(job, due)
         c = job.collection
-        self._due_writes.upsert(
+        # Grouped, a write waits for the transaction in flight in its bucket; alone it is one plain upsert (merge).
+        write = self._tables[DUE].upsert_entity if alone else self._due_writes.upsert
+        write(
             {
                 "PartitionKey": pk,
                 "RowKey": rk,
