@@ -17,7 +17,7 @@ SQLAlchemy SQLite job store (1 and 8 threads), the figure the issue compares aga
 
     python -m bench.creation               # 400 PUTs per phase: about a minute
     python -m bench.creation --quick       # 100 per phase
-    python -m bench.creation --profile F   # also py-spy (GIL) samples of the host during the 8-client phase
+    python -m bench.creation --profile F   # also py-spy samples of the host in the 8-client phase (F: GIL, F.all: all)
     python -m bench.creation --workers 4   # 4 host worker processes (bench.stack), the PUTs spread over them
 """
 
@@ -326,7 +326,8 @@ def main(argv: list[str] | None = None) -> None:
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     parser.add_argument("--jobs", type=int, default=400, help="jobs created per phase")
     parser.add_argument("--due-in", type=float, default=3600.0, help="seconds from now the jobs are due")
-    parser.add_argument("--profile", type=Path, help="py-spy (GIL) samples of the host in the 8-client phase")
+    parser.add_argument("--profile", type=Path, help="py-spy samples of the host in the 8-client phase: FILE (the "
+                        "thread holding the GIL) and FILE.all (every thread)")
     parser.add_argument("--workers", type=int, default=1, help="host worker processes (FUNCTIONS_WORKER_PROCESS_COUNT)")
     parser.add_argument("--no-proxy", action="store_true", help="the host reaches Azurite directly: latency without "
                         "the counting proxy's own overhead (no request counts)")
