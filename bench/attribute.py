@@ -14,7 +14,13 @@ host does these outside the Python worker), the event loop, the planner, the API
 of a job (bench.creation --profile): the collection read, the job read, the quota slot, the insert, the first
 schedule write, the rest of the route (validation, rendering, FastAPI). Layers: JSON, request signing, table batch
 (multipart) encoding and parsing, the HTTP client (http.client, email header parsing, urllib3, requests, sockets),
-the storage SDK's pipeline, logging, threads/locks/event loop, the scheduler's own code, other.
+the storage SDK's pipeline, logging, threads/locks/event loop, the scheduler's own code, other. Components: the
+package of the innermost frame that belongs to one (json, logging, the HTTP client, azure-core, the Tables SDK, the
+scheduler's adapters, service and API, pydantic, FastAPI, the azure.functions ASGI bridge, devhost, uvicorn, threads);
+`--operations N ...` (e.g. the PUTs of bench.creation's profiled phase) also gives them in GIL-held ms per operation:
+
+    python -m bench.attribute /tmp/before.txt /tmp/after.txt --operations 1500 1500
+
 A benchmark tool: it prints shares, nothing is asserted.
 """
 
@@ -70,6 +76,28 @@ LAYERS: list[tuple[str, tuple[str, ...]]] = [
                         "uuid.py", "_collections_abc", "copy.py", "dateutil/", "datetime")),
 ]
 
+# Components for where a PUT's host CPU goes (bench.creation --profile): the package of the innermost frame that
+# belongs to one, in this order (py-spy names files relative to site-packages: "core/" is azure-core).
+COMPONENTS: list[tuple[str, tuple[str, ...]]] = [
+    ("json", ("json/",)),
+    ("logging", ("logging/",)),
+    ("HTTP client (requests, urllib3, http.client, email headers)",
+     ("email/", "http/client.py", "urllib3/", "requests/", "socket.py", "urllib/parse", "ssl.py")),
+    ("azure-core pipeline and policies", ("core/pipeline/",)),
+    ("azure-core requests, responses, multipart", ("core/",)),
+    ("Tables SDK serialization (_generated)", ("tables/_generated/",)),
+    ("Tables SDK, other", ("tables/",)),
+    ("scheduler adapters (tables.py, group commit)", ("scheduler_core/adapters/",)),
+    ("scheduler service", ("scheduler_core/service/",)),
+    ("scheduler API, wire, domain", ("scheduler_core/",)),
+    ("pydantic", ("pydantic",)),
+    ("FastAPI, Starlette", ("fastapi/", "starlette/")),
+    ("azure.functions ASGI bridge", ("functions/",)),
+    ("devhost (HTTP shim, invoker)", ("devhost/",)),
+    ("uvicorn, h11", ("uvicorn/", "h11/")),
+    ("threads, event loop, anyio", ("anyio/", "asyncio/", "threading.py", "concurrent/", "queue.py", "selectors.py")),
+]
+
 
 def _frames(stack: str) -> list[tuple[str, str]]:
     out = []
@@ -102,24 +130,33 @@ def layer_of(frames: list[tuple[str, str]]) -> str:
     return "other"
 
 
+def component_of(frames: list[tuple[str, str]]) -> str:
+    """The component of a stack's innermost frame that belongs to one (`COMPONENTS`)."""
+    for _, path in reversed(frames):
+        for component, prefixes in COMPONENTS:
+            if any(path.startswith(prefix) or f"/{prefix}" in path for prefix in prefixes):
+                return component
+    return "other"
+
+
 def waiting(frames: list[tuple[str, str]]) -> bool:
     """Whether the innermost frame is a wait (a lock, a condition, a socket read, a sleep)."""
     return bool(frames) and any(frames[-1][0].endswith(w) for w in _WAITING)
 
 
-def load(path: Path) -> Counter[tuple[str, str, bool]]:
-    """(step, layer, waiting) -> samples, from one py-spy raw file."""
-    counts: Counter[tuple[str, str, bool]] = Counter()
+def load(path: Path) -> Counter[tuple[str, str, bool, str]]:
+    """(step, layer, waiting, component) -> samples, from one py-spy raw file."""
+    counts: Counter[tuple[str, str, bool, str]] = Counter()
     for line in path.read_text().splitlines():
         stack, _, n = line.rpartition(" ")
         if not stack or not n.isdigit():
             continue
         frames = _frames(stack)
-        counts[(step_of(frames), layer_of(frames), waiting(frames))] += int(n)
+        counts[(step_of(frames), layer_of(frames), waiting(frames), component_of(frames))] += int(n)
     return counts
 
 
-def _share(counts: Counter[tuple[str, str, bool]], keep: object) -> dict[str, float]:
+def _share(counts: Counter[tuple[str, str, bool, str]], keep: object) -> dict[str, float]:
     total = sum(counts.values()) or 1
     out: Counter[str] = Counter()
     for key, n in counts.items():
@@ -127,8 +164,10 @@ def _share(counts: Counter[tuple[str, str, bool]], keep: object) -> dict[str, fl
     return {k: 100 * v / total for k, v in out.items()}
 
 
-def report(paths: list[Path]) -> None:
-    """Print, per profile, the GIL samples by step and by layer, and the waiting of every thread by step."""
+def report(paths: list[Path], operations: list[int] | None = None) -> None:
+    """Print, per profile, the GIL samples by step, by layer and by component, and the waiting of every thread by
+    step. With `operations` (one count per profile, e.g. the PUTs of the profiled phase), components also in
+    GIL-held milliseconds per operation."""
     gil = [load(p) for p in paths]
     names = [p.name for p in paths]
     steps = [s for s, _ in STEPS + API_STEPS] + ["idle pool threads, thread hand-over", "other"]
@@ -146,12 +185,26 @@ def report(paths: list[Path]) -> None:
         ["layer", *names],
         [[la, *[share.get(la, 0.0) for share in by_layer]] for la in layers if any(s.get(la) for s in by_layer)],
     )
+    components = [c for c, _ in COMPONENTS] + ["other"]
+    by_component = [_share(c, lambda k: k[3]) for c in gil]
+    per_op = [1000 * sum(c.values()) / PROFILE_RATE / n for c, n in zip(gil, operations or [], strict=False)]
+    rows = []
+    for co in components:
+        shares = [share.get(co, 0.0) for share in by_component]
+        if any(shares):
+            rows.append([co, *shares, *[share * ms / 100 for share, ms in zip(shares, per_op, strict=False)]])
+    print_table(
+        "host CPU, % by component (innermost frame that belongs to one)"
+        + ("; then GIL-held ms per operation" if per_op else ""),
+        ["component", *names, *[f"{n} ms/op" for n in names[: len(per_op)]]],
+        rows + ([["total", *[100.0] * len(names), *per_op]] if per_op else []),
+    )
     walls = [Path(f"{p}.all") for p in paths]
     if all(w.exists() for w in walls):
         every = [load(w) for w in walls]
         busy = [Counter({k: n for k, n in c.items() if k[0] != "idle pool threads, thread hand-over"}) for c in every]
         rows = []
-        for s in steps[: len(STEPS)]:
+        for s in steps:
             cells = []
             for c in busy:
                 waits = sum(n for k, n in c.items() if k[0] == s and k[2])
@@ -170,7 +223,10 @@ def report(paths: list[Path]) -> None:
 def main(argv: list[str] | None = None) -> None:
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     parser.add_argument("profiles", nargs="+", type=Path, help="py-spy raw files written by bench.lateness --profile")
-    report(parser.parse_args(argv).profiles)
+    parser.add_argument("--operations", type=int, nargs="+", help="operations in each profile (e.g. the PUTs of "
+                        "bench.creation's 8-client phase): components also in GIL-held ms per operation")
+    args = parser.parse_args(argv)
+    report(args.profiles, args.operations)
 
 
 if __name__ == "__main__":

@@ -17,7 +17,7 @@ SQLAlchemy SQLite job store (1 and 8 threads), the figure the issue compares aga
 
     python -m bench.creation               # 400 PUTs per phase: about a minute
     python -m bench.creation --quick       # 100 per phase
-    python -m bench.creation --profile F   # also py-spy (GIL) samples of the host during the 8-client phase
+    python -m bench.creation --profile F   # also py-spy samples of the host in the 8-client phase (F: GIL, F.all: all)
     python -m bench.creation --workers 4   # 4 host worker processes (bench.stack), the PUTs spread over them
 """
 
@@ -80,6 +80,7 @@ class Phase:
     failed: Counter[Any] | None = None
     ms: dict[str, float] | None = None
     cpu_seconds: float | None = None
+    cpu_split: dict[str, float] | None = None  # seconds: host user, host system, Azurite, this process (the clients)
 
     @property
     def rate(self) -> float:
@@ -103,9 +104,32 @@ def _timed(clients: int, count: int, one: Callable[[int], None]) -> tuple[list[f
     return latencies, time.perf_counter() - began
 
 
-def _cpu_seconds(pid: int) -> float:
+def _cpu_times(pid: int) -> tuple[float, float]:
     fields = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()
-    return (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")  # utime + stime
+    return int(fields[11]) / os.sysconf("SC_CLK_TCK"), int(fields[12]) / os.sysconf("SC_CLK_TCK")  # utime, stime
+
+
+def _cpu_seconds(pid: int) -> float:
+    return sum(_cpu_times(pid))
+
+
+def _group_cpu_seconds(group: int) -> float:
+    """utime + stime of every live process in process group `group` (Azurite: npx, node)."""
+    total = 0.0
+    for stat in Path("/proc").glob("[0-9]*/stat"):
+        try:
+            fields = stat.read_text().rsplit(")", 1)[1].split()
+        except OSError:
+            continue
+        if int(fields[2]) == group:
+            total += (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")
+    return total
+
+
+def _cpu_split(hosts: list[int], azurite: int) -> dict[str, float]:
+    times = [_cpu_times(pid) for pid in hosts]
+    return {"host user": sum(t[0] for t in times), "host system": sum(t[1] for t in times),
+            "Azurite": _group_cpu_seconds(azurite), "clients (this process)": time.process_time()}
 
 
 # ---- the scheduler -----------------------------------------------------------------------------------------------
@@ -141,16 +165,18 @@ def run_api(
         phases = []
         for clients in (1, 8):
             counter.reset()
-            cpu = sum(map(_cpu_seconds, pids))
-            spy = _start_profile(pids[0], profile) if profile and clients == 8 else None
+            cpu, split = sum(map(_cpu_seconds, pids)), _cpu_split(pids, stack.azurite.pid)
+            spies = _start_profile(pids[0], profile) if profile and clients == 8 else []
             latencies, seconds = _timed(clients, count, numbered(f"c{clients}"))
-            if spy is not None:
+            for spy in spies:
                 spy.send_signal(signal.SIGINT)
+            for spy in spies:
                 spy.wait()
             phases.append(Phase(f"API PUT, {clients} client{'s' if clients > 1 else ''}", clients, latencies,
                                 seconds, by_operation(counter.snapshot()), by_operation(counter.snapshot_failed()),
                                 mean_ms(counter.snapshot(), counter.snapshot_microseconds()),
-                                sum(map(_cpu_seconds, pids)) - cpu))
+                                sum(map(_cpu_seconds, pids)) - cpu,
+                                {k: v - split[k] for k, v in _cpu_split(pids, stack.azurite.pid).items()}))
         return phases, run_service(stack.azurite.connection_string, count, job) + run_upserts(
             stack.azurite.connection_string, count, due
         )
@@ -174,11 +200,14 @@ def run_service(connection_string: str, count: int, job: dict[str, Any]) -> list
     return phases
 
 
-def _start_profile(pid: int, output: Path) -> subprocess.Popen[bytes]:
+def _start_profile(pid: int, output: Path) -> list[subprocess.Popen[bytes]]:
+    """py-spy on the host: `output`, the thread holding the GIL (where the CPU goes), and `output`.all, every thread,
+    waiting ones included (where a PUT's time goes), as bench.lateness records them."""
     beside = Path(sys.executable).with_name("py-spy")
     spy = str(beside) if beside.exists() else "py-spy"
-    return subprocess.Popen([spy, "record", "--pid", str(pid), "--rate", str(PROFILE_RATE), "--format", "raw",
-                             "--nonblocking", "--gil", "--output", str(output)], stdout=subprocess.DEVNULL)
+    common = [spy, "record", "--pid", str(pid), "--rate", str(PROFILE_RATE), "--format", "raw", "--nonblocking"]
+    return [subprocess.Popen([*common, "--gil", "--output", str(output)], stdout=subprocess.DEVNULL),
+            subprocess.Popen([*common, "--idle", "--output", f"{output}.all"], stdout=subprocess.DEVNULL)]
 
 
 # ---- the baselines -----------------------------------------------------------------------------------------------
@@ -265,6 +294,16 @@ def report(api: list[Phase], upserts: list[Phase], aps: list[Phase], count: int,
         cpu = 1000 * (p.cpu_seconds or 0.0) / len(p.latencies)
         print(f"{p.name}: host CPU (all worker processes) {cpu:.1f} ms per PUT ({p.cpu_seconds:.2f} s over "
               f"{p.seconds:.1f} s, {(p.cpu_seconds or 0.0) / p.seconds:.2f} cores)")
+    split = [p for p in api if p.cpu_split]
+    if split:
+        # With the proxy, "this process" includes the counting proxy's CPU as well as the clients'.
+        names = list(split[0].cpu_split or {})
+        print_table(
+            "CPU per PUT, ms, by process (utime + stime over the phase / PUTs; the host split into user and system)",
+            ["process", *[p.name for p in split]],
+            [[n, *[1000 * (p.cpu_split or {})[n] / len(p.latencies) for p in split]] for n in names]
+            + [["total", *[1000 * sum((p.cpu_split or {}).values()) / len(p.latencies) for p in split]]],
+        )
     one, eight = api[0], api[-1]
     print(f"\ngoals (issue 13): 8 clients >= 150 jobs/s: {goal(eight.rate >= GOALS['jobs_per_second_8'])} "
           f"({eight.rate:.1f}); 1 client PUT p99 <= 50 ms: {goal(one.p(99) <= 1000 * GOALS['put_p99_1'])} "
@@ -287,7 +326,8 @@ def main(argv: list[str] | None = None) -> None:
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     parser.add_argument("--jobs", type=int, default=400, help="jobs created per phase")
     parser.add_argument("--due-in", type=float, default=3600.0, help="seconds from now the jobs are due")
-    parser.add_argument("--profile", type=Path, help="py-spy (GIL) samples of the host in the 8-client phase")
+    parser.add_argument("--profile", type=Path, help="py-spy samples of the host in the 8-client phase: FILE (the "
+                        "thread holding the GIL) and FILE.all (every thread)")
     parser.add_argument("--workers", type=int, default=1, help="host worker processes (FUNCTIONS_WORKER_PROCESS_COUNT)")
     parser.add_argument("--no-proxy", action="store_true", help="the host reaches Azurite directly: latency without "
                         "the counting proxy's own overhead (no request counts)")

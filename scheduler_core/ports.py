@@ -275,8 +275,12 @@ class Due:
 class DueIndex(Protocol):
     """Occurrences due later than the planner's lookahead, by due-time bucket, so a tick reads only what is due."""
 
-    def add_due(self, job: JobRef, due: datetime, snapshot: str | None = None) -> None:
-        """Index the occurrence (idempotent: the same job and due time is one entry). Raises nothing of its own."""
+    def add_due(self, job: JobRef, due: datetime, snapshot: str | None = None, *, alone: bool = False) -> None:
+        """Index the occurrence (idempotent: the same job and due time is one entry). Raises nothing of its own.
+
+        `alone`: written at once as a request of its own, not grouped with concurrent entries of its bucket (an
+        adapter may group writes that arrive together; a client's request waiting for this one should not queue
+        behind them)."""
 
     def remove_due(self, job: JobRef, due: datetime) -> None:
         """Idempotent."""

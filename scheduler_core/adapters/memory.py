@@ -284,7 +284,7 @@ class MemoryStorage:
 
     # ---- due index ---------------------------------------------------------------------------------------------
 
-    def add_due(self, job: JobRef, due: datetime, snapshot: str | None = None) -> None:
+    def add_due(self, job: JobRef, due: datetime, snapshot: str | None = None, *, alone: bool = False) -> None:
         with self._lock:
             self._due[(job.key, due)] = Due(job, due, snapshot)
 

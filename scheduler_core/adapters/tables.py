@@ -234,16 +234,27 @@ class TableStorage:
             return ticket.result()
         with self._locks_lock:
             turn.waiting.append(ticket)
-        with turn.lock:
-            if not ticket.decided:
-                # Everything that queued while the previous turn wrote goes out as one write.
+            lead, turn.busy = not turn.busy, True
+        if not lead:
+            # Woken when a write decided this update, or when the lead is handed over (the update still waiting):
+            # the updates of a write's group all wake at once, not one after another through a lock.
+            ticket.woken.wait()
+        if not ticket.decided:
+            # Everything that queued while the previous write was in flight goes out as one write.
+            with self._locks_lock:
+                group, turn.waiting = turn.waiting, []
+            turn.holder = threading.get_ident()
+            try:
+                self._commit_collection(ref, group, known)
+            finally:
+                turn.holder = None
                 with self._locks_lock:
-                    group, turn.waiting = turn.waiting, []
-                turn.holder = threading.get_ident()
-                try:
-                    self._commit_collection(ref, group, known)
-                finally:
-                    turn.holder = None
+                    if turn.waiting:
+                        turn.waiting[0].woken.set()  # the next write's leader
+                    else:
+                        turn.busy = False
+                for waiter in group:
+                    waiter.woken.set()
         return ticket.result()
 
     def _commit_collection(
@@ -677,10 +688,12 @@ class TableStorage:
     def _due_keys(self, job: JobRef, due: datetime) -> tuple[str, str]:
         return self._bucket(due), f"{_iso(due)}|{job.key}"
 
-    def add_due(self, job: JobRef, due: datetime, snapshot: str | None = None) -> None:
+    def add_due(self, job: JobRef, due: datetime, snapshot: str | None = None, *, alone: bool = False) -> None:
         pk, rk = self._due_keys(job, due)
         c = job.collection
-        self._due_writes.upsert(
+        # Grouped, a write waits for the transaction in flight in its bucket; alone it is one plain upsert (merge).
+        write = self._tables[DUE].upsert_entity if alone else self._due_writes.upsert
+        write(
             {
                 "PartitionKey": pk,
                 "RowKey": rk,
@@ -747,6 +760,7 @@ class _CollectionUpdate:
     stored: StoredCollection | None = None
     error: Exception | None = None
     decided: bool = False
+    woken: threading.Event = field(default_factory=threading.Event)
 
     def result(self) -> StoredCollection:
         if self.error is not None:
@@ -757,10 +771,11 @@ class _CollectionUpdate:
 
 @dataclass(eq=False)
 class _CollectionTurn:
-    """The writers of one collection row in this process: one writes at a time, the others queue in `waiting`."""
+    """The writers of one collection row in this process: one writes at a time (`busy`), the others queue in
+    `waiting`; the writer hands the next write to the first of them."""
 
-    lock: threading.Lock = field(default_factory=threading.Lock)
     waiting: list[_CollectionUpdate] = field(default_factory=list)  # guarded by TableStorage._locks_lock
+    busy: bool = False  # guarded by TableStorage._locks_lock
     holder: int | None = None  # the thread writing now (an update function of its may update the row again)
 
 

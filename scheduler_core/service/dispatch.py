@@ -55,11 +55,12 @@ def enqueue(services: Services, occurrence: Occurrence, now: datetime) -> None:
     services.queue.send(occurrence, delay_seconds=delay)
 
 
-def schedule(services: Services, job: StoredJob, due: datetime, now: datetime) -> None:
+def schedule(services: Services, job: StoredJob, due: datetime, now: datetime, *, alone: bool = False) -> None:
     """Make sure the occurrence `due` of the job just stored will be dispatched: now if within the lookahead, else
-    via the index. Either carries the job's snapshot."""
+    via the index. Either carries the job's snapshot. `alone`: the index entry is not grouped with concurrent ones
+    (a client's request waits for it; see `DueIndex.add_due`)."""
     snapshot = services.storage.snapshot(job)
     if due - now <= timedelta(seconds=services.settings.lookahead_seconds):
         enqueue(services, Occurrence(job.ref, due, execution_id(job.ref, due), snapshot=snapshot), now)
     else:
-        services.storage.add_due(job.ref, due, snapshot)
+        services.storage.add_due(job.ref, due, snapshot, alone=alone)

@@ -222,7 +222,9 @@ def _reschedule(services: Services, before: StoredJob | None, after: StoredJob, 
     if old is not None and old != new:
         services.storage.remove_due(after.ref, old)
     if new is not None and new != old:
-        schedule(services, after, new, now)
+        # A client waits for this write: alone, it does not queue behind the bucket's transaction in flight (jobs
+        # created together are mostly due together, in one bucket).
+        schedule(services, after, new, now, alone=True)
 
 
 def delete_job(services: Services, ref: JobRef, condition: Precondition = NONE) -> None:

@@ -191,11 +191,12 @@ def test_concurrent_etag_updates_lose_no_increment(services: Services) -> None:
     assert services.storage.get_job(job.ref).status.failure_count == 12
 
 
-def test_due_index_returns_entries_up_to_the_instant_and_forgets_removed_ones(services: Services) -> None:
+@pytest.mark.parametrize("alone", [False, True], ids=["grouped", "alone"])
+def test_due_index_returns_entries_up_to_the_instant_and_forgets_removed_ones(services: Services, alone: bool) -> None:
     job = a_job(services)
     soon, later = NOW + timedelta(seconds=30), NOW + timedelta(hours=2)
-    services.storage.add_due(job.ref, soon, services.storage.snapshot(job))
-    services.storage.add_due(job.ref, later)
+    services.storage.add_due(job.ref, soon, services.storage.snapshot(job), alone=alone)
+    services.storage.add_due(job.ref, later, alone=alone)
 
     def due_within_a_minute() -> dict[datetime, Due]:
         return {d.due: d for d in services.storage.due_until(NOW + timedelta(minutes=1)) if d.job == job.ref}
