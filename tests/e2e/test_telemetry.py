@@ -211,6 +211,10 @@ def test_with_a_connection_string_the_azure_monitor_distro_sends_the_signals_and
         tmp_path / "host.log",
         APPLICATIONINSIGHTS_CONNECTION_STRING=ingestion.connection_string,
         APPLICATIONINSIGHTS_STATSBEAT_DISABLED_ALL="true",  # its own usage reports go to a Microsoft endpoint
+        # The distro's rate-limited sampler (5 traces/s by default) drops traces at random once the host's root spans
+        # (ticks, polls, API requests) run faster than that: with a limit no test reaches, every trace is kept.
+        OTEL_TRACES_SAMPLER="microsoft.rate_limited",
+        OTEL_TRACES_SAMPLER_ARG="1000",
         OTEL_BSP_SCHEDULE_DELAY="200",
         OTEL_METRIC_EXPORT_INTERVAL="500",
     )
