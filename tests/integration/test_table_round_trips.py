@@ -36,11 +36,17 @@ class Requests:
         self.by_method[request.http_request.method] += 1
 
 
-def test_a_claim_from_a_snapshot_older_than_this_processs_own_write_needs_no_read(azurite: Azurite) -> None:
+def counted_storage(azurite: Azurite) -> tuple[TableStorage, Requests]:
+    """The Table Storage adapter on Azurite, its requests counted."""
     counted = Requests()
     settings = Settings.from_env({"AzureWebJobsStorage": azurite.connection_string})
     storage = TableStorage(table_service(settings.storage, raw_request_hook=counted))
     storage.create_tables()
+    return storage, counted
+
+
+def test_a_claim_from_a_snapshot_older_than_this_processs_own_write_needs_no_read(azurite: Azurite) -> None:
+    storage, counted = counted_storage(azurite)
     ref = JobRef(CollectionRef("sub", "rg", f"jc-{uuid.uuid4().hex[:8]}"), "nightly")
     job = storage.create_job(
         StoredJob(ref, {"action": {"type": "Http"}}, JobState.ENABLED, JobStatus(next_execution_time=DUE), DUE)  # type: ignore[arg-type]
@@ -70,10 +76,7 @@ def test_a_claim_from_a_snapshot_older_than_this_processs_own_write_needs_no_rea
 
 def test_an_attempts_history_row_and_its_jobs_final_state_are_one_transaction(azurite: Azurite) -> None:
     """A lone one-time occurrence's last two writes (its history row, the job's Completed state) are one request."""
-    counted = Requests()
-    settings = Settings.from_env({"AzureWebJobsStorage": azurite.connection_string})
-    storage = TableStorage(table_service(settings.storage, raw_request_hook=counted))
-    storage.create_tables()
+    storage, counted = counted_storage(azurite)
     ref = JobRef(CollectionRef("sub", "rg", f"jc-{uuid.uuid4().hex[:8]}"), "once")
     job = storage.create_job(StoredJob(ref, {"action": {"type": "Http"}}, JobState.ENABLED, JobStatus(), DUE))  # type: ignore[arg-type]
     row = HistoryEntry(
