@@ -61,12 +61,16 @@ async def executor_run(message: func.QueueMessage) -> None:
     # Parsed once, here at the edge (adapters/messages.py); a body it cannot read fails the invocation, so the host
     # retries it and then moves it to the poison queue, where the sweep records it.
     occurrence, loop = messages.decode(json.loads(message.get_body())), asyncio.get_running_loop()
-    # Each half runs in the invocation's context, so that its spans are children of the host's invocation (one trace).
+    # Each step runs in the invocation's context, so that its spans are children of the host's invocation (one trace).
     run_in_context = contextvars.copy_context().run
     prepare = functools.partial(run_in_context, executor.prepare, services(), occurrence, str(message.id))
     prepared = await loop.run_in_executor(_attempt_threads, prepare)
+    if prepared is not None:  # the claim, as a lease ahead of the instant (executor.claim_ahead)
+        await asyncio.sleep(executor.seconds_until_claim(services(), prepared))  # on the event loop, not a thread
+        claim = functools.partial(contextvars.copy_context().run, executor.claim_ahead, services(), prepared)
+        prepared = await loop.run_in_executor(_attempt_threads, claim)
     if prepared is not None:
-        await asyncio.sleep(executor.seconds_until(services(), prepared))  # on the event loop, not a thread
+        await asyncio.sleep(executor.seconds_until(services(), prepared))
         perform = functools.partial(contextvars.copy_context().run, executor.perform, services(), prepared)
         await loop.run_in_executor(_attempt_threads, perform)
 

@@ -39,6 +39,11 @@ IDENTITY_QUEUES_SETTING = "SCHEDULER_IDENTITY_QUEUES"
 identity (empty: none). The app's own queues are refused here, so a job cannot forge execution messages."""
 
 INTERNAL_QUEUES = frozenset({EXECUTIONS_QUEUE, POISON_QUEUE})
+
+# The longest claim lead an operator may set: a disable or delete is honoured if made at least this long before the
+# due instant, whatever the setting (the promise in docs/operations.md). Execution messages become visible
+# dispatch.PREPARE_LEAD_SECONDS (2 s) early, so a longer lead would not be reached anyway.
+CLAIM_LEAD_MAX_SECONDS = 2.0
 """Queues no job may post to, whatever its authorization."""
 
 
@@ -75,6 +80,9 @@ class Settings:
     catch_up_window_seconds: float = 3600.0
     # How long an attempt's bookkeeping may wait for the calls in flight (service/hot_path.py); 0 turns it off.
     bookkeeping_wait_seconds: float = 1.0
+    # How long before its due instant a scheduled occurrence is claimed (the lease; service/executor.py): a disable,
+    # delete or replace made later than this does not stop that occurrence, only the ones after it. 0 to 2.
+    claim_lead_seconds: float = 1.0
     min_retry_interval_seconds: float = 15.0
     history_retention_days: int = 60
     history_max_runs: int = 1000
@@ -120,6 +128,7 @@ class Settings:
             allow_link_local_targets=reader.flag("SCHEDULER_ALLOW_LINK_LOCAL_TARGETS"),
             catch_up_window_seconds=reader.number("SCHEDULER_CATCH_UP_WINDOW_SECONDS", 3600.0),
             bookkeeping_wait_seconds=reader.number("SCHEDULER_BOOKKEEPING_WAIT_SECONDS", 1.0),
+            claim_lead_seconds=reader.number("SCHEDULER_CLAIM_LEAD_SECONDS", 1.0, at_most=CLAIM_LEAD_MAX_SECONDS),
             min_retry_interval_seconds=reader.number("SCHEDULER_MIN_RETRY_INTERVAL_SECONDS", 15.0),
             history_retention_days=int(reader.number("SCHEDULER_HISTORY_RETENTION_DAYS", 60)),
             history_max_runs=int(reader.number("SCHEDULER_HISTORY_MAX_RUNS", 1000)),
@@ -163,7 +172,7 @@ class _Reader:
         value = self._env.get(name)
         return value.strip() if value and value.strip() else None
 
-    def number(self, name: str, default: float) -> float:
+    def number(self, name: str, default: float, *, at_most: float | None = None) -> float:
         value = self.text(name)
         if value is None:
             return default
@@ -173,6 +182,8 @@ class _Reader:
             raise ValueError(f"app setting {name} must be a number, got {value!r}") from exc
         if number < 0:
             raise ValueError(f"app setting {name} must not be negative, got {value!r}")
+        if at_most is not None and number > at_most:
+            raise ValueError(f"app setting {name} must be at most {at_most:g}, got {value!r}")
         return number
 
     def optional_number(self, name: str) -> float | None:

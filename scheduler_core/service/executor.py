@@ -8,8 +8,14 @@ occurrence queued before the action runs, so a slow target never delays the next
 Every attempt is claimed through one port method, `storage.claim` (won / redelivered / lost: ports.AttemptClaims).
 A scheduled first attempt, the hot path, costs one write before its action: its message carries a snapshot of the
 job, and the claim is taken in the write that moves the schedule on, guarded by the snapshot's ETag, which is also
-the check that the job has not changed since (if it has, the job is read and checked again). It is made at the due
-instant, so a disable or delete up to that instant is honoured.
+the check that the job has not changed since (if it has, the job is read and checked again).
+
+The claim is a lease taken ahead of the instant: `claim_ahead` runs `settings.claim_lead_seconds` (1 s) before the
+due instant, so that at the instant itself only the call is left (a burst's claims are storage transactions that
+would otherwise delay its last calls). The promise that follows: a disable, delete or replace made at least the lead
+before an occurrence's due time is honoured for it; one made later takes effect from the next occurrence. With a lead
+of 0 the claim is made at the due instant, and changes are honoured up to it. Retries, error actions and run-now
+attempts are claimed when their message is prepared, and re-read their job at the instant if that was long ago.
 
 Calls before bookkeeping (service/hot_path.py): once its call has returned, an attempt's history row, the job's
 counters and final state and a retry's message wait until no other attempt of the process is claiming or calling
@@ -63,21 +69,27 @@ class _Rescheduled(Exception):
 @dataclass(frozen=True)
 class Prepared:
     """An attempt ready to run at `occurrence.act_at`: claimed already, or (a scheduled first attempt) to be claimed
-    then by the message `token`, against `job` as the message or an early read knew it."""
+    by the message `token`, against `job` as the message or an early read knew it. `leased`: a scheduled first
+    attempt claimed ahead of its instant (`claim_ahead`), run with the job its claim wrote and not read again."""
 
     job: StoredJob
     occurrence: Occurrence
     prepared_at: datetime
     token: str
     claimed: bool
+    leased: bool = False
 
 
 def execute(services: Services, occurrence: Occurrence, token: str) -> None:
-    """Handle one execution message (the occurrence it carries): `prepare`, wait for the due instant, `perform`.
+    """Handle one execution message (the occurrence it carries): `prepare`, wait for the claim lead before the due
+    instant, `claim_ahead`, wait for the due instant, `perform`.
 
-    `token` identifies the queue message (its id) for the claim. The Functions trigger calls the two halves itself so
-    that the wait runs on its event loop instead of holding a thread."""
+    `token` identifies the queue message (its id) for the claim. The Functions trigger calls the steps itself so that
+    the waits run on its event loop instead of holding a thread."""
     prepared = prepare(services, occurrence, token)
+    if prepared is not None:
+        services.sleep(seconds_until_claim(services, prepared))
+        prepared = claim_ahead(services, prepared)
     if prepared is not None:
         services.sleep(seconds_until(services, prepared))
         perform(services, prepared)
@@ -109,6 +121,29 @@ def prepare(services: Services, occurrence: Occurrence, token: str) -> Prepared 
     return Prepared(job, occurrence, now, token, claimed=not scheduled)
 
 
+def seconds_until_claim(services: Services, prepared: Prepared) -> float:
+    """How long to wait before `claim_ahead`: until the claim lead before the due instant (0 when claimed already)."""
+    if prepared.claimed:
+        return 0.0
+    claim_at = prepared.occurrence.act_at - timedelta(seconds=services.settings.claim_lead_seconds)
+    return max(0.0, (claim_at - services.clock()).total_seconds())
+
+
+def claim_ahead(services: Services, prepared: Prepared) -> Prepared | None:
+    """Claim a scheduled first attempt ahead of its due instant, as a lease: the write that moves the schedule on,
+    made `claim_lead_seconds` early (or at once, when the message came later than that). Returns what `perform` is
+    to run at the instant, or None when nothing is (postponed, dropped or won by another message).
+
+    With a claim lead of 0, the claim is left to `perform`, at the instant."""
+    if prepared.claimed or services.settings.claim_lead_seconds <= 0:
+        return prepared
+    chosen = _dispatch(services, prepared.job, prepared.occurrence, services.clock(), prepared.token)
+    if chosen is None:
+        return None
+    job, occurrence = chosen
+    return replace(prepared, job=job, occurrence=occurrence, claimed=True, leased=True)
+
+
 def seconds_until(services: Services, prepared: Prepared) -> float:
     """How long to wait before `perform` so that the action never starts before its due instant."""
     return max(0.0, (prepared.occurrence.act_at - services.clock()).total_seconds())
@@ -124,7 +159,7 @@ def perform(services: Services, prepared: Prepared) -> None:
             if chosen is None:
                 return
             job, occurrence = chosen
-        elif now - prepared.prepared_at > _STALE_AFTER:
+        elif not prepared.leased and now - prepared.prepared_at > _STALE_AFTER:
             # A retry, error action or run-now goes on although the job was disabled meanwhile (an on-demand job is
             # disabled by design), with the job as it is now; it stops if the job was deleted.
             try:
@@ -358,9 +393,14 @@ def _attempt(
     if occurrence.action_name == MAIN_ACTION:
         # The row and the job's counters and final state: one transaction where the store can (they share a
         # partition). An unchanged job is not written (see update_job); the row always is.
-        services.storage.update_job(
-            job.ref, lambda current: _settle(current, occurrence, outcome, exhausted, ended), current=job, history=[row]
-        )
+        try:
+            services.storage.update_job(
+                job.ref, lambda current: _settle(current, occurrence, outcome, exhausted, ended), current=job,
+                history=[row],
+            )
+        except JobNotFound:  # deleted after its claim: nothing follows (its row is recorded all the same)
+            log.info("job %s was deleted during occurrence %s", job.ref.name, occurrence.execution_id)
+            return COMPLETED.value if outcome.succeeded else FAILED.value
     else:
         services.storage.add_history([row])
 

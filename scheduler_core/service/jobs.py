@@ -213,6 +213,12 @@ def _schedulable(job: StoredJob) -> bool:
 
 
 def _first_due(job: StoredJob, now: datetime) -> datetime | None:
+    """The job's first occurrence from `now` on that no message has claimed yet. An occurrence is claimed up to the
+    claim lead before its instant (a lease: service/executor.py) and then runs as claimed, so a change made within
+    that lead takes effect from the occurrence after it."""
+    leased = max((due for due, _token in job.dispatched if due >= now), default=None)
+    if leased is not None:
+        return next_due(job, after=leased, strictly_after=True)
     return next_due(job, after=now)
 
 

@@ -3,7 +3,7 @@ state transitions, counters, retry and errorAction sequences, catch-up, disable 
 
 from __future__ import annotations
 
-from collections.abc import Mapping
+from collections.abc import Callable, Mapping
 from datetime import timedelta
 from typing import Any
 
@@ -14,7 +14,7 @@ from scheduler_core.domain.errors import QuotaExceeded, StateConflict
 from scheduler_core.domain.job import JobState
 from scheduler_core.ports import Outcome
 from scheduler_core.service import collections, executor, jobs
-from tests.support.simulation import START, Simulation, http_action, iso
+from tests.support.simulation import START, TARGET, Simulation, http_action, iso
 
 HOUR = timedelta(hours=1)
 
@@ -172,6 +172,108 @@ def test_a_message_already_queued_for_a_disabled_job_is_postponed_with_the_reaso
 
     assert sim.calls_at == []
     assert [(e.status, e.message) for e in sim.history("q")] == [("Postponed", "The job is disabled.")]
+
+
+def _change_between_claim_and_instant(
+    sim: Simulation, change: Callable[[], None], **properties: Any
+) -> list[tuple[str, str]]:
+    """A per-minute job whose first occurrence (START + 5 s) is changed by `change` 0.5 s before its due instant,
+    after the lease's claim; returns its history after three minutes as (status, message) pairs."""
+    sim.put("lease", {"startTime": iso(START + timedelta(seconds=5)), "action": http_action(),
+                      "recurrence": {"frequency": "Minute"}, **properties})
+    [queued] = sim.queue.pending()
+    sim.clock.now = queued.visible_at
+    [message] = sim.queue.take_visible()
+    prepared = executor.prepare(sim.services, message.occurrence, message.id)
+    assert prepared is not None
+    sim.clock.sleep(executor.seconds_until_claim(sim.services, prepared))
+    claimed = executor.claim_ahead(sim.services, prepared)
+    sim.clock.now = START + timedelta(seconds=4.5)
+    change()
+    if claimed is not None:
+        sim.clock.sleep(executor.seconds_until(sim.services, claimed))
+        executor.perform(sim.services, claimed)
+    sim.run_for(minutes=3)
+    return [(e.status, e.message) for e in sim.history("lease")]
+
+
+def test_the_claim_is_taken_a_second_ahead_and_a_later_disable_stops_the_next_occurrence() -> None:
+    sim = Simulation()
+
+    history = _change_between_claim_and_instant(
+        sim, lambda: jobs.set_state(sim.services, sim.ref("lease"), JobState.DISABLED)
+    )
+
+    assert sim.calls_at == [START + timedelta(seconds=5)]  # leased at 4 s, called at its instant, never early
+    assert history[0][0] == "Completed"
+    assert history[1:] and all(row == ("Postponed", "The job is disabled.") for row in history[1:])
+    assert sim.job("lease").status.execution_count == 1
+    assert sim.job("lease").status.next_execution_time == START + timedelta(minutes=4, seconds=5)
+
+
+def test_with_a_claim_lead_of_zero_a_disable_up_to_the_instant_is_honoured() -> None:
+    sim = Simulation(env={"SCHEDULER_CLAIM_LEAD_SECONDS": "0"})
+
+    history = _change_between_claim_and_instant(
+        sim, lambda: jobs.set_state(sim.services, sim.ref("lease"), JobState.DISABLED)
+    )
+
+    assert sim.calls_at == []
+    assert history and all(row == ("Postponed", "The job is disabled.") for row in history)
+    assert sim.job("lease").status.execution_count == 0
+
+
+def test_a_job_enabled_after_its_occurrence_was_postponed_ahead_runs_from_the_next_one() -> None:
+    sim = Simulation()
+
+    history = _change_between_claim_and_instant(
+        sim, lambda: jobs.set_state(sim.services, sim.ref("lease"), JobState.ENABLED), state="Disabled"
+    )
+
+    assert sim.calls_at == [START + timedelta(minutes=m, seconds=5) for m in (1, 2, 3)]
+    assert [status for status, _ in history] == ["Postponed", "Completed", "Completed", "Completed"]
+
+
+def test_a_job_replaced_after_its_claim_runs_that_occurrence_as_claimed_and_the_next_as_replaced() -> None:
+    sim = Simulation()
+    replaced = {"startTime": iso(START + timedelta(seconds=5)), "recurrence": {"frequency": "Minute", "interval": 2},
+                "action": http_action(request={"uri": "https://target.example/new", "method": "POST"})}
+
+    history = _change_between_claim_and_instant(sim, lambda: sim.put("lease", replaced) and None)
+
+    assert sim.calls_at == [START + timedelta(minutes=m, seconds=5) for m in (0, 2)]
+    # the message queued for the old schedule's next occurrence (1 min) finds the job changed
+    assert [status for status, _ in history] == ["Completed", "Postponed", "Completed"]
+    assert "changed" in history[1][1]
+    assert [c.action.payload.uri for c in sim.actions.calls] == [TARGET, "https://target.example/new"]
+
+
+def test_a_job_deleted_after_its_claim_makes_that_call_and_no_more() -> None:
+    sim = Simulation(respond=failing)  # a retry would follow, were the job still there
+
+    _change_between_claim_and_instant(sim, lambda: jobs.delete_job(sim.services, sim.ref("lease")))
+
+    assert sim.calls_at == [START + timedelta(seconds=5)]
+    assert sim.stored_collection().job_count == 0
+    assert sim.queue.pending() == []
+
+
+def test_a_message_that_comes_after_the_claim_lead_is_claimed_at_once_and_run_at_its_instant() -> None:
+    sim = Simulation()
+    sim.put("late", {"startTime": iso(START + timedelta(seconds=5)), "action": http_action()})
+    sim.clock.now = START + timedelta(seconds=4.8)
+    [message] = sim.queue.take_visible()
+
+    sim.deliver(message)
+
+    assert sim.calls_at == [START + timedelta(seconds=5)]
+    assert rows(sim, "late") == [("MainAction", "Completed", 0)]
+
+
+@pytest.mark.parametrize("value", ["2.5", "-1", "soon"])
+def test_a_claim_lead_outside_zero_to_two_seconds_is_refused_naming_the_setting(value: str) -> None:
+    with pytest.raises(ValueError, match="SCHEDULER_CLAIM_LEAD_SECONDS"):
+        Simulation(env={"SCHEDULER_CLAIM_LEAD_SECONDS": value})
 
 
 def test_a_job_deleted_while_its_message_waits_is_dropped_without_a_trace() -> None:
