@@ -27,8 +27,9 @@ class HotPath:
 
     @contextmanager
     def calling(self) -> Iterator[Callable[[], None]]:
-        """The calling phase of one attempt (its claim at the instant and its call); yields a function that ends the
-        phase early (idempotent), for the bookkeeping that follows inside the same block."""
+        """The calling phase of one attempt (its call, and its claim when that is made at the instant rather than
+        ahead: a claim lead of 0); yields a function that ends the phase early (idempotent), for the bookkeeping that
+        follows inside the same block."""
         left = False
 
         def leave() -> None:
