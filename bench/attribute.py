@@ -7,17 +7,18 @@ the functions on its stack, and in one layer by its innermost recognisable frame
     python -m bench.attribute /tmp/burst.txt                 # one profile
     python -m bench.attribute /tmp/before.txt /tmp/after.txt # side by side (shares of each profile's samples)
 
-Steps of an occurrence: the claim write at the instant (`_dispatch`), the call to the target (`_run`), the history
-write (`_record`), the final-state write (`_attempt` -> `update_job`), the next occurrence's send (`schedule`,
-`enqueue`), prepare (before the instant), the host's queue receive and delete (devhost's listener: the Functions
-host does these outside the Python worker), the event loop, the planner, the API, idle pool threads. Steps of a PUT
-of a job (bench.creation --profile): the collection read, the job read, the quota slot, the insert, the first
-schedule write, the rest of the route (validation, rendering, FastAPI). Layers: JSON, request signing, table batch
-(multipart) encoding and parsing, the HTTP client (http.client, email header parsing, urllib3, requests, sockets),
-the storage SDK's pipeline, logging, threads/locks/event loop, the scheduler's own code, other. Components: the
-package of the innermost frame that belongs to one (json, logging, the HTTP client, azure-core, the Tables SDK, the
-scheduler's adapters, service and API, pydantic, FastAPI, the azure.functions ASGI bridge, devhost, uvicorn, threads);
-`--operations N ...` (e.g. the PUTs of bench.creation's profiled phase) also gives them in GIL-held ms per operation:
+Steps of an occurrence: the claim write (`_dispatch`: a claim lead before the instant, or at it with a lead of 0), the
+call to the target (`_run`), the history write (`_record`), the final-state write (`_attempt` -> `update_job`), the
+next occurrence's send (`schedule`, `enqueue`), prepare (before the instant), the host's queue receive and delete
+(devhost's listener: the Functions host does these outside the Python worker), the event loop, the planner, the API,
+idle pool threads. Steps of a PUT of a job (bench.creation --profile): the collection read, the job read, the quota
+slot, the insert, the first schedule write, the rest of the route (validation, rendering, FastAPI). Layers: JSON,
+request signing, table batch (multipart) encoding and parsing, the HTTP client (http.client, email header parsing,
+urllib3, requests, sockets), the storage SDK's pipeline, logging, threads/locks/event loop, the scheduler's own code,
+other. Components: the package of the innermost frame that belongs to one (json, logging, the HTTP client, azure-core,
+the Tables SDK, the scheduler's adapters, service and API, pydantic, FastAPI, the azure.functions ASGI bridge,
+devhost, uvicorn, threads); `--operations N ...` (e.g. the PUTs of bench.creation's profiled phase) also gives them in
+GIL-held ms per operation:
 
     python -m bench.attribute /tmp/before.txt /tmp/after.txt --operations 1500 1500
 
@@ -38,7 +39,7 @@ _FRAME = re.compile(r"^(?P<function>.*?) \((?P<path>[^:()]*)(?::\d+)?\)$")
 
 # (step, functions any of which on the stack puts a sample in it); the first match wins, so the order matters.
 STEPS: list[tuple[str, tuple[str, ...]]] = [
-    ("claim write at the instant", ("_dispatch",)),
+    ("claim write (lead or instant)", ("_dispatch",)),
     ("next occurrence's send", ("schedule", "enqueue")),
     ("call to the target (HTTP)", ("_run", "HttpActionRunner.run")),
     ("history write", ("_record", "TableStorage.add_history")),
