@@ -39,12 +39,12 @@ IDENTITY_QUEUES_SETTING = "SCHEDULER_IDENTITY_QUEUES"
 identity (empty: none). The app's own queues are refused here, so a job cannot forge execution messages."""
 
 INTERNAL_QUEUES = frozenset({EXECUTIONS_QUEUE, POISON_QUEUE})
+"""Queues no job may post to, whatever its authorization."""
 
 # The longest claim lead an operator may set: a disable or delete is honoured if made at least this long before the
 # due instant, whatever the setting (the promise in docs/operations.md). Execution messages become visible
 # dispatch.PREPARE_LEAD_SECONDS (2 s) early, so a longer lead would not be reached anyway.
 CLAIM_LEAD_MAX_SECONDS = 2.0
-"""Queues no job may post to, whatever its authorization."""
 
 
 @dataclass(frozen=True)
