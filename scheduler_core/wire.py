@@ -98,7 +98,7 @@ def _schedule_from_wire(schedule: Mapping[str, Any]) -> RecurrenceSchedule:
         week_days=tuple(WeekDay(d) for d in schedule.get("weekDays") or ()),
         month_days=tuple(schedule.get("monthDays") or ()),
         monthly_occurrences=tuple(
-            MonthlyOccurrence(WeekDay(o["day"]), o.get("Occurrence")) for o in schedule.get("monthlyOccurrences") or ()
+            MonthlyOccurrence(o.get("day"), o.get("Occurrence")) for o in schedule.get("monthlyOccurrences") or ()
         ),
     )
 

@@ -40,7 +40,8 @@ class Wire(BaseModel):
     """Base of every wire model: unknown fields are an error (a typo must not be silently dropped). Requests are
     validated strictly (api/validation.py): `"interval": "2"` or a number as `startTime` is an error, not a guess."""
 
-    model_config = ConfigDict(extra="forbid", populate_by_name=True, use_enum_values=False)
+    # NaN and infinities (`NaN`, `1e309`) are no numbers a job can use, and no response could render them.
+    model_config = ConfigDict(extra="forbid", populate_by_name=True, use_enum_values=False, allow_inf_nan=False)
 
 
 # ---- enums: each vocabulary is one domain enum (domain/), accepted here in any case --------------------------------
@@ -101,7 +102,7 @@ class RetryPolicy(Wire):
     retryInterval: Duration | None = None
     retryCount: int | None = None
     maxRetryInterval: Duration | None = None
-    multiplier: float | None = None
+    multiplier: float | None = Field(default=None, ge=1)  # 0 must not silently become the default 2
     jitter: float | None = None
 
 

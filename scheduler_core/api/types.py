@@ -52,7 +52,10 @@ def parse_datetime(value: Any) -> Any:
         return value
     if parsed.tzinfo is None:
         parsed = parsed.replace(tzinfo=UTC)
-    return parsed.astimezone(UTC)
+    try:
+        return parsed.astimezone(UTC)
+    except OverflowError:  # 0001-01-01T00:00:00+01:00 is before the first UTC instant there is
+        raise ValueError("is outside the years 1 to 9999 in UTC") from None
 
 
 _TIMESPAN = re.compile(r"^(?:(?P<days>\d+)\.)?(?P<h>\d{1,2}):(?P<m>\d{2}):(?P<s>\d{2})(?:\.(?P<frac>\d{1,7}))?$")
@@ -65,17 +68,24 @@ def parse_duration(value: Any) -> Any:
     text = value.strip()
     match = _TIMESPAN.match(text)
     if match:
+        if int(match["h"]) > 23 or int(match["m"]) > 59 or int(match["s"]) > 59:  # as .NET's TimeSpan.Parse
+            raise ValueError("is not a TimeSpan: hours 0-23, minutes and seconds 0-59 (1.02:03:04)")
         fraction = float(f"0.{match['frac']}") if match["frac"] else 0.0
-        return timedelta(
-            days=int(match["days"] or 0),
-            hours=int(match["h"]),
-            minutes=int(match["m"]),
-            seconds=int(match["s"]) + fraction,
-        )
+        try:
+            return timedelta(
+                days=int(match["days"] or 0),
+                hours=int(match["h"]),
+                minutes=int(match["m"]),
+                seconds=int(match["s"]) + fraction,
+            )
+        except OverflowError:
+            raise ValueError("is longer than any duration can be") from None
     try:
         parsed = isodate.parse_duration(text.upper())  # designators in any case, like the enums
     except (isodate.ISO8601Error, ValueError):
         raise ValueError("is not an ISO 8601 duration (PT30S) or a TimeSpan (00:00:30)") from None
+    except OverflowError:
+        raise ValueError("is longer than any duration can be") from None
     if not isinstance(parsed, timedelta):
         # Years and months have no fixed length; the old service's maximum (18 months) is stated in days here.
         raise ValueError("use days, hours, minutes or seconds, not years or months")

@@ -8,6 +8,7 @@ themselves. A rejected request changes nothing: validation happens before any wr
 from __future__ import annotations
 
 import json
+import re
 from collections.abc import Mapping, Sequence
 from datetime import UTC, datetime, timedelta
 from typing import Any
@@ -50,13 +51,16 @@ MAX_BODY_BYTES = 1024 * 1024
 MAX_DEPTH = 32
 """Nesting deeper than any wire model needs (a job is about 8 levels deep) is refused before validation."""
 
+_SURROGATE = re.compile("[\ud800-\udfff]")
+_SURROGATE_ESCAPE = re.compile(r"\\u[dD][89a-fA-F]")  # the only way JSON text can spell a surrogate
+
 
 def parse_json(body: bytes) -> Any:
     """The request body as JSON: UTF-8 (a byte-order mark is tolerated), at most MAX_BODY_BYTES, MAX_DEPTH deep.
 
     Raises:
         PayloadTooLarge: the body is larger than MAX_BODY_BYTES.
-        InvalidInput: not UTF-8, not JSON, or nested too deeply.
+        InvalidInput: not UTF-8, not JSON, nested too deeply, or a string with an unpaired surrogate.
     """
     if len(body) > MAX_BODY_BYTES:
         raise PayloadTooLarge(f"The request body is larger than {MAX_BODY_BYTES} bytes.")
@@ -67,10 +71,39 @@ def parse_json(body: bytes) -> Any:
     if _depth(text) > MAX_DEPTH:
         raise InvalidInput(f"The request body is nested more than {MAX_DEPTH} levels deep.", "")
     try:
-        return json.loads(text)
+        value = json.loads(text)
     except json.JSONDecodeError as exc:
         raise InvalidInput(f"The request body is not valid JSON: {exc.msg} at line {exc.lineno} column {exc.colno}.",
                            "") from None
+    except ValueError:  # an integer literal longer than Python converts (4,300 digits)
+        raise InvalidInput("The request body has a number with too many digits.", "") from None
+    lone = _lone_surrogate(value) if _SURROGATE_ESCAPE.search(text) else None
+    if lone is not None:
+        # `"\ud800"` decodes to a string that cannot be encoded again: stored, it would fail every later response.
+        raise InvalidInput("must not contain a lone surrogate escape (\\ud800-\\udfff)", lone)
+    return value
+
+
+def _lone_surrogate(value: Any, path: str = "") -> str | None:
+    """The JSON path of the first string (or key) holding an unpaired UTF-16 surrogate, else None.
+
+    Recursion is bounded: `parse_json` has refused anything nested more than MAX_DEPTH levels.
+    """
+    if isinstance(value, str):
+        return path if _SURROGATE.search(value) else None
+    if isinstance(value, dict):
+        for key, item in value.items():
+            if _SURROGATE.search(key):
+                return path
+            found = _lone_surrogate(item, f"{path}.{key}" if path else key)
+            if found is not None:
+                return found
+    elif isinstance(value, list):
+        for i, item in enumerate(value):
+            found = _lone_surrogate(item, f"{path}[{i}]")
+            if found is not None:
+                return found
+    return None
 
 
 def _depth(text: str) -> int:

@@ -172,6 +172,8 @@ class RecurrenceSchedule:
             path = f"{_SCHEDULE}.monthlyOccurrences[{i}]"
             if not isinstance(entry, MonthlyOccurrence):
                 problems.append(Problem(path, "must be a MonthlyOccurrence"))
+            elif entry.day is None:
+                problems.append(Problem(f"{path}.day", "is required"))
             elif entry.occurrence is not None and (
                 not _is_int(entry.occurrence) or not -5 <= entry.occurrence <= 5 or entry.occurrence == 0
             ):

@@ -85,9 +85,13 @@ def retry_delay(
         raise ValueError(f"retry {retry} is outside 1..{policy.retries}")
     if policy.retry_type is RetryType.FIXED:
         return policy.interval
-    seconds = policy.interval.total_seconds() * policy.multiplier ** (retry - 1)
-    if policy.max_interval is not None:
-        seconds = min(seconds, policy.max_interval.total_seconds())
+    # Without a maxRetryInterval, the old service's longest interval caps the growth: 30 s * 10 ** 19 is no delay a
+    # timedelta can hold, and the attempt that computes it must not fail.
+    cap = (policy.max_interval or MAX_INTERVAL).total_seconds()
+    try:
+        seconds = min(policy.interval.total_seconds() * policy.multiplier ** (retry - 1), cap)
+    except OverflowError:
+        seconds = cap
     if policy.jitter:
         seconds -= uniform(0.0, seconds * policy.jitter)
     return timedelta(seconds=seconds)

@@ -32,7 +32,7 @@ def zone(name: str | None) -> tzinfo:
         return UTC
     try:
         return ZoneInfo(name)
-    except (ZoneInfoNotFoundError, ValueError) as exc:  # ValueError: malformed keys such as "../x"
+    except (ZoneInfoNotFoundError, ValueError, OSError) as exc:  # malformed keys ("../x"), names too long for a path
         raise ValueError("is not a known IANA time zone") from exc
 
 

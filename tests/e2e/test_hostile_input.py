@@ -187,3 +187,121 @@ def test_an_unreachable_storage_answers_503_with_retry_after(doomed: tuple[Azuri
     error = assert_refused(response, 503)
     assert error["code"] == "ServiceUnavailable"
     assert int(response.headers["Retry-After"]) > 0
+
+
+LONE = '"\\ud800"'  # JSON text for a string holding an unpaired UTF-16 surrogate
+
+
+@pytest.mark.parametrize(
+    ("template", "target"),
+    [
+        ('{"properties": {"action": {"type": "Http", "request": {"uri": @}}}}', "properties.action.request.uri"),
+        ('{"properties": {"action": {"type": "Http", "request": {"uri": "https://a.invalid/", "body": @}}}}',
+         "properties.action.request.body"),
+        ('{"properties": {"action": {"type": "Http", "request": {"uri": "https://a.invalid/", "headers": {"h": @}}}}}',
+         "properties.action.request.headers.h"),
+        ('{"properties": {"action": {"type": "Http", "request": {"uri": "https://a.invalid/", "authentication": '
+         '{"type": "Basic", "username": "u", "password": @}}}}}', "properties.action.request.authentication.password"),
+    ],
+    ids=["uri", "body", "header", "password"],
+)
+def test_a_lone_surrogate_is_a_400_and_never_stored(api: SchedulerApi, template: str, target: str) -> None:
+    # It used to be stored, and then every GET of the job and every list of its collection answered 500.
+    collection = api.new_collection()
+    job = unique("job")
+    assert api.call("PUT", api.job_path(collection, job), http_job()).status_code == 201
+    body = template.replace("@", LONE).encode()
+    for method, path in (("PUT", api.job_path(collection, unique("job"))), ("PATCH", api.job_path(collection, job))):
+        assert assert_refused(raw(api, method, path, body))["details"][0]["target"] == target
+    assert api.call("GET", api.job_path(collection, job)).json()["properties"]["action"]["request"]["method"] == "GET"
+    assert len(api.call("GET", api.collection_path(collection) + "/jobs").json()["value"]) == 1
+
+
+def test_a_lone_surrogate_in_a_collection_tag_is_a_400(api: SchedulerApi) -> None:
+    name = unique("jc")
+    body = '{"location": "local", "tags": {"t": @}, "properties": {}}'.replace("@", LONE).encode()
+    assert assert_refused(raw(api, "PUT", api.collection_path(name), body))["details"][0]["target"] == "tags.t"
+    assert api.call("GET", api.collection_path(name)).status_code == 404
+
+
+def test_a_number_with_thousands_of_digits_is_a_400(api: SchedulerApi) -> None:
+    collection = api.new_collection()
+    body = b'{"properties": {"recurrence": {"frequency": "Hour", "count": ' + b"9" * 5000 + b"}}}"
+    assert_refused(raw(api, "PUT", api.job_path(collection, unique("job")), body))
+
+
+@pytest.mark.parametrize("number", ["NaN", "Infinity", "1e309", "0"])
+def test_a_retry_multiplier_that_is_no_usable_number_is_a_400(api: SchedulerApi, number: str) -> None:
+    # NaN and infinities were stored and then failed the response (500); 0 silently became the default 2.
+    collection = api.new_collection()
+    job = unique("job")
+    policy = '{"retryType": "Exponential", "retryInterval": "PT30S", "retryCount": 3, "multiplier": @}'
+    body = ('{"properties": {"action": {"type": "Http", "request": {"uri": "https://a.invalid/"}, "retryPolicy": @}}}'
+            .replace("@", policy.replace("@", number)).encode())
+    error = assert_refused(raw(api, "PUT", api.job_path(collection, job), body))
+    assert error["details"][0]["target"] == "properties.action.retryPolicy.multiplier"
+    assert api.call("GET", api.job_path(collection, job)).status_code == 404
+
+
+@pytest.mark.parametrize("entry", [{}, {"Occurrence": 1}, {"day": None}], ids=["empty", "no-day", "null-day"])
+def test_a_monthly_occurrence_without_a_day_is_a_400(api: SchedulerApi, entry: dict[str, Any]) -> None:
+    collection = api.new_collection()
+    recurrence = {"frequency": "Month", "schedule": {"monthlyOccurrences": [entry]}}
+    error = assert_refused(api.call("PUT", api.job_path(collection, unique("job")), http_job(recurrence=recurrence)))
+    assert error["details"][0]["target"] == "properties.recurrence.schedule.monthlyOccurrences[0].day"
+    # The preview names the field where its own body has it.
+    error = assert_refused(api.call("POST", PREVIEW, {"recurrence": recurrence}))
+    assert error["details"][0]["target"] == "recurrence.schedule.monthlyOccurrences[0].day"
+
+
+def test_a_time_zone_name_too_long_for_a_file_name_is_a_400(api: SchedulerApi) -> None:
+    collection = api.new_collection()
+    body = http_job(recurrence={"frequency": "Day", "timeZone": "Europe/" + "x" * 5000})
+    error = assert_refused(api.call("PUT", api.job_path(collection, unique("job")), body))
+    assert error["details"][0]["target"] == "properties.recurrence.timeZone"
+
+
+@pytest.mark.parametrize(
+    ("properties", "target"),
+    [
+        ({"startTime": "0001-01-01T00:00:00+00:01"}, "properties.startTime"),
+        ({"recurrence": {"frequency": "Hour", "endTime": "9999-12-31T23:59:59-14:00"}},
+         "properties.recurrence.endTime"),
+        ({"action": {"type": "Http", "request": {"uri": "https://a.invalid/"},
+                     "retryPolicy": {"retryType": "Fixed", "retryInterval": "P99999999999999D"}}},
+         "properties.action.retryPolicy.retryInterval"),
+        ({"action": {"type": "Http", "request": {"uri": "https://a.invalid/"},
+                     "retryPolicy": {"retryType": "Fixed", "retryInterval": "00:99:99"}}},
+         "properties.action.retryPolicy.retryInterval"),
+    ],
+    ids=["start-before-year-1-in-utc", "end-after-9999-in-utc", "duration-overflow", "timespan-99-minutes"],
+)
+def test_dates_and_durations_outside_the_calendar_name_their_field(api: SchedulerApi, properties: dict,
+                                                                   target: str) -> None:
+    collection = api.new_collection()
+    error = assert_refused(api.call("PUT", api.job_path(collection, unique("job")), http_job(**properties)))
+    assert error["details"][0]["target"] == target
+
+
+def test_preview_from_before_the_first_utc_instant_names_from(api: SchedulerApi) -> None:
+    body = {"recurrence": {"frequency": "Minute"}, "from": "0001-01-01T00:00:00+01:00"}
+    assert assert_refused(api.call("POST", PREVIEW, body))["details"][0]["target"] == "from"
+
+
+@pytest.mark.parametrize(("body", "target"), [({"count": True}, "count"), ({"cuont": 3}, "cuont")])
+def test_preview_refuses_a_boolean_count_and_unknown_fields(api: SchedulerApi, body: dict, target: str) -> None:
+    response = api.call("POST", PREVIEW, {"recurrence": {"frequency": "Hour"}, **body})
+    assert assert_refused(response)["details"][0]["target"] == target
+
+
+def test_a_console_state_change_to_an_unknown_state_changes_nothing(api: SchedulerApi) -> None:
+    collection = api.new_collection()
+    assert api.call("PUT", api.job_path(collection, "j"), http_job(state="Enabled")).status_code == 201
+    console = f"{api.base_url}/console/sub-1/rg-1/{collection}"
+    assert api.session.get(f"{console}/", timeout=30).status_code == 200
+    token = api.session.cookies["console_token"]
+    response = api.session.post(f"{console}/state", data={"state": "garbage"}, timeout=30,
+                                headers={"X-Console-Token": token, "HX-Request": "true"})
+    assert response.headers["X-Console-Status"] == "400"
+    assert api.call("GET", api.collection_path(collection)).json()["properties"]["state"] == "Enabled"
+    assert api.call("GET", api.job_path(collection, "j")).json()["properties"]["state"] == "Enabled"

@@ -57,3 +57,13 @@ def test_invalid_policies_name_the_field(fields: dict, path: str) -> None:
     with pytest.raises(InvalidInput) as caught:
         RetryPolicy(**fields)
     assert [p.path for p in caught.value.problems] == [path]
+
+
+@pytest.mark.parametrize(("multiplier", "max_interval"), [(10.0, None), (1e300, None), (1e300, timedelta(hours=1))])
+def test_exponential_growth_past_what_a_delay_can_hold_is_capped_not_an_error(
+    multiplier: float, max_interval: timedelta | None
+) -> None:
+    # 30 s * 10 ** 19 overflowed inside the executor, after the failed attempt had been recorded.
+    policy = RetryPolicy(RetryType.EXPONENTIAL, timedelta(seconds=30), 20, max_interval, multiplier)
+    assert retry_delay(policy, 20) == (max_interval or timedelta(days=548))
+    assert retry_delay(policy, 1) == timedelta(seconds=30)

@@ -29,7 +29,11 @@ def test_durations_parse_from_iso_or_timespan(text: str, expected: timedelta) ->
     assert parse_duration(text) == expected
 
 
-@pytest.mark.parametrize("text", ["30 seconds", "P1M", "P1Y", "00:61", "1.2.3", ""])
+@pytest.mark.parametrize(
+    "text",
+    ["30 seconds", "P1M", "P1Y", "00:61", "1.2.3", "", "00:99:99", "24:00:00", "P99999999999999D",
+     "999999999999.00:00:00"],
+)
 def test_durations_that_are_neither_iso_nor_timespan_fail(text: str) -> None:
     with pytest.raises(ValueError):
         parse_duration(text)
@@ -104,3 +108,10 @@ def test_occurrence_in_either_case_dumps_capitalised(key: str) -> None:
 def test_an_unknown_enum_value_fails() -> None:
     with pytest.raises(ValueError):
         JobRecurrence.model_validate({"frequency": "Fortnight"})
+
+
+@pytest.mark.parametrize("text", ["0001-01-01T00:00:00+00:01", "9999-12-31T23:59:59-14:00"])
+def test_datetimes_outside_the_calendar_in_utc_fail_as_values(text: str) -> None:
+    # An OverflowError here used to reach the API's catch-all: a 400 without the field's path.
+    with pytest.raises(ValueError, match="outside the years"):
+        parse_datetime(text)

@@ -310,6 +310,8 @@ def install_console(app: FastAPI, services: Callable[[], Services]) -> None:
     @router.post("/{sub}/{rg}/{name}/state")
     async def collection_state(request: Request, sub: str, rg: str, name: str) -> Response:
         async def go(form: dict[str, Any]) -> None:
+            if form.get("state") not in ("Enabled", "Disabled"):  # anything else must not disable every job
+                raise InvalidInput("must be Enabled or Disabled", "state")
             enabled = form.get("state") == "Enabled"
             await call(console.set_collection_state, CollectionRef(sub, rg, name), enabled,
                        security.principal(request, platform), str(form.get("reason", "")))
