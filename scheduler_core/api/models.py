@@ -116,6 +116,9 @@ class ClientCertAuthentication(Wire):
     certificateThumbprint: str | None = None
     certificateExpirationDate: UtcDateTime | None = None
     certificateSubjectName: str | None = None
+    # Read-only: Azure Scheduler's own responses spelt the expiry so (the outbound-authentication doc's samples), so a
+    # job saved from it carries it. Accepted and dropped: the pfx decides the certificate's details.
+    certificateExpiration: UtcDateTime | None = Field(default=None, exclude=True)
 
 
 class BasicAuthentication(Wire):

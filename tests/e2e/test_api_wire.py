@@ -183,6 +183,27 @@ def test_every_action_and_authentication_is_stored_without_its_secrets(api: Sche
         assert action["serviceBusTopicMessage"]["transportType"] == "AMQP"
 
 
+def test_a_client_certificate_job_saved_from_azure_scheduler_is_accepted_back(api: SchedulerApi) -> None:
+    """Azure Scheduler's responses spelt the expiry `certificateExpiration` (the outbound-authentication doc's sample
+    response); a job saved from it, its pfx and password put back, is accepted and the pfx decides the details."""
+    collection = api.new_collection()
+    saved_auth = {
+        "certificateThumbprint": "88105CG9DF9ADE75B835711D899296CB217D7055",
+        "certificateExpiration": "2021-01-01T07:00:00Z",
+        "certificateSubjectName": "CN=Scheduler Mgmt",
+        "type": "ClientCertificate",
+    }
+    auth = dict(saved_auth, pfx=SECRETS["pfx"], password=SECRETS["password"])
+    request = {"uri": "https://example.invalid/", "method": "GET", "authentication": auth}
+    body = {"properties": {"startTime": FAR_FUTURE, "action": {"type": "http", "request": request}, "state": "enabled"}}
+    created = api.call("PUT", api.job_path(collection, "saved"), body)
+    assert created.status_code == 201, created.text
+    got = get_job(api, collection, "saved")["properties"]["action"]["request"]["authentication"]
+    assert set(got) == {"type", "certificateThumbprint", "certificateSubjectName", "certificateExpirationDate"}
+    assert got["certificateSubjectName"] == "CN=Scheduler Test Client"
+    assert got["certificateThumbprint"] != saved_auth["certificateThumbprint"]
+
+
 def test_secrets_survive_a_patch_that_does_not_touch_them(api: SchedulerApi) -> None:
     """A PATCH merges into the stored job including its secrets: the job stays valid and keeps them."""
     collection = api.new_collection()
