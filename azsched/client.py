@@ -50,6 +50,7 @@ class ApiError(Exception):
             error = response.json()["error"]
             code, message = str(error.get("code", "")), str(error.get("message", ""))
             details = [f"{d.get('target')}: {d.get('message')}" for d in error.get("details") or [] if d.get("target")]
+            details = [d for d in details if d not in message]  # this API's message already lists them
             if details:
                 message = f"{message} ({'; '.join(details)})"
         except (ValueError, KeyError, TypeError, AttributeError):

@@ -9,10 +9,11 @@ from typing import Annotated, Any
 
 import typer
 
-from azsched.commands.common import complete_collection, read_json
+from azsched.commands.common import complete_collection
 from azsched.context import Failed, settings
 from azsched.importer import ERROR, Plan, Step, execute, make_plan
 from azsched.importers import ImportOptions, ReadError, parse_set, read_files
+from azsched.importers.jsonfile import load
 from azsched.output import Format, emit, new_table, note, row
 
 
@@ -49,7 +50,10 @@ def _parameters(values: list[str]) -> tuple[dict[str, str], list[Path]]:
 def _secrets(path: Path | None) -> dict[str, dict[str, str]]:
     if path is None:
         return {}
-    raw = read_json(path)
+    try:
+        raw = load(path)
+    except ReadError as exc:
+        raise Failed(str(exc), 2) from None
     if not isinstance(raw, dict) or not all(isinstance(v, dict) for v in raw.values()):
         raise Failed(f'{path}: use {{"JOB or COLLECTION/JOB or *": {{"action.request.authentication.password": '
                      '"..."}}', 2)

@@ -15,6 +15,7 @@ from pathlib import Path
 from typing import Any
 
 from azsched.importers import arm, powershell, rest
+from azsched.importers.jsonfile import load
 from azsched.importers.model import ImportedCollection, ImportedJob, ReadError
 
 __all__ = ["ImportOptions", "ImportedCollection", "ImportedJob", "ReadError", "read_files", "parse_set"]
@@ -50,25 +51,16 @@ def parse_set(text: str) -> tuple[str | None, str, Any]:
     return (job or None), path.strip(), value
 
 
-def _load(path: Path) -> Any:
-    try:
-        return json.loads(path.read_text(encoding="utf-8-sig"))  # PowerShell writes a BOM
-    except OSError as exc:
-        raise ReadError(f"{path}: {exc.strerror}") from None
-    except json.JSONDecodeError as exc:
-        raise ReadError(f"{path}: not JSON ({exc})") from None
-
-
 def read_files(paths: Sequence[Path], options: ImportOptions) -> tuple[list[ImportedJob], list[ImportedCollection]]:
     """Every job and collection of the files, fixed up and ready to compare with the API.
 
     Raises:
         ReadError: a file that is not JSON or of no known kind.
     """
-    docs = [(path, _load(path)) for path in paths]
+    docs = [(path, load(path)) for path in paths]
     given: dict[str, Any] = {}
     for path in options.parameter_files:
-        doc = _load(path)
+        doc = load(path)
         if not arm.is_parameters_file(doc):
             raise ReadError(f"{path}: not an ARM parameters file")
         given.update(arm.parameter_values(doc))
@@ -91,6 +83,8 @@ def read_files(paths: Sequence[Path], options: ImportOptions) -> tuple[list[Impo
             continue
         listed = isinstance(doc, list) or (isinstance(doc, Mapping) and isinstance(doc.get("value"), list))
         items = (doc if isinstance(doc, list) else doc["value"]) if listed else [doc]
+        # A list response saved as it came: its `nextLink` page (and any after it) is not in the file.
+        more = doc.get("nextLink") if listed and isinstance(doc, Mapping) else None
         known = False
         for i, item in enumerate(items):
             where = f"{source} [{i}]" if listed else source
@@ -100,6 +94,9 @@ def read_files(paths: Sequence[Path], options: ImportOptions) -> tuple[list[Impo
                 collections.append(rest.read_collection(item, where))
             elif rest.is_job(item):
                 jobs.append(rest.read_job(item, where))
+                if more:
+                    jobs[-1].warnings.append(f"{source} has a nextLink: the jobs of the list's further pages are "
+                                             "not in it; save every page and import them all")
             else:
                 continue
             known = True
@@ -115,6 +112,11 @@ def _finish(job: ImportedJob, options: ImportOptions) -> None:
     if options.collection:
         job.collection = options.collection
     props = job.properties
+    if "action" in props and not isinstance(props["action"], dict):
+        kind = {str: "a string", list: "an array", bool: "a boolean", type(None): "null"}.get(
+            type(props["action"]), "a number")
+        job.problems.append(f"properties.action must be an object, not {kind}")
+        return
     for key in ("status",):
         props.pop(key, None)
     _move_retry_policies(job)
@@ -127,7 +129,11 @@ def _finish(job: ImportedJob, options: ImportOptions) -> None:
         if target is None or target.lower() in (job.name.lower(), job.key.lower()):
             _set_path(props, path, value)
             job.unresolved = [u for u in job.unresolved if not (u[0] == path or u[0].startswith(path + "."))]
-    secrets = {**options.secrets.get("*", {}), **_secrets_for(job, options.secrets)}
+    # `*` gives a secret to the jobs whose action takes it: one SAS token for every queue job must not give the HTTP
+    # jobs a queueMessage.
+    takes = _secret_fields(job)
+    secrets = {**{p: v for p, v in options.secrets.get("*", {}).items() if p in takes},
+               **_secrets_for(job, options.secrets)}
     for path, value in secrets.items():
         _set_path(props, path, value)
         job.unresolved = [u for u in job.unresolved if u[0] != path]
@@ -136,6 +142,8 @@ def _finish(job: ImportedJob, options: ImportOptions) -> None:
     for path, expression, reason in job.unresolved:
         if path.rsplit(".", 1)[-1] in SECRET_FIELDS:
             _set_path(props, path, None)  # an unresolvable secret is a missing secret
+        elif not path:  # `"properties": "[parameters('job')]"`: only a parameter can give it
+            job.problems.append(f"properties = {expression}: {reason}")
         else:
             hint = f"give it with --set {job.name}:{path}=VALUE"
             job.problems.append(f"properties.{path} = {expression}: {reason} ({hint})")
@@ -198,6 +206,14 @@ def _secret_needs(owner: dict[str, Any], prefix: str) -> list[tuple[str, dict[st
     if isinstance(owner.get("errorAction"), dict):
         needs += _secret_needs(owner["errorAction"], f"{prefix}.errorAction")
     return needs
+
+
+def _secret_fields(job: ImportedJob) -> set[str]:
+    """The paths of the secret fields the job's action (and errorAction) takes, given or not."""
+    action = job.properties.get("action")
+    if not isinstance(action, dict):
+        return set()
+    return {f"{path}.{name}" for path, _, fields in _secret_needs(action, "action") for name in fields}
 
 
 def _check_secrets(job: ImportedJob) -> None:

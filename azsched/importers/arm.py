@@ -9,19 +9,21 @@ path and the expression, unless `--set` gives that field a value.
 
 from __future__ import annotations
 
-import json
+import re
 from collections.abc import Mapping
 from pathlib import Path
 from typing import Any
 
 from azsched.importers.expressions import Scope, Unresolvable, evaluate_collecting, evaluate_string, evaluate_tree
-from azsched.importers.model import ImportedCollection, ImportedJob
+from azsched.importers.jsonfile import load
+from azsched.importers.model import ImportedCollection, ImportedJob, ReadError
 
 COLLECTION_TYPE = "microsoft.scheduler/jobcollections"
 JOB_TYPE = "microsoft.scheduler/jobcollections/jobs"
 DEPLOYMENT_TYPE = "microsoft.resources/deployments"
 API_VERSIONS = ("2014-08-01-preview", "2016-01-01", "2016-03-01")
 _MAX_LINK_DEPTH = 8  # linked templates that link each other in a circle end here
+_SAS_SIGNATURE = re.compile(r"(?i)(\bsig=)[^&'\"\s]+")
 
 
 class _LinkError(Exception):
@@ -75,8 +77,11 @@ def read_template(
         subscription, resource_group, location: what `subscription()` and `resourceGroup()` return.
         directory: where the template file is: a nested deployment's `templateLink.relativePath` is read from there.
     """
-    scope = _scope(doc, given, raw_given, Scope(subscription_id=subscription, resource_group=resource_group,
-                                                location=location))
+    try:
+        scope = _scope(doc, given, raw_given, Scope(subscription_id=subscription, resource_group=resource_group,
+                                                    location=location))
+    except ReadError as exc:
+        raise ReadError(f"{source}: {exc}") from None
     reader = _Reader(scope, source, directory)
     for i, resource in enumerate(doc.get("resources") or []):
         reader.resource(resource, f"resources[{i}]", None)
@@ -86,21 +91,29 @@ def read_template(
 def _scope(doc: Mapping[str, Any], given: Mapping[str, Any], raw_given: Mapping[str, str], place: Scope) -> Scope:
     """The scope of a template: its parameters' values (a default that cannot be evaluated leaves the parameter
     without a value, reported where it is used) and its variables, at `place`'s subscription and resource group."""
-    declared: Mapping[str, Any] = doc.get("parameters") or {}
+    declared, variables = doc.get("parameters") or {}, doc.get("variables") or {}
+    for key, value in (("parameters", declared), ("variables", variables)):
+        if not isinstance(value, Mapping):
+            raise ReadError(f"{key} must be an object")
     scope = Scope(subscription_id=place.subscription_id, resource_group=place.resource_group,
-                  location=place.location, variables=doc.get("variables") or {})
+                  location=place.location, variables=variables)
     for name, spec in declared.items():
         raw = next((v for k, v in raw_given.items() if k.lower() == name.lower()), None)
         value = next((v for k, v in given.items() if k.lower() == name.lower()), None)
         if raw is not None:
-            scope.parameters[name] = coerce(raw, spec)
+            try:
+                scope.parameters[name] = coerce(raw, spec)
+            except ValueError:  # the value is not shown: it may be a secret
+                kind = str((spec if isinstance(spec, Mapping) else {}).get("type", "string"))
+                raise ReadError(f"--parameters {name}: the template declares it {kind}, and the value given is "
+                                "not one") from None
         elif value is not None:
             scope.parameters[name] = value
         elif isinstance(spec, Mapping) and "defaultValue" in spec:
             try:
                 scope.parameters[name] = evaluate_tree(spec["defaultValue"], scope)
-            except Unresolvable:
-                pass
+            except Unresolvable as exc:
+                scope.unresolved_defaults[name] = f"its defaultValue {exc.expression}: {exc.reason}"
     return scope
 
 
@@ -193,7 +206,11 @@ class _Reader:
                         passed[name] = evaluate_tree(spec["value"], self.scope)
                 except Unresolvable:
                     continue  # left without a value: reported where the nested template uses it
-            scope = _scope(template, passed, {}, self.scope)
+            try:
+                scope = _scope(template, passed, {}, self.scope)
+            except ReadError as exc:
+                self._unreadable(resource, path, f"template: {exc}")
+                return
         nested = _Reader(scope, source, directory, self.depth + 1)
         prefix = f"{path}.properties.template." if source == self.source else ""  # a linked file: its own paths
         for i, child in enumerate(template.get("resources") or []):
@@ -207,7 +224,9 @@ class _Reader:
             raise _LinkError(f"templateLink: more than {_MAX_LINK_DEPTH} linked templates deep")
         relative = link.get("relativePath")
         if not relative:
-            uri = link.get("uri") or link.get("id") or "?"
+            # A link's SAS token (`?sv=...&sig=...`, often written into the template) is a secret: its signature is
+            # not shown.
+            uri = _SAS_SIGNATURE.sub(r"\1***", str(link.get("uri") or link.get("id") or "?"))
             raise _LinkError(f"templateLink {uri}: a linked template is not fetched; give its file to azsched "
                              "import (or link it with relativePath)")
         try:
@@ -218,11 +237,9 @@ class _Reader:
             raise _LinkError(f"templateLink.relativePath {relative}: the linking template's directory is not known")
         file = (self.directory / relative).resolve()
         try:
-            doc = json.loads(file.read_text(encoding="utf-8-sig"))
-        except OSError as exc:
-            raise _LinkError(f"templateLink.relativePath {relative}: {exc.strerror}") from None
-        except json.JSONDecodeError as exc:
-            raise _LinkError(f"templateLink.relativePath {relative}: not JSON ({exc})") from None
+            doc = load(file)
+        except ReadError as exc:
+            raise _LinkError(f"templateLink.relativePath {relative}: {exc}") from None
         if not is_template(doc):
             raise _LinkError(f"templateLink.relativePath {relative}: not an ARM template")
         return doc, f"{self.source} {path} -> {relative}", file.parent

@@ -40,6 +40,7 @@ class Scope:
     copy_index: int | None = None  # the resource's own copy loop
     copy_name: str | None = None
     loops: dict[str, int] = field(default_factory=dict)  # property and variable copy loops running: name -> index
+    unresolved_defaults: dict[str, str] = field(default_factory=dict)  # parameter -> why its defaultValue failed
     _resolved: dict[str, Any] = field(default_factory=dict)
     _resolving: set[str] = field(default_factory=set)
 
@@ -71,7 +72,9 @@ class Scope:
     def parameter(self, name: str) -> Any:
         key = _key(self.parameters, name)
         if key is None:
-            raise Unresolvable(f"parameter '{name}' has no value (give it with --parameters {name}=VALUE)")
+            why = next((v for k, v in self.unresolved_defaults.items() if k.lower() == name.lower()), "")
+            raise Unresolvable(f"parameter '{name}' has no value{f' ({why})' if why else ''} (give it with "
+                               f"--parameters {name}=VALUE)")
         return self.parameters[key]
 
 

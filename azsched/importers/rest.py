@@ -15,11 +15,14 @@ from azsched.importers.model import ImportedCollection, ImportedJob
 
 _ARM_JOB = re.compile(r"/jobCollections/(?P<collection>[^/]+)/jobs/(?P<job>[^/]+)/?$", re.IGNORECASE)
 _CLASSIC_FIELDS = ("startTime", "action", "recurrence", "state")
+_JOB_TYPE = "microsoft.scheduler/jobcollections/jobs"
 
 
 def is_job(node: Any) -> bool:
+    """A JobDefinition, a classic job, or a job resource without its definition (`az resource list` output)."""
     return isinstance(node, Mapping) and (
         isinstance(node.get("properties"), Mapping) and "action" in node["properties"] or "action" in node
+        or str(node.get("type", "")).lower() == _JOB_TYPE
     )
 
 
@@ -29,7 +32,13 @@ def is_collection(node: Any) -> bool:
 
 def read_job(node: Mapping[str, Any], source: str) -> ImportedJob:
     """A JobDefinition (ARM shape) or a classic job."""
-    if isinstance(node.get("properties"), Mapping):
+    if str(node.get("type", "")).lower() == _JOB_TYPE and not (
+            isinstance(node.get("properties"), Mapping) and "action" in node["properties"]):
+        collection, name = _identity(node)
+        job = ImportedJob(source, collection, name or "", {})
+        job.problems.append("no properties.action: the file leaves the job's definition out (as `az resource list` "
+                            "does); export the job with `az resource show` or as a REST GET")
+    elif isinstance(node.get("properties"), Mapping):
         collection, name = _identity(node)
         properties = dict(node["properties"])
         job = ImportedJob(source, collection, name or "", properties)

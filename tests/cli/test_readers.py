@@ -2,10 +2,13 @@
 
 from __future__ import annotations
 
+import json
+from pathlib import Path
 from typing import Any
 
 import pytest
 
+from azsched.importers import ImportOptions, read_files
 from azsched.importers.arm import read_template
 from azsched.importers.powershell import read_powershell
 
@@ -132,3 +135,29 @@ def test_sdk_authentication_type_numbers_are_their_own_enums() -> None:
         "Authentication": {"Type": 1, "SasKeyName": "k"}}}}}, "sdk")
     message = bus.properties["action"]["serviceBusQueueMessage"]
     assert message["authentication"]["type"] == "SharedAccessKey" and message["transportType"] == "NetMessaging"
+
+
+def test_a_remote_template_link_is_named_without_its_sas_signature() -> None:
+    template = {"resources": [{"type": "Microsoft.Resources/deployments", "name": "more", "properties": {
+        "templateLink": {"uri": "https://store.blob.core.windows.net/t/jobs.json?sv=2019-02-02&sig=S3cr3tSig%3D&se=x"}}}]}
+    jobs, _ = read_template(template, "t.json", {}, {}, subscription="s", resource_group="g", location="l")
+    assert "https://store.blob.core.windows.net/t/jobs.json?sv=2019-02-02&sig=***&se=x" in jobs[0].problems[0]
+    assert "S3cr3tSig" not in jobs[0].problems[0]
+
+
+def test_a_parameter_whose_default_needs_a_deployment_says_why() -> None:
+    template = {"parameters": {"start": {"type": "string", "defaultValue": "[utcNow()]"}}, "resources": [{
+        "type": "Microsoft.Scheduler/jobCollections/jobs", "name": "jc/j",
+        "properties": {"startTime": "[parameters('start')]"}}]}
+    jobs, _ = read_template(template, "t.json", {}, {}, subscription="s", resource_group="g", location="l")
+    (path, _, reason), = jobs[0].unresolved
+    assert path == "startTime" and "its defaultValue [utcNow()]: utcNow() needs a deployment" in reason
+
+
+def test_job_properties_from_a_parameter_without_a_value_name_the_parameter(tmp_path: Path) -> None:
+    path = tmp_path / "t.json"
+    path.write_text(json.dumps({"parameters": {"job": {"type": "object"}}, "resources": [{
+        "type": "Microsoft.Scheduler/jobCollections/jobs", "name": "jc/j", "properties": "[parameters('job')]"}]}))
+    (job,), _ = read_files([path], ImportOptions())
+    assert job.problems == [
+        "properties = [parameters('job')]: parameter 'job' has no value (give it with --parameters job=VALUE)"]
