@@ -18,6 +18,7 @@ from scheduler_core.api import models
 from scheduler_core.api.console import install_console
 from scheduler_core.api.docs import install_docs
 from scheduler_core.api.errors import install_error_handlers
+from scheduler_core.api.paths import CanonicalArmPaths
 from scheduler_core.api.routes import collections, jobs, preview
 from scheduler_core.api.routes.common import API_VERSIONS, ServicesHolder
 from scheduler_core.service.context import Services
@@ -35,6 +36,7 @@ def create_app(services_factory: Callable[[], Services]) -> FastAPI:
         redoc_url=None,
     )
     install_error_handlers(app)
+    app.add_middleware(CanonicalArmPaths)  # `resourcegroups`, `jobcollections`: ARM's fixed segments in any case
     _document_errors(app)
     app.state.services = holder = ServicesHolder(services_factory)
 

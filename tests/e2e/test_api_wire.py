@@ -333,6 +333,27 @@ def test_a_rejected_collection_change_changes_nothing(api: SchedulerApi) -> None
     assert api.call("GET", path).json() == before
 
 
+def test_the_fixed_segments_of_a_path_are_matched_in_any_case_and_names_kept_as_sent(api: SchedulerApi) -> None:
+    # ARM matches `resourceGroups`, `Microsoft.Scheduler`, `jobCollections`... in any case, and ids saved from some
+    # tools are lower-cased: a URL built from one must reach the same resource. A job named `History` is a name, not
+    # the history segment.
+    collection = api.new_collection()
+    put_job(api, collection, "History", http_job(recurrence={"frequency": "Hour"}))
+    lowered = (api.job_path(collection, "History").replace("resourceGroups", "resourcegroups")
+               .replace("Microsoft.Scheduler", "MICROSOFT.SCHEDULER").replace("jobCollections", "jobcollections")
+               .replace("/jobs/", "/Jobs/").replace("/subscriptions/", "/Subscriptions/"))
+
+    got = api.call("GET", lowered)
+    assert got.status_code == 200, got.text
+    assert got.json()["name"] == f"{collection}/History"
+    assert got.json()["id"] == api.job_path(collection, "History")  # the id as the swagger spells it
+    assert api.call("GET", lowered + "/HISTORY").status_code == 200
+    assert api.call("POST", lowered.replace("/Jobs/History", "/DISABLE")).status_code == 200
+    assert api.call("GET", api.collection_path(collection)).json()["properties"]["state"] == "Disabled"
+    # names, as in ARM, are found in any case and keep the spelling they were created with
+    assert api.call("GET", lowered.replace("/History", "/history")).json()["name"] == f"{collection}/History"
+
+
 def test_api_version_is_optional_but_validated(api: SchedulerApi) -> None:
     collection = api.new_collection()
     url = f"{api.base_url}{api.collection_path(collection)}"
