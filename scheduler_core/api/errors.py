@@ -31,6 +31,17 @@ from scheduler_core.domain.errors import (
 
 log = logging.getLogger(__name__)
 RETRY_AFTER_SECONDS = 10
+MAX_DETAILS = 20
+"""A 400 names at most this many problems: a body of 40,000 misspelt keys must not get a 5 MB answer."""
+
+
+def _bad_request(problems: tuple[Problem, ...]) -> JSONResponse:
+    """400 BadRequest naming the first MAX_DETAILS problems, and how many more there are."""
+    shown = problems[:MAX_DETAILS]
+    message = "; ".join(str(p) for p in shown)
+    if len(problems) > MAX_DETAILS:
+        message += f"; and {len(problems) - MAX_DETAILS} more problems"
+    return envelope(400, "BadRequest", message, shown)
 
 
 def envelope(status: int, code: str, message: str, problems: tuple[Problem, ...] = ()) -> JSONResponse:
@@ -84,7 +95,7 @@ def install_error_handlers(app: FastAPI) -> None:
     async def bad_request(_: Request, exc: InvalidInput) -> JSONResponse:
         if isinstance(exc, PayloadTooLarge):
             return envelope(413, "RequestEntityTooLarge", str(exc))
-        return envelope(400, "BadRequest", str(exc), exc.problems)
+        return _bad_request(exc.problems)
 
     @app.exception_handler(OverflowError)
     async def out_of_calendar(_: Request, exc: OverflowError) -> JSONResponse:
@@ -117,8 +128,7 @@ def install_error_handlers(app: FastAPI) -> None:
 
     @app.exception_handler(RequestValidationError)
     async def bad_query(_: Request, exc: RequestValidationError) -> JSONResponse:
-        problems = tuple(Problem(".".join(str(p) for p in e["loc"][1:]), e["msg"]) for e in exc.errors())
-        return envelope(400, "BadRequest", "; ".join(str(p) for p in problems), problems)
+        return _bad_request(tuple(Problem(".".join(str(p) for p in e["loc"][1:]), e["msg"]) for e in exc.errors()))
 
     @app.exception_handler(StarletteHTTPException)
     async def http_error(_: Request, exc: StarletteHTTPException) -> JSONResponse:

@@ -305,3 +305,19 @@ def test_a_console_state_change_to_an_unknown_state_changes_nothing(api: Schedul
     assert response.headers["X-Console-Status"] == "400"
     assert api.call("GET", api.collection_path(collection)).json()["properties"]["state"] == "Enabled"
     assert api.call("GET", api.job_path(collection, "j")).json()["properties"]["state"] == "Enabled"
+
+
+def test_a_body_with_thousands_of_problems_gets_a_short_answer_naming_the_first_ones(api: SchedulerApi) -> None:
+    collection = api.new_collection()
+    path = api.collection_path(collection)
+    before = api.call("GET", path).json()
+    body = {"location": "westus", **{f"colour{i}": i for i in range(40_000)}}
+
+    response = api.call("PUT", path, body)
+
+    assert response.status_code == 400
+    assert len(response.content) < 10_000  # not one entry per key: 40,000 of them were 4.9 MB
+    error = response.json()["error"]
+    assert [d["target"] for d in error["details"]] == [f"colour{i}" for i in range(20)]
+    assert error["message"].endswith("; and 39980 more problems")
+    assert api.call("GET", path).json() == before
