@@ -23,6 +23,13 @@ from scheduler_core.ports import Outcome
 from scheduler_core.secrets import redact
 from scheduler_core.settings import CONCURRENT_ATTEMPTS
 
+# Framing and hop-by-hop headers are the HTTP client's: it derives them from the body and the connection. A job's own
+# `Transfer-Encoding: chunked` went out beside the computed Content-Length (a request a proxy in front of the target
+# may read differently from the target: request smuggling), so a job's values for these are left out of the call.
+CLIENT_OWNED_HEADERS = frozenset(
+    {"content-length", "transfer-encoding", "connection", "keep-alive", "te", "trailer", "upgrade", "proxy-connection"}
+)
+
 
 @dataclass(frozen=True)
 class OutboundLimits:
@@ -77,8 +84,7 @@ class HttpActionRunner:
         if not isinstance(request, HttpRequest):
             return Outcome(False, f"Http Action - An action of type {action.type} has no request.")
         uri = request.uri
-        own_headers = request.headers
-        problem = self._limits.problem(uri, request.body, own_headers)
+        problem = self._limits.problem(uri, request.body, request.headers)
         if problem:
             return Outcome(False, f"Http Action - {problem}")
         try:
@@ -94,6 +100,7 @@ class HttpActionRunner:
             session.mount("https://", GuardedAdapter(self._guard, prepared.ssl_context))
         try:
             with Deadline(self._timeout) as deadline:
+                own_headers = {k: v for k, v in request.headers.items() if k.lower() not in CLIENT_OWNED_HEADERS}
                 outcome = self._call(session, deadline, request, uri, {**own_headers, **prepared.headers, **headers})
         finally:
             if session is not self._session:

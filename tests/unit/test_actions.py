@@ -16,6 +16,7 @@ from scheduler_core.domain.definition import Action
 from scheduler_core.ports import Outcome
 from scheduler_core.settings import Settings, StorageConnection
 from scheduler_core.wire import action_from_wire
+from tests.support.target import Target
 
 HEADERS = {
     "x-ms-scheduler-jobid": "job-1",
@@ -173,3 +174,26 @@ def test_undecryptable_secrets_fail_the_execution_with_the_setting_named() -> No
     )
     assert not outcome.succeeded and "SCHEDULER_SECRET_KEYS" in outcome.message and "'old'" in outcome.message
     assert not http.calls, "nothing is sent without the job's credentials"
+
+
+def test_a_jobs_framing_headers_are_left_to_the_http_client() -> None:
+    # `Transfer-Encoding: chunked` went out beside the computed Content-Length: a request a proxy may frame otherwise
+    target = Target()
+    try:
+        runner = HttpActionRunner(guard=TargetGuard(allow_loopback=True))
+        headers = {"Transfer-Encoding": "chunked", "content-length": "999", "Connection": "close", "X-Kept": "yes"}
+        action = action_from_wire(
+            {"type": "Http", "request": {"uri": f"{target.url}/framed", "method": "POST", "body": "hello",
+                                         "headers": headers}}
+        )
+
+        assert runner.run(action, {}, {}).succeeded
+
+        [received] = target.requests_to("/framed")
+        assert received.body == b"hello"
+        assert received.headers["content-length"] == "5"
+        assert "transfer-encoding" not in received.headers
+        assert received.headers["connection"] == "keep-alive"
+        assert received.headers["x-kept"] == "yes"
+    finally:
+        target.close()
