@@ -51,6 +51,7 @@ MAX_BODY_BYTES = 1024 * 1024
 MAX_DEPTH = 32
 """Nesting deeper than any wire model needs (a job is about 8 levels deep) is refused before validation."""
 
+_SAS_FORBIDDEN = re.compile(r"[\x00-\x20\x7f]")  # a query string has no whitespace or control characters
 _SURROGATE = re.compile("[\ud800-\udfff]")
 _SURROGATE_ESCAPE = re.compile(r"\\u[dD][89a-fA-F]")  # the only way JSON text can spell a surrogate
 
@@ -296,6 +297,10 @@ def _payload_problems(payload_name: str, payload: Mapping[str, Any], path: str, 
                                                               "and digits)"))
         if queue and not is_queue_name(queue):
             problems.append(Problem(f"{path}.queueName", "must be up to 63 lower-case letters, digits and hyphens"))
+        sas = payload.get("sasToken")
+        if isinstance(sas, str) and _SAS_FORBIDDEN.search(sas):  # the value is a secret: never quoted
+            problems.append(Problem(f"{path}.sasToken", "must be a SAS query string, without spaces, line breaks or "
+                                                         "control characters"))
     elif payload_name in ("serviceBusQueueMessage", "serviceBusTopicMessage"):
         namespace = payload.get("namespace")
         if namespace:

@@ -267,6 +267,11 @@ INVALID = {
     "body too long": ({"action": _action(body="x" * 8193)}, "properties.action.request.body"),
     "uri too long": ({"action": _action(uri="https://example.invalid/" + "u" * 2048)}, "properties.action.request.uri"),
     "unknown field": ({"action": _action(), "colour": "blue"}, "properties.colour"),
+    "sasToken with a line break": (
+        {"action": {"type": "StorageQueue", "queueMessage": {
+            "storageAccount": "acct1", "queueName": "q1", "message": "m", "sasToken": "sv=2015&sig=abc\r\nX-Evil: 1"}}},
+        "properties.action.queueMessage.sasToken",
+    ),
     "retry interval too short": (
         {"action": {**_action(), "retryPolicy": {"retryType": "Fixed", "retryInterval": "00:00:00"}}},
         "properties.action.retryPolicy.retryInterval",
