@@ -82,6 +82,9 @@ def instant(value: str) -> str:
     return f"{parsed.astimezone(UTC).replace(tzinfo=None).isoformat()}Z"
 
 
+_LISTS = frozenset({"hours", "minutes", "monthDays"})
+
+
 def canonical(node: Any, key: str = "", parent: str = "") -> Any:
     """`node` (any JSON) with enums, `Occurrence`, durations and datetimes in the API's canonical form."""
     if isinstance(node, Mapping):
@@ -90,6 +93,8 @@ def canonical(node: Any, key: str = "", parent: str = "") -> Any:
         result = {}
         for k, v in node.items():
             name = "Occurrence" if k == "occurrence" and key == "monthlyOccurrences" else k
+            if key == "schedule" and k in _LISTS and isinstance(v, int) and not isinstance(v, bool):
+                v = [v]  # `"minutes": 15` (the 2016 docs allowed a lone integer) comes back as [15]
             result[name] = canonical(v, name, key)
         return result
     if isinstance(node, list):

@@ -10,7 +10,7 @@ from collections.abc import Callable, Mapping
 from enum import Enum
 from typing import Annotated, Any, Literal
 
-from pydantic import AliasChoices, BaseModel, ConfigDict, Discriminator, Field, Tag
+from pydantic import AliasChoices, BaseModel, BeforeValidator, ConfigDict, Discriminator, Field, Tag
 
 from scheduler_core.api.types import Duration, UtcDateTime, canonical_literal, case_insensitive
 from scheduler_core.domain.collection import CollectionDefinition, JobCollectionState, QuotaFrequency, SkuDefinition
@@ -249,11 +249,19 @@ class JobRecurrenceScheduleMonthlyOccurrence(Wire):
     Occurrence: int | None = Field(default=None, validation_alias=AliasChoices("Occurrence", "occurrence"))
 
 
+def _one_or_many(value: Any) -> Any:
+    """A lone integer as a list of one: the 2016 concepts doc allowed `"minutes": "Integer, or Array of integers"`."""
+    return [value] if isinstance(value, int) and not isinstance(value, bool) else value
+
+
+_IntegerList = Annotated[list[int], BeforeValidator(_one_or_many)]
+
+
 class JobRecurrenceSchedule(Wire):
     weekDays: list[_enum(WeekDay)] | None = None  # type: ignore[valid-type]
-    hours: list[int] | None = None
-    minutes: list[int] | None = None
-    monthDays: list[int] | None = None
+    hours: _IntegerList | None = None  # an array on the way out, always
+    minutes: _IntegerList | None = None
+    monthDays: _IntegerList | None = None
     monthlyOccurrences: list[JobRecurrenceScheduleMonthlyOccurrence] | None = None
 
 

@@ -131,3 +131,18 @@ def test_an_error_of_the_api_is_reported_once(cli: Cli, tmp_path: Path) -> None:
     message = _report(cli, str(path), expect=1)["refused/fortnightly"]["message"]
     assert message.startswith("BadRequest: properties.recurrence.frequency")
     assert message.count("properties.recurrence.frequency") == 1
+
+
+def test_a_lone_integer_for_minutes_imports_and_a_second_run_is_unchanged(cli: Cli, tmp_path: Path) -> None:
+    """The 2016 concepts doc allowed `"minutes": "Integer, or Array of integers"`; the API answers arrays."""
+    saved = tmp_path / "lone.json"
+    job = {"name": "lone-integer/quarter-past", "properties": {
+        "startTime": "2027-01-01T00:00:00Z",
+        "action": {"type": "Http", "request": {"uri": "http://127.0.0.1:9/ping", "method": "GET"}},
+        "recurrence": {"frequency": "Hour", "schedule": {"minutes": 15}}}}
+    saved.write_text(json.dumps({"value": [job]}))
+
+    assert _report(cli, str(saved))["lone-integer/quarter-past"]["result"] == "created"
+    props = cli.json("jobs", "show", "lone-integer/quarter-past")["properties"]
+    assert props["recurrence"]["schedule"] == {"minutes": [15]}
+    assert _report(cli, str(saved))["lone-integer/quarter-past"]["result"] == "unchanged"

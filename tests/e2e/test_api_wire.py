@@ -112,6 +112,18 @@ def test_occurrence_in_either_case_comes_back_capitalised(api: SchedulerApi) -> 
     assert got == [{"day": "Friday", "Occurrence": -1}, {"day": "Monday", "Occurrence": 1}]
 
 
+def test_a_lone_integer_for_hours_minutes_or_month_days_comes_back_as_an_array(api: SchedulerApi) -> None:
+    # The 2016 concepts doc: minutes "Integer, or Array of integers"; the swagger returns arrays.
+    collection = api.new_collection()
+    schedule = {"hours": 10, "minutes": 30, "monthDays": -1}
+    put_job(api, collection, "lone", http_job(recurrence={"frequency": "Month", "schedule": schedule}))
+    got = get_job(api, collection, "lone")["properties"]["recurrence"]["schedule"]
+    assert got == {"hours": [10], "minutes": [30], "monthDays": [-1]}
+    refused = api.call("PUT", api.job_path(collection, "flag"),
+                       http_job(recurrence={"frequency": "Day", "schedule": {"hours": True}}))
+    assert "properties.recurrence.schedule.hours" in error_targets(refused)
+
+
 @pytest.mark.parametrize(
     ("given", "expected"),
     [("00:00:30", "PT30S"), ("1.00:00:00", "P1D"), ("01:30:00", "PT1H30M"), ("PT45S", "PT45S"), ("pt2m", "PT2M")],
