@@ -110,12 +110,19 @@ def delete_collection(services: Services, ref: CollectionRef, condition: Precond
         PreconditionFailed: it does not meet `condition` (checked before anything is deleted).
     """
     condition.check(ref.name, services.storage.get_collection(ref).version)
+    _delete_jobs(services, ref)
+    services.storage.delete_collection(ref)
+    # A job created meanwhile took its slot before the collection went (a later one cannot take one and removes
+    # itself), so one more pass finds every job left: none outlives its collection or turns up in a new one.
+    _delete_jobs(services, ref)
+
+
+def _delete_jobs(services: Services, ref: CollectionRef) -> None:
     for job in services.storage.all_jobs(ref):
         services.storage.delete_job(job.ref)
         if job.status.next_execution_time:
             services.storage.remove_due(job.ref, job.status.next_execution_time)
         services.storage.delete_history(job.ref)
-    services.storage.delete_collection(ref)
 
 
 def set_collection_state(

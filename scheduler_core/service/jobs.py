@@ -127,7 +127,8 @@ def _write_job(
                 return _create(services, job, requested, now, collection), True
             except ConcurrencyConflict:
                 continue  # created meanwhile by someone else: replace it instead (or fail its precondition)
-        state = current.state if requested is None else _transition(current.state, requested)
+        state = _in_collection(current.state if requested is None else _transition(current.state, requested),
+                               collection)
         note = current.disabled_note if state is JobState.DISABLED else None
         job = replace(
             current,
@@ -155,7 +156,12 @@ def _transition(current: JobState, wanted: JobState) -> JobState:
 
 def _initial_state(requested: JobState | None, collection: StoredCollection) -> JobState:
     """A new job's state: as requested (Enabled by default), but a disabled collection's new jobs start Disabled."""
-    state = requested or JobState.ENABLED
+    return _in_collection(requested or JobState.ENABLED, collection)
+
+
+def _in_collection(state: JobState, collection: StoredCollection) -> JobState:
+    """A job of a collection that is not Enabled is not Enabled either (it would run while its collection is
+    disabled); enabling the collection enables it."""
     return JobState.DISABLED if state is JobState.ENABLED and not collection.enabled else state
 
 

@@ -7,12 +7,13 @@ A collection stores only what its owner set; the quota in force is its plan's ov
 from __future__ import annotations
 
 from collections.abc import Iterable
-from datetime import datetime
+from datetime import datetime, timedelta, tzinfo
 
 from scheduler_core.domain.collection import CollectionDefinition
 from scheduler_core.domain.definition import JobDefinition
 from scheduler_core.domain.errors import QuotaExceeded
 from scheduler_core.domain.recurrence import occurrences
+from scheduler_core.domain.timezones import zone
 
 _SAMPLE = 50  # upcoming occurrences compared against maxRecurrence
 
@@ -39,7 +40,9 @@ def check_recurrence(job: JobDefinition, collection: CollectionDefinition, now: 
     """Raises QuotaExceeded when the job recurs more often than `maxRecurrence` allows.
 
     The shortest gap among the next occurrences is what counts, so a schedule (several hours a day) is measured by
-    how often it really fires, not by its frequency alone.
+    how often it really fires, not by its frequency alone. In a job's time zone a day is as long as its wall clock
+    says: a gap next to a change of the zone's UTC offset may fall short by that change (a daily job fires 23 hours
+    apart when the clocks spring forward, and is still once a day).
     """
     limit = collection.effective_quota()
     recurrence = job.recurrence
@@ -48,13 +51,24 @@ def check_recurrence(job: JobDefinition, collection: CollectionDefinition, now: 
     allowed = limit.shortest_gap
     start = job.start_time or now
     upcoming = occurrences(start, recurrence, after=max(start, now), limit=_SAMPLE)
-    gaps = [b - a for a, b in zip(upcoming, upcoming[1:], strict=False)]
-    if gaps and min(gaps) < allowed:
+    tz = zone(recurrence.time_zone)
+    short = [
+        b - a
+        for a, b in zip(upcoming, upcoming[1:], strict=False)
+        if b - a < allowed - _offset_change(tz, (a - allowed, a, b))
+    ]
+    if short:
         raise QuotaExceeded(
             "maxRecurrence",
-            f"The job recurs every {min(gaps)}, more often than the job collection's quota maxRecurrence "
+            f"The job recurs every {min(short)}, more often than the job collection's quota maxRecurrence "
             f"({limit.interval} {limit.frequency}) allows.",
         )
+
+
+def _offset_change(tz: tzinfo, instants: Iterable[datetime]) -> timedelta:
+    """How far the zone's UTC offset moves across `instants` (zero in UTC)."""
+    offsets = [instant.astimezone(tz).utcoffset() or timedelta() for instant in instants]
+    return max(offsets) - min(offsets)
 
 
 def check_jobs_fit(collection: CollectionDefinition, jobs: Iterable[JobDefinition], now: datetime) -> None:

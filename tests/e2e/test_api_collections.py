@@ -206,3 +206,51 @@ def test_two_clients_racing_for_the_last_slot_exactly_one_wins(api: SchedulerApi
         assert sorted(codes.values()) == [201, 409], codes
         listed = api.call("GET", api.collection_path(collection) + "/jobs").json()["value"]
         assert len(listed) == 2
+
+
+def test_eight_clients_racing_into_a_collection_of_five_slots_leave_exactly_five_jobs(api: SchedulerApi) -> None:
+    collection = api.new_collection(quota={"maxJobCount": 5})
+    barrier = threading.Barrier(8)
+    codes: dict[str, int] = {}
+
+    def create(job: str) -> None:
+        barrier.wait()
+        url = f"{api.base_url}{api.job_path(collection, job)}"
+        response = requests.put(url, json=hourly_job(), params={"api-version": "2016-03-01"}, timeout=30)
+        codes[job] = response.status_code
+
+    threads = [threading.Thread(target=create, args=(f"job-{i}",)) for i in range(8)]
+    for thread in threads:
+        thread.start()
+    for thread in threads:
+        thread.join()
+
+    assert sorted(codes.values()) == [201] * 5 + [409] * 3, codes
+    listed = api.call("GET", api.collection_path(collection) + "/jobs").json()["value"]
+    assert {j["name"].split("/")[1] for j in listed} == {job for job, code in codes.items() if code == 201}
+    refused = api.call("PUT", api.job_path(collection, "ninth"), hourly_job())
+    assert refused.status_code == 409, refused.text
+
+
+def test_a_daily_job_in_a_zone_with_daylight_saving_time_fits_a_once_a_day_quota(api: SchedulerApi) -> None:
+    collection = api.new_collection(quota={"maxRecurrence": {"frequency": "Day", "interval": 1}})
+    # 02:30 in Berlin every day: on 2030-03-31 the clocks spring forward and it fires 23.5 hours after the day before.
+    nightly = http_job(startTime="2030-03-01T01:30:00Z", recurrence={"frequency": "Day", "timeZone": "Europe/Berlin"})
+    response = api.call("PUT", api.job_path(collection, "nightly"), nightly)
+    assert response.status_code == 201, response.text
+
+
+def test_a_job_enabled_by_hand_in_a_disabled_collection_waits_for_the_collection(api: SchedulerApi) -> None:
+    collection = api.new_collection()
+    put_job(api, collection, "one", hourly_job())
+    assert api.call("POST", api.collection_path(collection) + "/disable").status_code == 200
+
+    replaced = api.call("PUT", api.job_path(collection, "one"), hourly_job(state="Enabled"))
+    assert replaced.status_code == 200, replaced.text
+    assert replaced.json()["properties"]["state"] == "Disabled", "it would run while its collection is disabled"
+    patched = api.call("PATCH", api.job_path(collection, "one"), {"properties": {"state": "Enabled"}})
+    assert patched.status_code == 200, patched.text
+    assert patched.json()["properties"]["state"] == "Disabled"
+
+    assert api.call("POST", api.collection_path(collection) + "/enable").status_code == 200
+    assert get_job(api, collection, "one")["properties"]["state"] == "Enabled"

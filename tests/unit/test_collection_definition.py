@@ -150,3 +150,39 @@ def test_a_job_may_not_recur_more_often_than_max_recurrence() -> None:
     with pytest.raises(QuotaExceeded, match="maxRecurrence"):
         check_jobs_fit(every_two_days, [every("Day", 2), every("Day")], NOW)
     check_jobs_fit(every_two_days, [every("Day", 2), every("Week")], NOW)
+
+
+def in_berlin(start: str, recurrence: dict[str, Any]) -> Any:
+    return definition_from_wire({"action": {"type": "Http", "request": {"uri": "https://x/"}}, "startTime": start,
+                                 "recurrence": {**recurrence, "timeZone": "Europe/Berlin"}})
+
+
+@pytest.mark.parametrize(
+    ("quota", "recurrence"),
+    [
+        (QuotaFrequency.DAY, {"frequency": "Day"}),
+        (QuotaFrequency.DAY, {"frequency": "Day", "schedule": {"hours": [2], "minutes": [30]}}),
+        (QuotaFrequency.WEEK, {"frequency": "Week", "schedule": {"weekDays": ["Sunday"], "hours": [2],
+                                                                 "minutes": [30]}}),
+        # 2032-02-28 to 2032-03-28 is the shortest month (28 days), and Berlin springs forward on 2032-03-28.
+        (QuotaFrequency.MONTH, {"frequency": "Month", "schedule": {"monthDays": [28], "hours": [2],
+                                                                   "minutes": [30]}}),
+    ],
+)
+def test_a_job_in_a_zone_with_daylight_saving_time_fits_the_quota_of_its_own_period(
+    quota: QuotaFrequency, recurrence: dict[str, Any]
+) -> None:
+    # Europe/Berlin springs forward on the last Sunday of March: that day has 23 hours and no 02:30 (a job set for
+    # 02:30 fires at 03:00).
+    once = CollectionDefinition(quota=CollectionQuota(max_recurrence=MaxRecurrence(quota, 1)))
+    start = "2032-02-01T01:30:00Z" if quota is QuotaFrequency.MONTH else "2030-03-01T01:30:00Z"
+    check_recurrence(in_berlin(start, recurrence), once, NOW)
+
+
+def test_daylight_saving_time_does_not_let_a_job_recur_more_often_than_its_quota() -> None:
+    once_a_day = CollectionDefinition(quota=CollectionQuota(max_recurrence=MaxRecurrence(QuotaFrequency.DAY, 1)))
+    with pytest.raises(QuotaExceeded, match="every 23:00:00"):
+        check_recurrence(in_berlin("2030-03-01T01:30:00Z", {"frequency": "Hour", "interval": 23}), once_a_day, NOW)
+    twice_a_day = {"frequency": "Day", "schedule": {"hours": [2, 14]}}
+    with pytest.raises(QuotaExceeded, match="maxRecurrence"):
+        check_recurrence(in_berlin("2030-03-01T01:00:00Z", twice_a_day), once_a_day, NOW)

@@ -12,6 +12,7 @@ import pytest
 
 from scheduler_core.api.models import collection_patch, job_properties_to_wire, job_write_from_wire
 from scheduler_core.api.validation import parse_job
+from scheduler_core.domain.collection import CollectionDefinition
 from scheduler_core.domain.definition import JobWrite
 from scheduler_core.domain.errors import PreconditionFailed
 from scheduler_core.domain.precondition import Precondition
@@ -81,3 +82,25 @@ def test_a_collection_patch_with_a_stale_if_match_changes_nothing() -> None:
                                      Precondition(if_match=(before.version,)))
     assert sim.stored_collection().definition.tags == {"a": "1"}
     assert sim.stored_collection().version == after.version
+
+
+def test_a_job_created_while_its_collection_is_deleted_does_not_outlive_it(monkeypatch: pytest.MonkeyPatch) -> None:
+    sim = Simulation()
+    sim.put("early", {"startTime": iso(START + timedelta(days=1)), "action": http_action()})
+    listed = sim.storage.all_jobs
+    late: list[StoredJob] = []
+
+    def a_put_lands_after_the_listing(collection: Any) -> list[StoredJob]:
+        found = listed(collection)
+        if not late:  # a client's PUT lands after the delete has listed the jobs, before the collection is gone
+            late.append(sim.put("late", {"startTime": iso(START + timedelta(days=1)), "action": http_action()}))
+        return found
+
+    monkeypatch.setattr(sim.storage, "all_jobs", a_put_lands_after_the_listing)
+    collections.delete_collection(sim.services, sim.collection)
+    monkeypatch.undo()
+
+    assert late and listed(sim.collection) == []
+    assert [d for d in sim.storage.due_until(START + timedelta(days=2)) if d.job.collection == sim.collection] == []
+    recreated, created = collections.put_collection(sim.services, sim.collection, CollectionDefinition(location="x"))
+    assert created and recreated.job_count == 0 and listed(sim.collection) == []
