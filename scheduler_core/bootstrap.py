@@ -8,6 +8,7 @@ from typing import Any
 
 from scheduler_core.adapters.actions import ActionDispatcher
 from scheduler_core.adapters.clients import queue_client, table_service
+from scheduler_core.adapters.log_redaction import hide_query_values_in_http_client_logs
 from scheduler_core.adapters.queues import StorageExecutionQueue, StoragePoisonQueue
 from scheduler_core.adapters.secret_box import SecretBox
 from scheduler_core.adapters.tables import TableStorage
@@ -27,6 +28,7 @@ def build_services(
         settings: the environment, read once.
         table_options, queue_options: extra storage client options (e.g. a `raw_request_hook` that counts).
     """
+    hide_query_values_in_http_client_logs()  # before the first storage call: a SAS must not reach a DEBUG log
     box = SecretBox(settings.secret_keys, settings.active_secret_key_id)
     if box.problem:  # jobs without secrets still run; jobs with secrets fail with this reason in their history
         logging.getLogger(__name__).error("job secrets unavailable: %s", box.problem)

@@ -9,9 +9,12 @@ their JSON path inside the definition (`action.request.authentication.password`)
 from __future__ import annotations
 
 import copy
+import html
+import json
 from collections.abc import Callable, Mapping
 from dataclasses import replace
 from typing import Any
+from urllib.parse import quote, quote_plus
 
 from scheduler_core.domain.definition import Action
 from scheduler_core.domain.payloads import (
@@ -65,12 +68,42 @@ def merge_secrets(definition: Mapping[str, Any], secrets: Mapping[str, str]) -> 
     return merged
 
 
+# Shorter values (and shorter cut-off tails) are left alone: hiding them would garble messages and tell little.
+_MIN_REDACTED = 4
+
+
 def redact(text: str, secrets: Mapping[str, str]) -> str:
-    """`text` with every secret value replaced, for messages that may quote an SDK exception."""
-    for value in secrets.values():
-        if value and len(value) >= 4:
-            text = text.replace(value, "***")
+    """`text` with every secret value replaced, for messages that may quote an SDK exception or a target's answer.
+
+    A target may quote what it received in any spelling (an echoed Authorization header as JSON with `\\/`, a
+    redirect's URL-encoded query, an HTML page), and a body snippet may end inside a secret: each spelling is
+    replaced, longest first, and a tail that begins one is cut.
+    """
+    spellings = sorted(
+        {form for value in secrets.values() if value and len(value) >= _MIN_REDACTED for form in _spellings(value)},
+        key=len,
+        reverse=True,
+    )
+    for form in spellings:
+        text = text.replace(form, "***")
+    for form in spellings:
+        # The earliest start in the last len(form) - 1 characters from which the rest of the text begins `form`.
+        start = text.find(form[0], max(0, len(text) - len(form) + 1))
+        while start != -1 and len(text) - start >= _MIN_REDACTED:
+            if form.startswith(text[start:]):
+                return text[:start] + "***"
+            start = text.find(form[0], start + 1)
     return text
+
+
+def _spellings(value: str) -> set[str]:
+    """How text that quotes `value` may spell it: as is, URL-encoded, JSON-escaped, HTML-escaped."""
+    as_json = json.dumps(value)[1:-1]
+    as_unicode_json = json.dumps(value, ensure_ascii=False)[1:-1]
+    return {
+        value, quote(value, safe=""), quote_plus(value), html.escape(value),
+        as_json, as_unicode_json, as_json.replace("/", "\\/"), as_unicode_json.replace("/", "\\/"),
+    }
 
 
 def with_secrets(action: Action, secrets: Mapping[str, str]) -> Action:

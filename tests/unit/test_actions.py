@@ -107,6 +107,55 @@ def test_http_runner_failure_messages_do_not_quote_the_password() -> None:
     assert not outcome.succeeded and "s3cr3t-pass" not in outcome.message and "***" in outcome.message
 
 
+
+def test_http_history_never_quotes_basic_credentials_in_any_spelling() -> None:
+    """A target that echoes the Authorization header: JSON with escaped slashes (PHP's json_encode), URL-encoded in a
+    redirect's Location, or cut by the body snippet; none of them may show the credentials."""
+    import base64
+    import threading
+    from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+    from urllib.parse import quote
+
+    class Echo(BaseHTTPRequestHandler):
+        def do_GET(self) -> None:
+            auth = self.headers.get("Authorization", "")
+            if self.path == "/redirect":
+                self.send_response(302)
+                self.send_header("Location", "https://login.example/?return=" + quote(auth, safe=""))
+                self.send_header("Content-Length", "0")
+                self.end_headers()
+                return
+            body = json.dumps({"authorization": auth}).replace("/", "\\/").encode()
+            if self.path == "/cut":  # the credentials straddle the end of the 2,048-byte snippet
+                body = b"x" * 2036 + auth.encode()
+            self.send_response(200)
+            self.send_header("Content-Length", str(len(body)))
+            self.end_headers()
+            self.wfile.write(body)
+
+        def log_message(self, *args: object) -> None:
+            pass
+
+    server = ThreadingHTTPServer(("127.0.0.1", 0), Echo)
+    threading.Thread(target=server.serve_forever, daemon=True).start()
+    password = "hunter2???>>~~"  # its Basic credentials hold '/', '+' and '='
+    credentials = base64.b64encode(f"u:{password}".encode()).decode()
+    assert {"/", "+", "="} <= set(credentials)
+    runner = HttpActionRunner(guard=TargetGuard(allow_loopback=True))
+    try:
+        for path in ("/json", "/redirect", "/cut"):
+            action = action_from_wire({"type": "Http", "request": {
+                "uri": f"http://127.0.0.1:{server.server_address[1]}{path}", "method": "GET",
+                "authentication": {"type": "Basic", "username": "u", "password": password}}})
+            outcome = runner.run(action, {"action.request.authentication.password": password}, {})
+            assert "***" in outcome.message, path
+            for spelling in (credentials, credentials.replace("/", "\\/"), quote(credentials, safe=""),
+                             credentials[:8]):
+                assert spelling not in outcome.message, f"{path}: {outcome.message[-120:]}"
+    finally:
+        server.shutdown()
+        server.server_close()
+
 # ---- StorageQueue --------------------------------------------------------------------------------------------------
 
 

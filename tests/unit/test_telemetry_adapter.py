@@ -3,6 +3,7 @@ for the calls the service makes, and that a target's credentials never become an
 
 from __future__ import annotations
 
+import logging
 from collections.abc import Mapping
 from datetime import UTC, datetime, timedelta
 from typing import Any
@@ -174,3 +175,22 @@ def test_a_sampled_out_attempt_records_none_of_its_children() -> None:
         otel.traced(Recorder()).run(action_from_wire(http("https://example.org/hook")), {}, {})
     assert spans.get_finished_spans() == ()
     assert "SchedulerSampler(ParentBased" in telemetry.sampler().get_description()  # the environment's, by default
+
+
+def test_http_client_debug_logs_keep_no_query_value(caplog: pytest.LogCaptureFixture) -> None:
+    """urllib3 logs each request's URL at DEBUG (and retried ones at WARNING): with a SAS (the job's sasToken, or a
+    connection string's SharedAccessSignature) the signature would be in the host's log once DEBUG is on."""
+    import urllib3
+
+    from scheduler_core.adapters.log_redaction import hide_query_values_in_http_client_logs
+    from tests.support.target import Target
+
+    hide_query_values_in_http_client_logs()
+    target = Target()
+    try:
+        with caplog.at_level(logging.DEBUG):
+            urllib3.PoolManager().request("POST", f"{target.url}/acct/q/messages?sv=2021&sig=Si6%2Bvalue%3D")
+    finally:
+        target.close()
+    assert "/acct/q/messages?sv=REDACTED&sig=REDACTED" in caplog.text
+    assert "Si6" not in caplog.text
