@@ -272,6 +272,7 @@ def next_occurrence(
     after: datetime,
     executed: int = 0,
     strictly_after: bool = False,
+    immediate: bool = False,
 ) -> datetime | None:
     """The first occurrence at or after `after`, or None when the job has no further occurrence.
 
@@ -281,6 +282,9 @@ def next_occurrence(
         after: the instant to search from (aware), usually now or the last fire time.
         executed: how many occurrences have run; with `recurrence.count` it limits what remains.
         strictly_after: search for an occurrence strictly later than `after`.
+        immediate: the series opens with one run at `start`, or at once when `start` has passed, before the
+            recurrence's own occurrences (a schedule without startTime: "Run once immediately. Run subsequent
+            executions based on a recurrence schedule", reference (c)). It counts as an execution.
 
     Returns:
         An aware UTC datetime, or None when nothing remains: `count` reached, past `end_time`, or no match within
@@ -289,7 +293,9 @@ def next_occurrence(
     Raises:
         ValueError: `start` or `after` is naive, or `executed` is negative.
     """
-    found = occurrences(start, recurrence, after=after, limit=1, executed=executed, strictly_after=strictly_after)
+    found = occurrences(
+        start, recurrence, after=after, limit=1, executed=executed, strictly_after=strictly_after, immediate=immediate
+    )
     return found[0] if found else None
 
 
@@ -301,6 +307,7 @@ def occurrences(
     limit: int,
     executed: int = 0,
     strictly_after: bool = False,
+    immediate: bool = False,
 ) -> list[datetime]:
     """Up to `limit` consecutive occurrences from `after` on, by the rules of `next_occurrence`.
 
@@ -319,6 +326,12 @@ def occurrences(
     start, after = start.astimezone(UTC), after.astimezone(UTC)
     if recurrence is None:
         return _one_time(start, after, executed, strictly_after)[:limit]
+    if immediate and executed == 0 and limit > 0:
+        first = _one_time(start, after, executed, strictly_after)
+        if first and (recurrence.end_time is None or first[0] <= recurrence.end_time):
+            # the run at once; the recurrence's occurrences follow strictly after it
+            rest = occurrences(start, recurrence, after=first[0], limit=limit - 1, executed=1, strictly_after=True)
+            return first + rest
     if recurrence.count is not None:
         limit = min(limit, recurrence.count - executed)
     if limit <= 0:

@@ -32,7 +32,7 @@ from scheduler_core.ports import HistoryEntry, Page, StoredCollection, StoredJob
 from scheduler_core.service import collections as collection_use_cases
 from scheduler_core.service import jobs as job_use_cases
 from scheduler_core.service.context import Services
-from scheduler_core.service.dispatch import timing
+from scheduler_core.service.dispatch import opens_at_once, timing
 
 log = logging.getLogger(__name__)
 
@@ -365,7 +365,8 @@ def job_detail(services: Services, ref: JobRef) -> JobDetail:
         after = max(services.clock(), job.status.next_execution_time or services.clock())
         if job.status.next_execution_time is not None:
             after = min(after, job.status.next_execution_time)
-        fire_times = occurrences(start, recurrence, after=after, limit=NEXT_FIRE_TIMES, executed=job.scheduled_runs)
+        fire_times = occurrences(start, recurrence, after=after, limit=NEXT_FIRE_TIMES, executed=job.scheduled_runs,
+                                 immediate=opens_at_once(job))
     return JobDetail(to_row(job), dict(job.definition.wire), sorted(job.secrets), fire_times)
 
 
@@ -421,7 +422,9 @@ def _fill_planned(job: StoredJob, cells: list[TimelineCell], step: timedelta, no
         return
     start, recurrence = timing(job)
     end = cells[-1].start + step
-    for instant in occurrences(start, recurrence, after=now, limit=_MAX_PLANNED, executed=job.scheduled_runs):
+    planned = occurrences(start, recurrence, after=now, limit=_MAX_PLANNED, executed=job.scheduled_runs,
+                          immediate=opens_at_once(job))
+    for instant in planned:
         if instant >= end:
             break
         i = int((instant - cells[0].start) / step)

@@ -20,7 +20,8 @@ from scheduler_core.service.context import Services
 
 def default_anchor(now: datetime, recurrence: Recurrence | None) -> datetime:
     """The anchor of a job without `startTime`: now (its first run is immediate), or the start of the minute when a
-    schedule or cron picks the times, so that "hours 10, minutes 0" fires at 10:00:00, not at the creation's seconds.
+    schedule or cron picks the times, so that "hours 10, minutes 0" fires at 10:00:00, not at the creation's seconds
+    (a schedule's run at once comes from `opens_at_once`).
     """
     if recurrence is not None and (recurrence.schedule is not None or recurrence.cron is not None):
         return now.replace(second=0, microsecond=0)
@@ -32,10 +33,26 @@ def timing(job: StoredJob) -> tuple[datetime, Recurrence | None]:
     return job.definition.start_time or job.created_at, job.definition.recurrence
 
 
+def opens_at_once(job: StoredJob) -> bool:
+    """Whether the job's series opens with one run at once: a recurrence `schedule` without a startTime ("Run once
+    immediately. Run subsequent executions based on a recurrence schedule", reference (c)). A recurrence without a
+    schedule already starts at its anchor, its creation; cron (an extension) runs only at its own times."""
+    recurrence = job.definition.recurrence
+    return (
+        job.definition.start_time is None
+        and recurrence is not None
+        and recurrence.schedule is not None
+        and recurrence.cron is None
+    )
+
+
 def next_due(job: StoredJob, *, after: datetime, strictly_after: bool = False) -> datetime | None:
     """The job's next occurrence at (or strictly after) `after`, given the executions so far."""
     start, recurrence = timing(job)
-    due = next_occurrence(start, recurrence, after=after, executed=job.scheduled_runs, strictly_after=strictly_after)
+    due = next_occurrence(
+        start, recurrence, after=after, executed=job.scheduled_runs, strictly_after=strictly_after,
+        immediate=opens_at_once(job),
+    )
     return None if due is None else _whole_milliseconds(due)
 
 

@@ -45,6 +45,7 @@ from scheduler_core.service.dispatch import (
     enqueue,
     execution_id,
     next_due,
+    opens_at_once,
     schedule,
     timing,
 )
@@ -268,7 +269,8 @@ def _catch_up(
     and the Postponed rows of every other missed occurrence."""
     start, recurrence = timing(job)
     window = _window(services, job)
-    missed = _due_between(start, recurrence, occurrence.due, now, executed=job.scheduled_runs)
+    missed = _due_between(start, recurrence, occurrence.due, now, executed=job.scheduled_runs,
+                          immediate=opens_at_once(job))
     plan = plan_catch_up(missed, now, window)
     because = (
         f"the more recent occurrence {plan.fire.isoformat()} ran instead."
@@ -298,12 +300,15 @@ def _window(services: Services, job: StoredJob) -> timedelta:
 
 
 def _due_between(
-    start: datetime, recurrence: Recurrence | None, first: datetime, now: datetime, *, executed: int
+    start: datetime, recurrence: Recurrence | None, first: datetime, now: datetime, *, executed: int,
+    immediate: bool = False,
 ) -> Iterator[datetime]:
     """Occurrences from `first` up to `now`, in chunks (a week of missed per-second occurrences stays bounded)."""
     after, strictly = first, False
     for _ in range(_MAX_MISSED_CHUNKS):
-        chunk = occurrences(start, recurrence, after=after, limit=1000, executed=executed, strictly_after=strictly)
+        chunk = occurrences(start, recurrence, after=after, limit=1000, executed=executed, strictly_after=strictly,
+                            immediate=immediate)
+        immediate = False  # the run at once is only ever the first
         yield from (instant for instant in chunk if instant <= now)
         if not chunk or chunk[-1] > now:
             return

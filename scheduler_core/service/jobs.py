@@ -27,7 +27,15 @@ from scheduler_core.domain.precondition import NONE, Precondition
 from scheduler_core.domain.recurrence import occurrences
 from scheduler_core.ports import HistoryEntry, Page, StoredCollection, StoredJob, new_version
 from scheduler_core.service.context import Services
-from scheduler_core.service.dispatch import Occurrence, default_anchor, enqueue, next_due, schedule, timing
+from scheduler_core.service.dispatch import (
+    Occurrence,
+    default_anchor,
+    enqueue,
+    next_due,
+    opens_at_once,
+    schedule,
+    timing,
+)
 from scheduler_core.service.quota import check_new_job_fits, check_recurrence
 from scheduler_core.wire import format_datetime
 
@@ -339,5 +347,6 @@ def preview(services: Services, ref: JobRef, *, count: int, start: datetime | No
         return []
     anchor, recurrence = timing(job)
     after = start or services.clock()
-    found = occurrences(anchor, recurrence, after=after, limit=min(count, MAX_PREVIEW), executed=job.scheduled_runs)
+    found = occurrences(anchor, recurrence, after=after, limit=min(count, MAX_PREVIEW), executed=job.scheduled_runs,
+                        immediate=opens_at_once(job))
     return [format_datetime(t) for t in found]

@@ -484,3 +484,44 @@ def test_deleting_the_collection_drops_its_queued_occurrences() -> None:
 
     assert sim.calls_at == []
     assert sim.storage.due_until(START + 10 * HOUR) == []
+
+
+def test_a_schedule_without_a_start_time_runs_once_at_once_then_by_its_schedule() -> None:
+    # Reference (c), the startTime table: "No start time | Recurrence with schedule: Run once immediately. Run
+    # subsequent executions based on a recurrence schedule." The run at once counts towards `count`.
+    sim = Simulation()
+    sim.clock.now = START + timedelta(minutes=7, seconds=20)  # 12:07:20; the schedule says 13:00 and 15:00
+    sim.put("hourly-ish", {"action": http_action(), "recurrence": {
+        "frequency": "Day", "count": 3, "schedule": {"hours": [13, 15], "minutes": [0]}}})
+
+    sim.run_for(days=2)
+
+    assert sim.calls_at == [START + timedelta(minutes=7, seconds=20), START + timedelta(hours=1),
+                            START + timedelta(hours=3)]
+    assert sim.job("hourly-ish").state is JobState.COMPLETED
+
+
+def test_a_schedule_without_a_start_time_replaced_after_its_first_run_does_not_run_at_once_again() -> None:
+    sim = Simulation()
+    sim.clock.now = START + timedelta(minutes=7)
+    properties = {"action": http_action(), "recurrence": {"frequency": "Day", "schedule": {"hours": [13],
+                                                                                           "minutes": [0]}}}
+    sim.put("daily", properties)
+    sim.run_for(minutes=10)
+    sim.put("daily", {**properties, "action": {"type": "Http", "request": {"uri": TARGET, "method": "GET"}}})
+
+    sim.run_for(days=1, hours=1)
+
+    assert sim.calls_at == [START + timedelta(minutes=7), START + timedelta(hours=1), START + timedelta(hours=25)]
+
+
+def test_cron_and_a_start_time_keep_a_schedule_to_its_own_times() -> None:
+    sim = Simulation()
+    sim.clock.now = START + timedelta(minutes=7)
+    sim.put("cron", {"action": http_action(), "recurrence": {"cron": "0 13 * * *"}})
+    sim.put("started", {"startTime": iso(START), "action": http_action(),
+                        "recurrence": {"frequency": "Day", "schedule": {"hours": [13], "minutes": [0]}}})
+
+    sim.run_for(hours=2)
+
+    assert [t.replace(microsecond=0) for t in sim.calls_at] == [START + timedelta(hours=1)] * 2  # one call each
