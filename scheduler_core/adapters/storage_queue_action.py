@@ -155,9 +155,8 @@ class StorageQueueActionRunner:
         hidden = {**secrets, **sas_secrets(sas_token)}
         message = payload.message
         if payload.message_format is not StorageQueueMessageFormat.RAW:
-            message = storage_queue_envelope(
-                message, headers, client_request_id=str(uuid.uuid4()), region=self._region
-            )
+            request_id = headers.get("x-ms-client-request-id") or str(uuid.uuid4())  # the attempt's, as an Http call's
+            message = storage_queue_envelope(message, headers, client_request_id=request_id, region=self._region)
         try:
             # Checked again here (the API checks at PUT): a '/' or '..' could address another queue than the
             # internal-queue check below sees.

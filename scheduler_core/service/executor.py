@@ -25,6 +25,7 @@ counters and final state and a retry's message wait until no other attempt of th
 from __future__ import annotations
 
 import logging
+import uuid
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass, replace
 from datetime import datetime, timedelta
@@ -448,6 +449,11 @@ def _run(services: Services, job: StoredJob, occurrence: Occurrence, action: Act
         "x-ms-scheduler-execution-id": occurrence.execution_id,
         "x-ms-scheduler-retry-count": str(occurrence.retry),
         "x-ms-scheduler-action": occurrence.action_name.value,
+        # The old service's own headers, the elements of its queue envelope (docs/actions.md): the tag is the
+        # occurrence's, the request id this attempt's.
+        "x-ms-execution-tag": occurrence.execution_id,
+        "x-ms-client-request-id": str(uuid.uuid4()),
+        "x-ms-scheduler-execution-region": services.settings.region,
     }
     if action is None:  # the error action was removed after the main action failed
         return Outcome(False, "The job has no error action any more.")

@@ -49,6 +49,22 @@ def test_a_one_time_job_runs_once_at_its_start_time_and_completes() -> None:
     assert headers["x-ms-scheduler-jobid"] == "once" and headers["x-ms-scheduler-retry-count"] == "0"
 
 
+def test_a_call_carries_azure_schedulers_own_headers_the_tag_stable_and_the_request_id_new_per_attempt() -> None:
+    """The headers of the old service's calls, named after its queue envelope's elements (ExecutionTag,
+    ClientRequestId, Region): consumers that de-duplicated on `x-ms-execution-tag` keep working."""
+    sim = Simulation(respond=failing, env={"REGION_NAME": "West Europe"})
+    retry = {"retryType": "Fixed", "retryInterval": "PT1M", "retryCount": 2}
+    sim.put("tagged", {"startTime": iso(START), "action": http_action(retryPolicy=retry)})
+
+    sim.run_for(minutes=10)
+
+    headers = [call.headers for call in sim.actions.calls]
+    assert len(headers) == 3
+    assert {h["x-ms-execution-tag"] for h in headers} == {headers[0]["x-ms-scheduler-execution-id"]}
+    assert len({h["x-ms-client-request-id"] for h in headers}) == 3
+    assert {h["x-ms-scheduler-execution-region"] for h in headers} == {"West Europe"}
+
+
 def test_a_recurring_job_with_a_count_runs_that_often_on_time_then_completes() -> None:
     sim = Simulation()
     recurrence = {"frequency": "Hour", "count": 3}
