@@ -190,6 +190,59 @@ def _without_identity(job: dict[str, Any]) -> dict[str, Any]:
     return {k: v for k, v in job.items() if k not in ("id", "name")}
 
 
+# ---- integers: the swagger's `integer` is an int32 in every generated client ---------------------------------------
+
+BEYOND_INT32 = 2**31
+
+
+@pytest.mark.parametrize(
+    ("operation_id", "target", "properties"),
+    [
+        ("JobCollections_CreateOrUpdate", "properties.quota.maxJobCount", {"quota": {"maxJobCount": BEYOND_INT32}}),
+        (
+            "JobCollections_CreateOrUpdate",
+            "properties.quota.maxJobOccurrence",
+            {"quota": {"maxJobOccurrence": BEYOND_INT32}},
+        ),
+        (
+            "JobCollections_CreateOrUpdate",
+            "properties.quota.maxRecurrence.interval",
+            {"quota": {"maxRecurrence": {"frequency": "Minute", "interval": BEYOND_INT32}}},
+        ),
+        (
+            "Jobs_CreateOrUpdate",
+            "properties.recurrence.count",
+            {"recurrence": {"frequency": "Hour", "count": BEYOND_INT32}},
+        ),
+    ],
+)
+def test_an_integer_beyond_int32_is_refused_naming_the_field_as_clients_of_the_swagger_cannot_read_it_back(
+    client: Client, operation_id: str, target: str, properties: dict[str, Any]
+) -> None:
+    # The swagger's `integer` has no format, which AutoRest generates as int32 (.NET `int?`, Go `*int32`, the
+    # Az.Scheduler cmdlets' `Int32` parameters): a job answered with `count` 2147483648 breaks those clients' reads.
+    if operation_id == "Jobs_CreateOrUpdate":
+        client.call("JobCollections_CreateOrUpdate", {"location": "West US"}, expect=201)
+        body = job_bodies()[3]
+        body["properties"].update(properties)
+    else:
+        body = {"location": "West US", "properties": properties}
+    error = arm_error(client.raw(operation_id, body, jobName="job1"), 400, "BadRequest")
+    assert target in {d["target"] for d in error["error"]["details"]}
+    # The largest int32 is a value like any other.
+    body = copy.deepcopy(body)
+    _set(body, target, 2**31 - 1)
+    names = {"jobName": "job2"} if operation_id == "Jobs_CreateOrUpdate" else {"jobCollectionName": unique("jc")}
+    client.call(operation_id, body, expect=201, **names)
+
+
+def _set(body: dict[str, Any], path: str, value: Any) -> None:
+    *parents, last = path.split(".")
+    for key in parents:
+        body = body[key]
+    body[last] = value
+
+
 # ---- x-ms-pageable ---------------------------------------------------------------------------------------------------
 
 
