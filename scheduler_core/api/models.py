@@ -12,7 +12,7 @@ from typing import Annotated, Any, Literal
 
 from pydantic import AliasChoices, BaseModel, BeforeValidator, ConfigDict, Discriminator, Field, Tag
 
-from scheduler_core.api.types import Duration, UtcDateTime, canonical_literal, case_insensitive
+from scheduler_core.api.types import Duration, Int32, UtcDateTime, canonical_literal, case_insensitive
 from scheduler_core.domain.collection import CollectionDefinition, JobCollectionState, QuotaFrequency, SkuDefinition
 from scheduler_core.domain.definition import JobActionType, JobWrite
 from scheduler_core.domain.job import JobExecutionStatus, JobHistoryActionName, JobState
@@ -60,12 +60,12 @@ class Sku(Wire):
 
 class JobMaxRecurrence(Wire):
     frequency: _enum(QuotaFrequency) | None = None  # type: ignore[valid-type]
-    interval: int | None = Field(default=None, ge=1)
+    interval: Int32 | None = Field(default=None, ge=1)
 
 
 class JobCollectionQuota(Wire):
-    maxJobCount: int | None = Field(default=None, ge=1)
-    maxJobOccurrence: int | None = Field(default=None, ge=1)
+    maxJobCount: Int32 | None = Field(default=None, ge=1)
+    maxJobOccurrence: Int32 | None = Field(default=None, ge=1)
     maxRecurrence: JobMaxRecurrence | None = None
 
 
@@ -100,7 +100,7 @@ class RetryPolicy(Wire):
 
     retryType: _enum(RetryType) | None = None  # type: ignore[valid-type]
     retryInterval: Duration | None = None
-    retryCount: int | None = None
+    retryCount: Int32 | None = None
     maxRetryInterval: Duration | None = None
     multiplier: float | None = Field(default=None, ge=1)  # 0 must not silently become the default 2
     jitter: float | None = None
@@ -246,7 +246,7 @@ class JobAction(JobErrorAction):
 class JobRecurrenceScheduleMonthlyOccurrence(Wire):
     day: _enum(WeekDay) | None = None  # type: ignore[valid-type]
     # Capital O on the wire (swagger and SDK); the docs' samples write lowercase, so both are accepted.
-    Occurrence: int | None = Field(default=None, validation_alias=AliasChoices("Occurrence", "occurrence"))
+    Occurrence: Int32 | None = Field(default=None, validation_alias=AliasChoices("Occurrence", "occurrence"))
 
 
 def _one_or_many(value: Any) -> Any:
@@ -254,7 +254,7 @@ def _one_or_many(value: Any) -> Any:
     return [value] if isinstance(value, int) and not isinstance(value, bool) else value
 
 
-_IntegerList = Annotated[list[int], BeforeValidator(_one_or_many)]
+_IntegerList = Annotated[list[Int32], BeforeValidator(_one_or_many)]
 
 
 class JobRecurrenceSchedule(Wire):
@@ -267,8 +267,8 @@ class JobRecurrenceSchedule(Wire):
 
 class JobRecurrence(Wire):
     frequency: _enum(Frequency) | None = None  # type: ignore[valid-type]
-    interval: int | None = Field(default=None, ge=1)  # the upper bound depends on frequency: domain.recurrence
-    count: int | None = None
+    interval: Int32 | None = Field(default=None, ge=1)  # the upper bound depends on frequency: domain.recurrence
+    count: Int32 | None = None
     endTime: UtcDateTime | None = None
     schedule: JobRecurrenceSchedule | None = None
     timeZone: str | None = None  # extension: IANA zone for schedule hours and minutes
@@ -279,9 +279,9 @@ class JobRecurrence(Wire):
 
 
 class JobStatus(Wire):
-    executionCount: int | None = None
-    failureCount: int | None = None
-    faultedCount: int | None = None
+    executionCount: Int32 | None = None
+    failureCount: Int32 | None = None
+    faultedCount: Int32 | None = None
     lastExecutionTime: UtcDateTime | None = None
     nextExecutionTime: UtcDateTime | None = None
 
@@ -314,8 +314,8 @@ class JobHistoryDefinitionProperties(Wire):
     actionName: JobHistoryActionName | None = None
     status: JobExecutionStatus | None = None
     message: str | None = None
-    retryCount: int | None = None
-    repeatCount: int | None = None
+    retryCount: Int32 | None = None
+    repeatCount: Int32 | None = None
 
 
 class JobHistoryDefinition(Wire):

@@ -1,4 +1,4 @@
-"""Wire scalar types: case-insensitive enums, lenient datetimes, ISO 8601 / .NET TimeSpan durations.
+"""Wire scalar types: case-insensitive enums, lenient datetimes, ISO 8601 / .NET TimeSpan durations, int32 integers.
 
 Azure Scheduler accepted enum values in any case and emitted canonical case; datetimes without an offset are UTC and
 a date alone is midnight UTC; `retryInterval` came as ISO 8601 (`PT30S`) or .NET TimeSpan (`00:00:30`). Everything
@@ -13,7 +13,7 @@ from enum import Enum
 from typing import Annotated, Any, TypeVar
 
 import isodate
-from pydantic import BeforeValidator, PlainSerializer, WithJsonSchema
+from pydantic import BeforeValidator, Field, PlainSerializer, WithJsonSchema
 
 from scheduler_core.wire import format_datetime
 
@@ -109,3 +109,7 @@ Duration = Annotated[
     PlainSerializer(format_duration, return_type=str),
     WithJsonSchema({"type": "string", "format": "duration", "example": "PT30S"}),
 ]
+
+# The swagger's `integer` has no `format`, which AutoRest generates as int32 (.NET `int?`, Go `*int32`, the
+# Az.Scheduler cmdlets' `Int32`): a larger value stored would come back in a response those clients cannot read.
+Int32 = Annotated[int, Field(ge=-(2**31), le=2**31 - 1)]
