@@ -115,10 +115,13 @@ def import_(
         raise Failed(str(exc), 2) from None
     options = ImportOptions(collection, pairs, parameter_files, sets, _secrets(secrets), s.target.subscription,
                             s.target.resource_group, location)
+    notes: list[str] = []
     try:
-        jobs, collections = read_files(files, options)
+        jobs, collections = read_files(files, options, notes)
     except ReadError as exc:
         raise Failed(str(exc), 2) from None
+    for line in notes:
+        note(line)
     if not jobs:
         raise Failed("no Scheduler jobs found in the files", 1)
     plan = make_plan(s.client, jobs, collections, force=force, threads=min(threads, 8))

@@ -51,8 +51,15 @@ def parse_set(text: str) -> tuple[str | None, str, Any]:
     return (job or None), path.strip(), value
 
 
-def read_files(paths: Sequence[Path], options: ImportOptions) -> tuple[list[ImportedJob], list[ImportedCollection]]:
+def read_files(
+    paths: Sequence[Path], options: ImportOptions, notes: list[str] | None = None,
+) -> tuple[list[ImportedJob], list[ImportedCollection]]:
     """Every job and collection of the files, fixed up and ready to compare with the API.
+
+    Args:
+        paths: the files.
+        options: what the command's options say.
+        notes: where to add what the user should know of a file as a whole (resources left alone).
 
     Raises:
         ReadError: a file that is not JSON or of no known kind.
@@ -77,6 +84,7 @@ def read_files(paths: Sequence[Path], options: ImportOptions) -> tuple[list[Impo
             found, defined = arm.read_template(
                 doc, source, given, options.parameters, subscription=options.subscription,
                 resource_group=options.resource_group, location=options.location, directory=path.parent,
+                notes=notes,
             )
             jobs += found
             collections += defined
@@ -93,7 +101,8 @@ def read_files(paths: Sequence[Path], options: ImportOptions) -> tuple[list[Impo
             elif rest.is_collection(item):
                 collections.append(rest.read_collection(item, where))
             elif rest.is_job(item):
-                jobs.append(rest.read_job(item, where))
+                # A file of one job saved without its name (a PUT body: the name was in the URL) is named after it.
+                jobs.append(rest.read_job(item, where, None if listed else path.stem))
                 if more:
                     jobs[-1].warnings.append(f"{source} has a nextLink: the jobs of the list's further pages are "
                                              "not in it; save every page and import them all")

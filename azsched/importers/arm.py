@@ -26,6 +26,24 @@ _MAX_LINK_DEPTH = 8  # linked templates that link each other in a circle end her
 _SAS_SIGNATURE = re.compile(r"(?i)(\bsig=)[^&'\"\s]+")
 
 
+_QUOTA_FIELDS = {name.lower(): name for name in (
+    "maxJobCount", "maxJobOccurrence", "maxRecurrence", "frequency", "interval")}
+
+
+def _quota(quota: Mapping[str, Any]) -> dict[str, Any]:
+    """A collection's quota as the API reads it. Templates of the 2014 preview wrote numbers as strings
+    (`"maxJobCount": "10"`) and member names in any case (`"Frequency"`), which ARM's deserializer took; the API
+    takes neither, so the names get their case and the numeric strings become numbers here."""
+    fixed: dict[str, Any] = {}
+    for key, value in quota.items():
+        if isinstance(value, Mapping):
+            value = _quota(value)
+        elif isinstance(value, str) and value.strip().isdigit():
+            value = int(value)
+        fixed[_QUOTA_FIELDS.get(str(key).lower(), key)] = value
+    return fixed
+
+
 class _LinkError(Exception):
     """A linked template that cannot be read (the message names the link)."""
 
@@ -66,6 +84,7 @@ def coerce(value: str, declared: Mapping[str, Any] | None) -> Any:
 def read_template(
     doc: Mapping[str, Any], source: str, given: Mapping[str, Any], raw_given: Mapping[str, str],
     *, subscription: str, resource_group: str, location: str, directory: Path | None = None,
+    notes: list[str] | None = None,
 ) -> tuple[list[ImportedJob], list[ImportedCollection]]:
     """The jobs and collections of a template.
 
@@ -76,6 +95,7 @@ def read_template(
         raw_given: `--parameters k=v` strings (coerced to the declared type here; they win over files).
         subscription, resource_group, location: what `subscription()` and `resourceGroup()` return.
         directory: where the template file is: a nested deployment's `templateLink.relativePath` is read from there.
+        notes: where to add a line naming the other resource types the template holds (they are not imported).
     """
     try:
         scope = _scope(doc, given, raw_given, Scope(subscription_id=subscription, resource_group=resource_group,
@@ -85,6 +105,9 @@ def read_template(
     reader = _Reader(scope, source, directory)
     for i, resource in enumerate(doc.get("resources") or []):
         reader.resource(resource, f"resources[{i}]", None)
+    if notes is not None and reader.other_types:
+        counted = ", ".join(f"{t} ({n})" if n > 1 else t for t, n in reader.other_types.items())
+        notes.append(f"{source}: left alone, not Scheduler resources: {counted}")
     return reader.jobs, reader.collections
 
 
@@ -122,6 +145,7 @@ class _Reader:
         self.scope, self.source, self.directory, self.depth = scope, source, directory, depth
         self.jobs: list[ImportedJob] = []
         self.collections: list[ImportedCollection] = []
+        self.other_types: dict[str, int] = {}  # resource type -> how many: they are left alone, and the user told
 
     def resource(self, resource: Any, path: str, parent: tuple[str, str, dict[str, Any]] | None) -> None:
         """One resource (a `copy` loop expands to its copies); `parent` = (type, name, definition) when nested."""
@@ -150,14 +174,22 @@ class _Reader:
             self._nested_template(resource, path)
             return
         if full.lower() not in (COLLECTION_TYPE, JOB_TYPE):
-            return  # other resource types are not ours to read
+            self.other_types[full] = self.other_types.get(full, 0) + 1
+            return
         where = f"{self.source} {path}"
         try:
             if "condition" in resource and not evaluate_tree(resource["condition"], self.scope):
                 return
             name = str(evaluate_tree(resource.get("name", ""), self.scope))
         except Unresolvable as exc:
-            self._unreadable(resource, path, f"name {exc.expression}: {exc.reason}")
+            children = [c for c in resource.get("resources") or [] if isinstance(c, Mapping)]
+            if full.lower() == COLLECTION_TYPE and children:
+                # Its jobs are what the user is importing: each is reported, none silently skipped.
+                for i, child in enumerate(children):
+                    self._unreadable(child, f"{path}.resources[{i}]",
+                                     f"its job collection's name {exc.expression}: {exc.reason}")
+            else:
+                self._unreadable(resource, path, f"name {exc.expression}: {exc.reason}")
             return
         api_version = str(resource.get("apiVersion", ""))
         warnings = [] if not api_version or api_version in API_VERSIONS else [
@@ -217,6 +249,8 @@ class _Reader:
             nested.resource(child, f"{prefix}resources[{i}]", None)
         self.jobs += nested.jobs
         self.collections += nested.collections
+        for rtype, count in nested.other_types.items():
+            self.other_types[rtype] = self.other_types.get(rtype, 0) + count
 
     def _linked(self, link: Mapping[str, Any], path: str) -> tuple[Mapping[str, Any], str, Path | None]:
         """(template, source label, its directory) of a `templateLink` with a `relativePath`."""
@@ -253,6 +287,10 @@ class _Reader:
                 if problems:
                     # A collection's own field that cannot be evaluated: keep the plan's defaults for it.
                     definition.pop(key)
+        if isinstance(definition.get("properties"), Mapping) and isinstance(definition["properties"].get("quota"),
+                                                                             Mapping):
+            definition["properties"] = {**definition["properties"],
+                                        "quota": _quota(definition["properties"]["quota"])}
         return definition
 
     def _unreadable(self, resource: Mapping[str, Any], path: str, reason: str) -> None:

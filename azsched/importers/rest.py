@@ -30,8 +30,9 @@ def is_collection(node: Any) -> bool:
     return isinstance(node, Mapping) and str(node.get("type", "")).lower() == "microsoft.scheduler/jobcollections"
 
 
-def read_job(node: Mapping[str, Any], source: str) -> ImportedJob:
-    """A JobDefinition (ARM shape) or a classic job."""
+def read_job(node: Mapping[str, Any], source: str, file_name: str | None = None) -> ImportedJob:
+    """A JobDefinition (ARM shape) or a classic job; one without `name` or `id` is called `file_name` when given
+    (the stem of a file that holds it alone), with a warning."""
     if str(node.get("type", "")).lower() == _JOB_TYPE and not (
             isinstance(node.get("properties"), Mapping) and "action" in node["properties"]):
         collection, name = _identity(node)
@@ -46,6 +47,9 @@ def read_job(node: Mapping[str, Any], source: str) -> ImportedJob:
         name = str(node.get("id") or node.get("name") or "")
         job = ImportedJob(source, None, name.split("/")[-1], {k: node[k] for k in _CLASSIC_FIELDS if k in node})
         job.warnings.append("classic (2014) job JSON: enum values are accepted in any case")
+    if not job.name and file_name:
+        job.name = file_name
+        job.warnings.append(f"the job has no name (`name` or `id`): named after its file, {file_name}")
     if not job.name:
         job.problems.append("the job has no name (`name` or `id`)")
     return job
