@@ -23,9 +23,16 @@ E = TypeVar("E", bound=Enum)
 def case_insensitive(enum: type[E]) -> BeforeValidator:
     """A validator that maps any casing of an enum value to the member (unknown values fail enum validation)."""
     lookup = {str(member.value).lower(): member for member in enum}
+    # Not the submitted value: error messages never quote one (docs/api.md).
+    allowed = f"must be one of {', '.join(str(member.value) for member in enum)}"
 
     def parse(value: Any) -> Any:
-        return lookup.get(value.lower(), value) if isinstance(value, str) else value
+        if isinstance(value, enum):
+            return value
+        member = lookup.get(value.lower()) if isinstance(value, str) else None
+        if member is None:
+            raise ValueError(allowed)
+        return member
 
     return BeforeValidator(parse)
 

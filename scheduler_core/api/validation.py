@@ -146,11 +146,18 @@ def _path(loc: Sequence[Any]) -> str:
     return path
 
 
+def _message(error: Any) -> str:
+    """A validator's own sentence without pydantic's "Value error, " in front of it."""
+    if error["type"] == "value_error" and "error" in error.get("ctx", {}):
+        return str(error["ctx"]["error"])
+    return str(error["msg"])
+
+
 def _validate(model: type[BaseModel], raw: Any) -> BaseModel:
     try:
         return model.model_validate(raw, strict=True)  # no coercion across JSON types
     except ValidationError as exc:
-        problems = [Problem(_path(e["loc"]), e["msg"]) for e in exc.errors(include_url=False)]
+        problems = [Problem(_path(e["loc"]), _message(e)) for e in exc.errors(include_url=False)]
         raise InvalidInput(problems) from None
 
 

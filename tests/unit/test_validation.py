@@ -148,3 +148,33 @@ def test_a_collection_patch_keeps_explicit_nulls_and_drops_what_it_does_not_set(
     assert patch == {"tags": None, "properties": {"sku": {"name": "Free"}}}
     full = parse_collection({"id": "x", "location": "westus", "properties": {"state": "disabled"}})
     assert full == {"location": "westus", "properties": {"state": "Disabled"}}
+
+
+def _messages(raw: Any) -> dict[str, str]:
+    with pytest.raises(InvalidInput) as caught:
+        parse_job(raw, SETTINGS, NOW)
+    return {p.path: p.message for p in caught.value.problems}
+
+
+def test_an_unknown_enum_value_is_answered_with_the_values_the_field_takes_not_a_class_name() -> None:
+    messages = _messages({"properties": {
+        "action": {**HTTP, "retryPolicy": {"retryType": "Exponentialy"}},
+        "recurrence": {"frequency": "Hourly", "schedule": {"weekDays": ["Mon"]}},
+    }})
+    assert messages == {
+        "properties.action.retryPolicy.retryType": "must be one of None, Fixed, Exponential",
+        "properties.recurrence.frequency": "must be one of Minute, Hour, Day, Week, Month",
+        "properties.recurrence.schedule.weekDays[0]": (
+            "must be one of Monday, Tuesday, Wednesday, Thursday, Friday, Saturday, Sunday"
+        ),
+    }
+    assert _messages({"properties": {"action": {**HTTP, "type": 5}}}) == {
+        "properties.action.type": "must be one of Http, Https, StorageQueue, ServiceBusQueue, ServiceBusTopic",
+    }
+
+
+def test_a_value_error_reads_as_a_sentence_about_the_field_without_pydantics_prefix() -> None:
+    messages = _messages({"properties": {"action": {**HTTP, "retryPolicy": {"retryInterval": "soon"}}}})
+    assert messages == {
+        "properties.action.retryPolicy.retryInterval": "is not an ISO 8601 duration (PT30S) or a TimeSpan (00:00:30)",
+    }
