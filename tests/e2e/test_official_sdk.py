@@ -594,6 +594,37 @@ def test_an_out_of_range_top_is_a_400(client: SchedulerManagementClient) -> None
 # ------------------------------------------------------------------------------- the SDK's own tests, extensions
 
 
+def test_the_sdk_own_sample_job_round_trips_its_one_day_retry_interval(client: SchedulerManagementClient) -> None:
+    """azure-mgmt-scheduler's own test (skipped there: the old service answered "Malformed Job Object") passes a
+    `JobProperties` where the job goes; wrapped in a `JobDefinition`, the one-day retry interval comes back."""
+    collection = unique("myjobcollection")
+    free = m.JobCollectionDefinition(location="westus", properties=m.JobCollectionProperties(sku=m.Sku(name="Free")))
+    client.job_collections.create_or_update(GROUP, collection, free, **PLAIN_HTTP)
+    assert client.job_collections.get(GROUP, collection, **PLAIN_HTTP).name == collection
+
+    sample = {
+        "action": {
+            "request": {"uri": "http://example.org", "method": "GET"},
+            "type": "HTTP",
+            "retry_policy": {"retry_type": "fixed", "retry_interval": timedelta(days=1), "retry_count": 4},
+        },
+        "recurrence": {"frequency": "hour", "end_time": "2037-09-10T18:50:16.905Z", "interval": 10},
+        "state": "Disabled",
+    }
+    bare = _raises(lambda: _put(client, collection, "myjob", m.JobProperties.from_dict(sample)))
+    assert (bare.status_code, bare.error.code) == (400, "BadRequest")
+    assert {d.target for d in bare.error.details} == {"action", "recurrence", "state"}
+    assert "inside properties" in bare.error.message
+
+    _put(client, collection, "myjob", m.JobDefinition(properties=m.JobProperties.from_dict(sample)))
+    job = client.jobs.get(GROUP, collection, "myjob", **PLAIN_HTTP)
+    assert job.properties.action.retry_policy.retry_interval == timedelta(days=1)
+    assert job.properties.action.type == m.JobActionType.HTTP
+    assert job.properties.recurrence.frequency == m.RecurrenceFrequency.HOUR
+    assert job.properties.recurrence.end_time == datetime(2037, 9, 10, 18, 50, 16, 905000, tzinfo=UTC)
+    assert job.properties.state == m.JobState.DISABLED
+
+
 CRON_JOB = {
     "properties": {
         "startTime": "2035-01-01T00:00:00Z",
@@ -629,6 +660,20 @@ def test_extensions_show_as_additional_properties_and_survive_an_sdk_patch(
     stored = api.call("GET", path).json()["properties"]
     assert stored["recurrence"] == CRON_JOB["properties"]["recurrence"]
     assert stored["state"] == "Disabled"
+
+
+def test_an_sdk_put_that_drops_the_cron_it_cannot_send_is_refused_not_made_one_time(
+    client: SchedulerManagementClient, api: SchedulerApi, cron_job: tuple[str, str]
+) -> None:
+    """The SDK's models send only the fields they know, so the cron job it read goes back as `"recurrence": {}`.
+    Taken as "no recurrence", that made the job a one-time job without a word; it is a 400 naming the field."""
+    collection, path = cron_job
+    job = client.jobs.get(GROUP, collection, "weekdays", **PLAIN_HTTP)
+    error = _raises(lambda: _put(client, collection, "weekdays", job))
+    assert (error.status_code, error.error.code) == (400, "BadRequest")
+    assert [d.target for d in error.error.details] == ["properties.recurrence.frequency"]
+    assert "cron" in error.error.message
+    assert api.call("GET", path).json()["properties"]["recurrence"] == CRON_JOB["properties"]["recurrence"]
 
 
 @pytest.fixture
