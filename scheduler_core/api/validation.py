@@ -15,7 +15,7 @@ from typing import Any
 
 from pydantic import BaseModel, ValidationError
 
-from scheduler_core.api.models import JobCollectionDefinition, JobDefinition
+from scheduler_core.api.models import JobCollectionDefinition, JobDefinition, JobProperties
 from scheduler_core.client_certificates import fill_certificate_details
 from scheduler_core.domain.definition import JobActionType
 from scheduler_core.domain.errors import InvalidInput, PayloadTooLarge, Problem
@@ -186,12 +186,24 @@ def parse_job(raw: Any, settings: Settings, now: datetime) -> dict[str, Any]:
     size = len(json.dumps(raw, separators=(",", ":"), ensure_ascii=False))  # characters, not \u escapes
     if size > settings.max_job_chars:
         raise InvalidInput(f"The job is {size} characters; the maximum job size is {settings.max_job_chars}.", "")
+    if "properties" not in raw:
+        # azure-mgmt-scheduler serialises any model it is given, and its own test passed a JobProperties as the job.
+        misplaced = sorted(k for k in raw if k in JobProperties.model_fields)
+        if misplaced:
+            raise InvalidInput([Problem(k, "belongs inside properties: a job is {\"properties\": {...}}")
+                                for k in misplaced])
     model = _validate(JobDefinition, raw)
     properties: dict[str, Any] | None = model.model_dump(mode="json", exclude_none=True).get("properties")
     if not properties:
         raise InvalidInput("is required", "properties")
     properties.pop("status", None)
     problems = _action_problems(properties.get("action"), "properties.action", settings)
+    if properties.get("recurrence") == {}:
+        # Not "no recurrence": the SDK re-sends a cron recurrence it read as `{}` (its model has no `cron`), and
+        # taking that as absent turned the job into a one-time job without a word.
+        problems.append(Problem("properties.recurrence.frequency",
+                                "is required when cron is not given (a client that does not know the cron "
+                                "extension drops it: change such a job with PATCH)"))
     problems += fill_certificate_details(properties)  # reads each pfx; fills certificateThumbprint & co.
     if problems:
         raise InvalidInput(problems)

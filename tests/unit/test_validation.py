@@ -83,10 +83,22 @@ def test_a_valid_job_comes_back_canonical_with_secrets_and_without_status() -> N
         ({"action": {"type": "Http", "request": {**HTTP["request"], "headers": {"a": 1}}}},
          "properties.action.request.headers.a"),
         ({"action": HTTP, "extra": True}, "properties.extra"),
+        # What azure-mgmt-scheduler sends back for a cron recurrence it read: its model has no `cron`.
+        ({"action": HTTP, "recurrence": {}}, "properties.recurrence.frequency"),
+        ({"action": HTTP, "recurrence": {"timeZone": "Europe/Berlin"}}, "properties.recurrence.frequency"),
     ],
 )
 def test_each_problem_is_named_by_its_json_path(properties: dict, path: str) -> None:
     assert path in _paths({"properties": properties})
+
+
+def test_job_properties_sent_without_their_properties_wrapper_are_named_as_misplaced() -> None:
+    """azure-mgmt-scheduler serialises whatever model it is given: its own test passed `JobProperties` as the job."""
+    with pytest.raises(InvalidInput) as caught:
+        parse_job({"action": HTTP, "recurrence": {"frequency": "hour"}, "state": "Disabled"}, SETTINGS, NOW)
+    problems = {p.path: p.message for p in caught.value.problems}
+    assert set(problems) == {"action", "recurrence", "state"}
+    assert all("properties" in message for message in problems.values())
 
 
 def test_every_problem_of_a_body_is_reported_at_once() -> None:
