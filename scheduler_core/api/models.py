@@ -12,7 +12,7 @@ from typing import Annotated, Any, Literal
 
 from pydantic import AliasChoices, BaseModel, BeforeValidator, ConfigDict, Discriminator, Field, Tag
 
-from scheduler_core.api.types import Duration, Int32, UtcDateTime, canonical_literal, case_insensitive
+from scheduler_core.api.types import Duration, Int32, PositiveDuration, UtcDateTime, canonical_literal, case_insensitive
 from scheduler_core.domain.collection import CollectionDefinition, JobCollectionState, QuotaFrequency, SkuDefinition
 from scheduler_core.domain.definition import JobActionType, JobWrite
 from scheduler_core.domain.job import JobExecutionStatus, JobHistoryActionName, JobState
@@ -205,7 +205,7 @@ class ServiceBusBrokeredMessageProperties(Wire):
     replyToSessionId: str | None = None
     scheduledEnqueueTimeUtc: UtcDateTime | None = None
     sessionId: str | None = None
-    timeToLive: Duration | None = None
+    timeToLive: PositiveDuration | None = None  # Service Bus refuses a message that has expired already
     to: str | None = None
     viaPartitionKey: str | None = None
 

@@ -13,7 +13,7 @@ from enum import Enum
 from typing import Annotated, Any, TypeVar
 
 import isodate
-from pydantic import BeforeValidator, Field, PlainSerializer, WithJsonSchema
+from pydantic import AfterValidator, BeforeValidator, Field, PlainSerializer, WithJsonSchema
 
 from scheduler_core.wire import format_datetime
 
@@ -120,3 +120,12 @@ Duration = Annotated[
 # The swagger's `integer` has no `format`, which AutoRest generates as int32 (.NET `int?`, Go `*int32`, the
 # Az.Scheduler cmdlets' `Int32`): a larger value stored would come back in a response those clients cannot read.
 Int32 = Annotated[int, Field(ge=-(2**31), le=2**31 - 1)]
+
+
+def _positive(value: timedelta) -> timedelta:
+    if value <= timedelta(0):
+        raise ValueError("must be longer than zero")
+    return value
+
+
+PositiveDuration = Annotated[Duration, AfterValidator(_positive)]

@@ -190,3 +190,15 @@ def test_a_value_error_reads_as_a_sentence_about_the_field_without_pydantics_pre
     assert messages == {
         "properties.action.retryPolicy.retryInterval": "is not an ISO 8601 duration (PT30S) or a TimeSpan (00:00:30)",
     }
+
+
+@pytest.mark.parametrize("ttl", ["-PT1H", "PT0S"])
+def test_a_service_bus_message_that_would_expire_before_it_is_sent_is_refused(ttl: str) -> None:
+    action = {"type": "ServiceBusQueue", "serviceBusQueueMessage": {
+        "namespace": "ns", "queueName": "q", "message": "m", "transportType": "AMQP",
+        "authentication": {"type": "SharedAccessKey", "sasKeyName": "k", "sasKey": "s"},
+        "brokeredMessageProperties": {"timeToLive": ttl},
+    }}
+    assert _messages({"properties": {"action": action}}) == {
+        "properties.action.serviceBusQueueMessage.brokeredMessageProperties.timeToLive": "must be longer than zero",
+    }
