@@ -11,12 +11,13 @@ import json
 import re
 from collections.abc import Mapping, Sequence
 from datetime import UTC, datetime, timedelta
-from typing import Any
+from typing import Any, TypeVar
 
 from pydantic import BaseModel, ValidationError
 
 from scheduler_core.api.models import JobCollectionDefinition, JobDefinition, JobProperties
 from scheduler_core.client_certificates import fill_certificate_details
+from scheduler_core.domain.collection import max_quota_interval
 from scheduler_core.domain.definition import JobActionType
 from scheduler_core.domain.errors import InvalidInput, PayloadTooLarge, Problem
 from scheduler_core.domain.payloads import AuthenticationType
@@ -34,6 +35,8 @@ from scheduler_core.domain.targets import (
 )
 from scheduler_core.settings import IDENTITY_QUEUES_SETTING, Settings
 from scheduler_core.wire import parse_instant, recurrence_from_wire, retry_policy_from_wire
+
+M = TypeVar("M", bound=BaseModel)
 
 _TAGS = {kind.value for kind in AuthenticationType}
 _PAYLOAD = {kind.value: kind.payload_field for kind in JobActionType}
@@ -153,7 +156,7 @@ def _message(error: Any) -> str:
     return str(error["msg"])
 
 
-def _validate(model: type[BaseModel], raw: Any) -> BaseModel:
+def _validate(model: type[M], raw: Any) -> M:
     try:
         return model.model_validate(raw, strict=True)  # no coercion across JSON types
     except ValidationError as exc:
@@ -169,6 +172,13 @@ def parse_collection(raw: Any, *, partial: bool = False) -> dict[str, Any]:
     if not isinstance(raw, Mapping):
         raise InvalidInput("The request body must be a JSON object (a JobCollectionDefinition).", "")
     model = _validate(JobCollectionDefinition, raw)
+    limit = model.properties.quota.maxRecurrence if model.properties and model.properties.quota else None
+    if limit is not None and limit.interval is not None and limit.interval > max_quota_interval(limit.frequency):
+        # Checked on requests only: a response is validated against the same model, and a row stored under an
+        # older rule must stay readable.
+        top = max_quota_interval(limit.frequency)
+        raise InvalidInput(f"must be at most {top} for this frequency (18 months, the longest a job may recur)",
+                           "properties.quota.maxRecurrence.interval")
     read_only = {"id", "type", "name"}
     if partial:
         return model.model_dump(mode="json", exclude_unset=True, exclude=read_only)

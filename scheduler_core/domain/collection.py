@@ -59,6 +59,16 @@ _PERIODS = {
 }
 
 
+#: The longest a job may recur (18 months: reference (c)); a quota allowing only longer gaps would refuse every
+#: recurring job and, beyond timedelta's range, could not even be compared with one.
+LONGEST_QUOTA_GAP = timedelta(days=548)
+
+
+def max_quota_interval(frequency: QuotaFrequency | None) -> int:
+    """The largest `maxRecurrence.interval` for `frequency` (None: the plan's, at the finest a second)."""
+    return LONGEST_QUOTA_GAP // (frequency or QuotaFrequency.SECOND).period
+
+
 @dataclass(frozen=True)
 class MaxRecurrence:
     """How often a job of the collection may recur at most (wire `maxRecurrence`): once per `interval` `frequency`s.
