@@ -363,7 +363,9 @@ def job_to_wire(job: StoredJob) -> dict[str, Any]:
     }
     if job.status.last_execution_time:
         status["lastExecutionTime"] = format_datetime(job.status.last_execution_time)
-    if job.status.next_execution_time:
+    if job.status.next_execution_time and job.state is JobState.ENABLED:
+        # A Disabled job does not run at the time kept for when it is enabled again; the real service answered
+        # Disabled jobs without it (reference (i), the .NET SDK's session records).
         status["nextExecutionTime"] = format_datetime(job.status.next_execution_time)
     return {
         "id": job.ref.arm_id,

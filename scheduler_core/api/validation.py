@@ -235,7 +235,7 @@ def _action_problems(action: Mapping[str, Any] | None, path: str, settings: Sett
         problems += [
             Problem(f"{path}.{payload_name}.{field}", _required(payload_name, field))
             for field in _REQUIRED[payload_name]
-            if not payload.get(field) and not _identity_allowed(payload_name, field, payload, settings)
+            if _missing(payload, field) and not _identity_allowed(payload_name, field, payload, settings)
         ]
     for other in set(_PAYLOAD.values()) - {payload_name}:
         if action.get(other):
@@ -258,6 +258,12 @@ def _action_problems(action: Mapping[str, Any] | None, path: str, settings: Sett
     if action.get("errorAction"):
         problems += _action_problems(action["errorAction"], f"{path}.errorAction", settings)
     return problems
+
+
+def _missing(payload: Mapping[str, Any], field: str) -> bool:
+    """Whether a required payload field is absent. A message may be empty: the classic "Create Job" reference's
+    storage-queue sample posts `"message": ""` (reference (i))."""
+    return payload.get(field) is None if field == "message" else not payload.get(field)
 
 
 def _identity_allowed(payload_name: str, field: str, payload: Mapping[str, Any], settings: Settings) -> bool:
