@@ -14,7 +14,7 @@ import json
 from collections.abc import Callable, Mapping
 from dataclasses import replace
 from typing import Any
-from urllib.parse import quote, quote_plus
+from urllib.parse import quote, quote_plus, urlsplit
 
 from scheduler_core.domain.definition import Action
 from scheduler_core.domain.payloads import (
@@ -66,6 +66,68 @@ def merge_secrets(definition: Mapping[str, Any], secrets: Mapping[str, str]) -> 
         if isinstance(node, dict):
             node[leaf] = value
     return merged
+
+
+_MISSING = object()
+
+
+def _at(node: Any, path: str) -> Any:
+    for key in path.split(".") if path else []:
+        node = node.get(key, _MISSING) if isinstance(node, Mapping) else _MISSING
+    return node
+
+
+def _origin(uri: Any) -> Any:
+    """Scheme, host and port of a URI, as a client connects to them (the URI itself when it cannot be read)."""
+    try:
+        parts = urlsplit(str(uri))
+        port = parts.port or {"http": 80, "https": 443}.get(parts.scheme.lower())
+        return (parts.scheme.lower(), (parts.hostname or "").lower(), port)
+    except ValueError:
+        return uri
+
+
+def _destination(properties: Mapping[str, Any], path: str) -> Any:
+    """Where the secret at `path` goes, or what it buys: the request's origin (Http), the namespace (Service Bus)
+    or the storage account (StorageQueue), and the non-secret fields of its `authentication` (type, username,
+    tenant, audience, clientId, sasKeyName: an OAuth secret buys a token for the audience, sent to the origin)."""
+    parent = path.rpartition(".")[0]
+    identity: Any = ()
+    if parent.endswith("authentication"):
+        auth = _at(properties, parent)
+        if isinstance(auth, Mapping):
+            identity = tuple(sorted((k, str(v).lower()) for k, v in auth.items() if k not in SECRET_FIELDS))
+        parent = parent.rpartition(".")[0]
+    carrier = _at(properties, parent)
+    if not isinstance(carrier, Mapping):
+        return None
+    if "uri" in carrier:
+        return _origin(carrier["uri"]), identity
+    return str(carrier.get("namespace") or carrier.get("storageAccount") or "").lower(), identity
+
+
+def rebound_secrets(
+    stored: Mapping[str, Any], secrets: Mapping[str, str], merged: Mapping[str, Any], given: Mapping[str, Any]
+) -> list[str]:
+    """The paths of stored secrets that a PATCH would carry to another destination without giving them again.
+
+    A stored secret is bound to where it is sent: whoever may write a job must not be able to point its stored
+    password, pfx, OAuth secret, SAS token or key at a host of their own and collect it. A PATCH that changes the
+    destination gives the secret again; one that does not keeps it (`merge_secrets`).
+
+    Args:
+        stored: the job's stored `properties` (without secrets).
+        secrets: its stored secrets by path.
+        merged: the `properties` the PATCH results in, canonical, secrets included.
+        given: the PATCH's own `properties`.
+    """
+    return sorted(
+        path
+        for path, value in secrets.items()
+        if _at(given, path) is _MISSING
+        and _at(merged, path) == value
+        and _destination(stored, path) != _destination(merged, path)
+    )
 
 
 # Shorter values (and shorter cut-off tails) are left alone: hiding them would garble messages and tell little.

@@ -226,6 +226,51 @@ def test_secrets_survive_a_patch_that_does_not_touch_them(api: SchedulerApi) -> 
     _assert_no_secret(patched.text)
 
 
+@pytest.mark.parametrize(
+    ("action", "patch", "secret_paths"),
+    [
+        ("basic", {"request": {"uri": "https://collector.example/steal"}}, ["request.authentication.password"]),
+        ("basic", {"request": {"uri": "https://example.invalid:8443/hook"}}, ["request.authentication.password"]),
+        ("basic", {"request": {"uri": "http://example.invalid/hook"}}, ["request.authentication.password"]),
+        ("certificate", {"request": {"uri": "https://collector.example/"}},
+         ["request.authentication.password", "request.authentication.pfx"]),
+        ("oauth", {"request": {"uri": "https://collector.example/"}}, ["request.authentication.secret"]),
+        ("oauth", {"request": {"authentication": {"audience": "https://vault.azure.net"}}},
+         ["request.authentication.secret"]),
+        ("storage-queue", {"queueMessage": {"storageAccount": "collector"}}, ["queueMessage.sasToken"]),
+        ("service-bus-queue", {"serviceBusQueueMessage": {"namespace": "collector"}},
+         ["serviceBusQueueMessage.authentication.sasKey"]),
+    ],
+)
+def test_a_patch_that_sends_a_stored_secret_somewhere_else_must_give_it_again(
+    api: SchedulerApi, action: str, patch: dict, secret_paths: list[str]
+) -> None:
+    """A stored secret stays bound to where it is sent: another writer of the job cannot point it at a host of
+    their own with a PATCH and collect it. Given again, the same PATCH is fine; a PATCH that keeps the destination
+    keeps the secret (test above)."""
+    collection = api.new_collection()
+    put_job(api, collection, "bound", {"properties": {"startTime": FAR_FUTURE, "action": ACTIONS[action]}})
+    path = api.job_path(collection, "bound")
+    before = api.call("GET", path).json()
+
+    refused = api.call("PATCH", path, {"properties": {"action": patch}})
+
+    assert refused.status_code == 400, refused.text
+    assert sorted(d["target"] for d in refused.json()["error"]["details"]) == [
+        f"properties.action.{p}" for p in secret_paths
+    ]
+    _assert_no_secret(refused.text)
+    assert api.call("GET", path).json() == before, "nothing changed"
+    again = json.loads(json.dumps(patch))
+    for secret_path in secret_paths:
+        *parents, leaf = secret_path.split(".")
+        node, original = again, ACTIONS[action]
+        for key in parents:
+            node, original = node.setdefault(key, {}), original[key]
+        node[leaf] = original[leaf]
+    assert api.call("PATCH", path, {"properties": {"action": again}}).status_code == 200
+
+
 def test_validation_errors_never_quote_a_secret(api: SchedulerApi) -> None:
     collection = api.new_collection()
     action = json.loads(json.dumps(ACTIONS["basic"]))

@@ -23,11 +23,18 @@ from scheduler_core.api.routes.common import (
 )
 from scheduler_core.api.validation import parse_job, parse_json
 from scheduler_core.domain.definition import JobWrite
-from scheduler_core.domain.errors import InvalidInput
+from scheduler_core.domain.errors import InvalidInput, Problem
 from scheduler_core.domain.job import JobExecutionStatus, JobState
 from scheduler_core.ports import StoredJob
+from scheduler_core.secrets import rebound_secrets
 from scheduler_core.service import jobs
 from scheduler_core.service.merge import merge_patch
+
+# Not the value: error messages never quote one, and this one is a secret.
+_GIVE_AGAIN = (
+    "must be given again: the PATCH changes where it is sent (the request's scheme, host or port, the Service Bus "
+    "namespace, the storage account, or the authentication's other fields)"
+)
 
 router = APIRouter(dependencies=[Depends(check_api_version)])
 
@@ -72,6 +79,9 @@ async def patch_job(request: Request, response: Response, ref: JobRefDep, servic
         # Called inside the service's guarded write, again after a concurrent write: nothing is lost.
         base = {"properties": models.job_properties_to_wire(current)}
         properties = parse_job(merge_patch(base, patch), services.settings, services.clock())
+        moved = rebound_secrets(current.definition.wire, current.secrets, properties, raw.get("properties") or {})
+        if moved:
+            raise InvalidInput([Problem(f"properties.{path}", _GIVE_AGAIN) for path in moved])
         if keep_state:
             properties.pop("state", None)  # keep whatever state the job reaches meanwhile
         return models.job_write_from_wire(properties)
