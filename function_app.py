@@ -4,7 +4,7 @@
 - Timer `planner`: every tick moves occurrences due within the lookahead from the due index onto the queue.
 - Queue `executor`: runs one attempt of one occurrence.
 - Timer `poison_sweep` (the planner's schedule): records what reached the poison queue as faulted occurrences.
-- Timer `maintenance`: prunes history beyond the retention settings.
+- Timer `maintenance`: prunes history beyond the retention settings and recounts each collection's jobs.
 """
 
 from __future__ import annotations

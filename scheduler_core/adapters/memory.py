@@ -337,6 +337,13 @@ class MemoryQueue:
             self._messages = [m for m in self._messages if m.visible_at > now]
         return ready
 
+    def redeliver(self, message: Sent, *, after_seconds: float) -> None:
+        """Put a taken message back with its id, visible again after `after_seconds`: what the host does with a
+        message whose function failed, or whose instance died holding it (its lease runs out)."""
+        visible = self._clock() + timedelta(seconds=after_seconds)
+        with self._lock:
+            self._messages.append(replace(message, visible_at=visible))
+
     def next_visible(self) -> datetime | None:
         """When the next message becomes visible (None when the queue is empty)."""
         with self._lock:

@@ -89,8 +89,13 @@ def patch_collection(
 def _apply_state_to_jobs(
     services: Services, ref: CollectionRef, *, previous: StoredCollection, now_enabled: bool
 ) -> None:
-    if previous.enabled != now_enabled:
-        set_jobs_state(services, ref, JobState.ENABLED if now_enabled else JobState.DISABLED)
+    """A collection that was enabled enables its jobs; a disabled one disables every job still enabled, also when it
+    was disabled already: the write that disabled it may have died before its jobs were, and a retry completes it
+    (a job of a disabled collection is not Enabled: `jobs._in_collection`)."""
+    if not now_enabled:
+        set_jobs_state(services, ref, JobState.DISABLED)
+    elif not previous.enabled:
+        set_jobs_state(services, ref, JobState.ENABLED)
 
 
 def get_collection(services: Services, ref: CollectionRef) -> StoredCollection:
@@ -109,7 +114,13 @@ def delete_collection(services: Services, ref: CollectionRef, condition: Precond
         JobCollectionNotFound: no such collection.
         PreconditionFailed: it does not meet `condition` (checked before anything is deleted).
     """
-    condition.check(ref.name, services.storage.get_collection(ref).version)
+    try:
+        condition.check(ref.name, services.storage.get_collection(ref).version)
+    except JobCollectionNotFound:
+        # A delete that died after the collection's row went (or a job created meanwhile) leaves jobs behind: a
+        # retry removes them before it answers 404.
+        _delete_jobs(services, ref)
+        raise
     _delete_jobs(services, ref)
     services.storage.delete_collection(ref)
     # A job created meanwhile took its slot before the collection went (a later one cannot take one and removes
@@ -118,11 +129,13 @@ def delete_collection(services: Services, ref: CollectionRef, condition: Precond
 
 
 def _delete_jobs(services: Services, ref: CollectionRef) -> None:
+    """Each job's occurrence and history, then its row: an instance that dies midway leaves the row, which the
+    retry lists and deletes again, never history without its job."""
     for job in services.storage.all_jobs(ref):
-        services.storage.delete_job(job.ref)
         if job.status.next_execution_time:
             services.storage.remove_due(job.ref, job.status.next_execution_time)
         services.storage.delete_history(job.ref)
+        services.storage.delete_job(job.ref)
 
 
 def set_collection_state(

@@ -245,6 +245,11 @@ def _unexpected(
     if services.storage.claim(occurrence.attempt, token).claim is not Claim.LOST:  # claimed, so one row only
         _record(services, occurrence, now, now, POSTPONED, reason)
         services.telemetry.postponed()
+        following = job.status.next_execution_time
+        if job.state is JobState.ENABLED and following is not None and following != occurrence.due:
+            # The write that changed the job may have died before it scheduled its next occurrence (docs/storage.md,
+            # crash consistency): scheduling it again is idempotent (one claim per occurrence among its messages).
+            schedule(services, job, following, now)
     return None
 
 
@@ -253,13 +258,23 @@ def _claimed_before(
 ) -> tuple[StoredJob, Occurrence] | None:
     """A scheduled first attempt whose claim was taken already: by another message (nothing to do), or by this
     message's earlier delivery, which crashed (run it again, and make sure the next occurrence is queued: the crash
-    may have come between the two)."""
+    may have come between the two).
+
+    Run again only while the job is Enabled: the earlier delivery of a disabled job's occurrence claimed it to
+    postpone it (or the job was disabled since), so it is recorded Postponed, never run; a Completed or Faulted job
+    reached that state by recording the outcome of its last occurrence."""
     if claimed.claim is Claim.LOST or claimed.job is None:
         log.info("occurrence %s already dispatched by another message", occurrence.execution_id)
         return None
     job = claimed.job
     if job.status.next_execution_time is not None:
         schedule(services, job, job.status.next_execution_time, now)
+    if job.state is JobState.DISABLED:
+        _record(services, occurrence, now, now, POSTPONED, _disabled_reason(services, job))
+        services.telemetry.postponed()
+        return None
+    if job.state is not JobState.ENABLED:
+        return None
     return job, occurrence
 
 

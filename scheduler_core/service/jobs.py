@@ -237,14 +237,22 @@ def _first_due(job: StoredJob, now: datetime) -> datetime | None:
 
 
 def _reschedule(services: Services, before: StoredJob | None, after: StoredJob, now: datetime) -> None:
+    """Make sure the job's next occurrence is scheduled, then forget the one it replaces.
+
+    Crash consistency (docs/storage.md): the next occurrence is scheduled even when it did not change, since the
+    request that stored it may have died before scheduling it (a client's retry of a create or replace finds the job
+    stored as it wants it); scheduling is idempotent (one due entry per occurrence, one claim per occurrence among
+    its messages). The new one goes first: an instance dying in between leaves the old entry, whose occurrence the
+    executor then finds changed, never a job with nothing scheduled.
+    """
     old = before.status.next_execution_time if before else None
     new = after.status.next_execution_time
-    if old is not None and old != new:
-        services.storage.remove_due(after.ref, old)
-    if new is not None and new != old:
+    if new is not None:
         # A client waits for this write: alone, it does not queue behind the bucket's transaction in flight (jobs
         # created together are mostly due together, in one bucket).
         schedule(services, after, new, now, alone=True)
+    if old is not None and old != new:
+        services.storage.remove_due(after.ref, old)
 
 
 def delete_job(services: Services, ref: JobRef, condition: Precondition = NONE) -> None:
@@ -254,8 +262,15 @@ def delete_job(services: Services, ref: JobRef, condition: Precondition = NONE) 
         JobNotFound: no such job.
         PreconditionFailed: the job does not meet `condition` (the delete is guarded by what was checked).
     """
-    for _ in range(_WRITE_ATTEMPTS):
-        job = services.storage.get_job(ref)
+    for attempt in range(_WRITE_ATTEMPTS):
+        try:
+            job = services.storage.get_job(ref)
+        except JobNotFound:
+            if attempt == 0:
+                # A delete that died after the job's row went leaves its history and claims: a retry removes them
+                # (a job created later under the name must not inherit them).
+                services.storage.delete_history(ref)
+            raise
         condition.check(ref.name, job.version)
         try:
             services.storage.delete_job(ref, etag=job.etag if condition.if_match else None)
