@@ -852,8 +852,10 @@ def _page_of(
 
 
 def _claim_key(attempt: Attempt) -> str:
-    """`D|{due}|{action}|{retry}`: the row key of an attempt's claim (the due time as the message carries it)."""
-    return f"D|{attempt.due.isoformat(timespec='milliseconds')}|{attempt.action.value}|{attempt.retry}"
+    """`D|{due}|{action}|{retry}`, and `|{run}` for a run-now: the row key of an attempt's claim (the due time as
+    the message carries it)."""
+    key = f"D|{attempt.due.isoformat(timespec='milliseconds')}|{attempt.action.value}|{attempt.retry}"
+    return f"{key}|{attempt.run}" if attempt.run else key
 
 
 def _claimed_due(row_key: str) -> datetime:

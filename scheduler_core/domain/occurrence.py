@@ -24,12 +24,14 @@ def execution_id(job: JobRef, due: datetime) -> str:
 @dataclass(frozen=True)
 class Attempt:
     """One attempt of one occurrence, what a claim is taken on: the job, the occurrence's nominal time, the action
-    and the retry (0 = the first try). How it is keyed in storage is the adapter's business."""
+    and the retry (0 = the first try); for a run-now also its execution id (`run`), since two run-now requests of
+    one instant are two occurrences. How it is keyed in storage is the adapter's business."""
 
     job: JobRef
     due: datetime
     action: JobHistoryActionName = JobHistoryActionName.MAIN_ACTION
     retry: int = 0
+    run: str | None = None
 
 
 @dataclass(frozen=True)
@@ -64,7 +66,7 @@ class Occurrence:
     @property
     def attempt(self) -> Attempt:
         """What the executor claims for this message."""
-        return Attempt(self.job, self.due, self.action_name, self.retry)
+        return Attempt(self.job, self.due, self.action_name, self.retry, self.execution_id if self.manual else None)
 
     @property
     def first_attempt(self) -> bool:

@@ -57,8 +57,10 @@ def put_job(
         StateConflict: a state change of a Completed or Faulted job.
     """
     # Without If-Match the job is assumed new: inserted without a read first (an insert that finds it costs one
-    # refused request, then the replace path reads it), since creating is what bulk clients do most.
-    return _write_job(services, ref, lambda _current: write, condition, assume_new=condition.if_match is None)
+    # refused request, then the replace path reads it), since creating is what bulk clients do most. Not with a
+    # state only an existing job may repeat (saved Completed/Faulted JSON put back): that one is read first.
+    assume_new = condition.if_match is None and write.state in (None, JobState.ENABLED, JobState.DISABLED)
+    return _write_job(services, ref, lambda _current: write, condition, assume_new=assume_new)
 
 
 def patch_job(
@@ -156,14 +158,29 @@ def _write_job(
 def _transition(current: JobState, wanted: JobState) -> JobState:
     if wanted is current:
         return current
+    return apply_event(current, _setting(wanted))
+
+
+def _setting(wanted: JobState) -> JobEvent:
+    """The event of a user setting `state` to `wanted`: only Enabled and Disabled can be set (reference (e)).
+
+    Raises:
+        InvalidInput: `wanted` is Completed or Faulted.
+    """
     event = {JobState.ENABLED: JobEvent.ENABLE, JobState.DISABLED: JobEvent.DISABLE}.get(wanted)
     if event is None:
         raise InvalidInput(f"state can be set to Enabled or Disabled, not {wanted.value}", "properties.state")
-    return apply_event(current, event)
+    return event
 
 
 def _initial_state(requested: JobState | None, collection: StoredCollection) -> JobState:
-    """A new job's state: as requested (Enabled by default), but a disabled collection's new jobs start Disabled."""
+    """A new job's state: as requested (Enabled by default), but a disabled collection's new jobs start Disabled.
+
+    Raises:
+        InvalidInput: a new job cannot start Completed or Faulted.
+    """
+    if requested is not None:
+        _setting(requested)
     return _in_collection(requested or JobState.ENABLED, collection)
 
 
