@@ -85,6 +85,9 @@ class StoredJob:
     secrets: Mapping[str, str] = field(default_factory=dict, repr=False)
     version: str = "1"
     manual_runs: int = 0  # run-now executions: counted in executionCount, but not against recurrence `count`
+    # Scheduled runs before the job's timing (startTime, recurrence) was last changed: a new schedule starts a new
+    # series, whose `count` and one-time run are its own (executionCount goes on counting all runs).
+    series_base: int = 0
     # The storage adapters' record of the claims of recent scheduled first attempts (`AttemptClaims.claim` with
     # `advance`): opaque to the service, which only ever sees the claim's result.
     dispatched: tuple[tuple[datetime, str], ...] = ()
@@ -98,7 +101,8 @@ class StoredJob:
 
     @property
     def scheduled_runs(self) -> int:
-        return self.status.execution_count - self.manual_runs
+        """Scheduled runs of the current series: what its `count` and a one-time run are held against."""
+        return max(0, self.status.execution_count - self.manual_runs - self.series_base)
 
 
 @dataclass(frozen=True)

@@ -88,7 +88,7 @@ def _schema(entity: Mapping[str, Any]) -> int:
 _LIST_COLUMNS = [
     "Name", "Definition", "State", "ExecutionCount", "FailureCount", "FaultedCount", "LastExecutionTime",
     "NextExecutionTime", "CreatedAt", "Generation", "Version", "SchemaVersion", "ManualRuns", "LastResult", "Timestamp",
-    "DisabledBy", "DisabledAt", "DisabledReason",
+    "DisabledBy", "DisabledAt", "DisabledReason", "SeriesBase",
 ]
 
 
@@ -354,6 +354,7 @@ class TableStorage:
             secrets=json.loads(self._unseal(sealed)) if sealed else {},
             version=str(entity.get("Version") or "1") if layout >= 2 else f"g{entity.get('Generation', 1)}",
             manual_runs=int(entity.get("ManualRuns", 0)),
+            series_base=int(entity.get("SeriesBase", 0)),  # absent before it was introduced: one series
             dispatched=tuple((datetime.fromisoformat(d), t) for d, t in json.loads(entity.get("Dispatched") or "[]")),
             etag=etag or entity.metadata["etag"],
             disabled_note=_note_from(entity),
@@ -377,6 +378,7 @@ class TableStorage:
             "DisabledBy": job.disabled_note.by if job.disabled_note else "",
             "DisabledAt": _iso(job.disabled_note.at) if job.disabled_note else "",
             "DisabledReason": job.disabled_note.reason if job.disabled_note else "",
+            "SeriesBase": job.series_base,
         }
 
     def get_job(self, ref: JobRef) -> StoredJob:

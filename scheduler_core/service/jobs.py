@@ -140,6 +140,9 @@ def _write_job(
         state = _in_collection(current.state if requested is None else _transition(current.state, requested),
                                collection)
         note = current.disabled_note if state is JobState.DISABLED else None
+        retimed = (definition.start_time, definition.recurrence) != (
+            current.definition.start_time, current.definition.recurrence
+        )
         job = replace(
             current,
             definition=definition,
@@ -147,6 +150,9 @@ def _write_job(
             state=state,
             version=new_version(),
             disabled_note=note,
+            # A new schedule is a new series (docs/api.md): a recurring job that ran, replaced by a one-time one,
+            # runs once; a new `count` counts from now. The same schedule again (an ARM redeploy) goes on.
+            series_base=current.status.execution_count - current.manual_runs if retimed else current.series_base,
         )
         try:
             return _store(services, current, job, now), False

@@ -300,8 +300,8 @@ def test_creates_fail_when_the_row_exists(services: Services) -> None:
 
 def test_a_stale_etag_refuses_replace_and_delete_and_the_version_round_trips(services: Services) -> None:
     job = a_job(services)
-    fresh = services.storage.replace_job(replace(job, version="v2"))
-    assert services.storage.get_job(job.ref).version == "v2"
+    fresh = services.storage.replace_job(replace(job, version="v2", series_base=3))
+    assert (services.storage.get_job(job.ref).version, services.storage.get_job(job.ref).series_base) == ("v2", 3)
     with pytest.raises(ConcurrencyConflict):
         services.storage.replace_job(replace(job, version="v3"))
     with pytest.raises(ConcurrencyConflict):

@@ -54,8 +54,6 @@ def test_two_run_now_requests_of_one_instant_run_twice(sim: Simulation, client: 
     assert client.get(f"{COLLECTION}/jobs/j").json()["properties"]["status"]["executionCount"] == 2
 
 
-@pytest.mark.xfail(strict=True, reason="known defect: a one-time definition counts the runs of the recurrence it "
-                   "replaced (StoredJob.scheduled_runs), so it never runs; fixing it needs a persisted count base")
 def test_a_recurring_job_that_ran_replaced_by_a_one_time_job_runs_once(sim: Simulation, client: TestClient) -> None:
     # Reference (c): a job without recurrence and without startTime runs once immediately. A PUT is a full replace.
     recurring = {"startTime": "2026-06-01T11:30:00Z", "recurrence": {"frequency": "Minute", "interval": 30}}

@@ -6,9 +6,7 @@ planner and the executor run when time advances, so "a disabled job never runs" 
 Azurite is needed. The model holds, per collection and job, what was written (canonical wire JSON, secrets kept
 only to merge PATCHes), the state, the known ETag and every ETag that must no longer match, and the runs seen.
 
-`HYPOTHESIS_PROFILE=stateful-long` runs many more and longer sequences (minutes; for local use). It still finds
-a job left Enabled that the model expects Completed after its definition was replaced several times (not yet
-shrunk; likely the runs of a replaced definition counting against the new one, as in the xfail regression).
+`HYPOTHESIS_PROFILE=stateful-long` runs many more and longer sequences (minutes; for local use).
 """
 
 from __future__ import annotations
@@ -119,9 +117,6 @@ class JobModel:
     stale: set[str] = field(default_factory=set)
     runs: list[Run] = field(default_factory=list)  # of this incarnation
     manual_pending: int = 0
-    # Known defect (test_api_regressions.py, xfail): a one-time definition that replaced a recurrence which ran
-    # never runs. Such a job is exempt from the one-time run expectation.
-    replaced_runs: bool = False
 
     @property
     def one_time(self) -> bool:
@@ -579,7 +574,6 @@ class SchedulerApiMachine(RuleBasedStateMachine):
             )
         else:
             assert response.status_code == 200, response.text
-            job.replaced_runs = "recurrence" not in properties and any(run.scheduled for run in job.runs)
             job.properties = properties
             start = properties.get("startTime")
             if start:
@@ -758,7 +752,7 @@ class SchedulerApiMachine(RuleBasedStateMachine):
         if job.one_time:
             due = max(job.anchor, job.changed_at)
             ran = [run for run in scheduled if run.expected >= job.changed_at]
-            if due <= ended - SLACK and not job.replaced_runs:
+            if due <= ended - SLACK:
                 assert len(ran) == 1, f"one-time job {job.name} due {due} ran {len(ran)} times"
             return
         recurrence = job.properties["recurrence"]

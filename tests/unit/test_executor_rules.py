@@ -541,3 +541,30 @@ def test_cron_and_a_start_time_keep_a_schedule_to_its_own_times() -> None:
     sim.run_for(hours=2)
 
     assert [t.replace(microsecond=0) for t in sim.calls_at] == [START + timedelta(hours=1)] * 2  # one call each
+
+
+def test_a_new_schedule_starts_a_new_series_and_the_same_schedule_again_goes_on() -> None:
+    """docs/api.md: `count` and a one-time run belong to the schedule they were written with. Redeploying the same
+    definition (an ARM template applied again) changes nothing; a new schedule counts from its own start."""
+    sim = Simulation()
+    properties = {"startTime": iso(START), "action": http_action(), "recurrence": {"frequency": "Hour", "count": 2}}
+    sim.put("series", properties)
+    sim.run_for(hours=3)
+    assert sim.calls_at == [START, START + HOUR]
+    assert sim.job("series").state is JobState.COMPLETED
+
+    sim.put("series", properties)  # the same definition again: still done
+    sim.run_for(hours=3)
+    assert len(sim.calls_at) == 2
+
+    first = sim.clock.now
+    sim.put("other", {**properties, "startTime": iso(first), "recurrence": {"frequency": "Hour", "count": 5}})
+    sim.run_for(hours=1, minutes=30)
+    later = sim.clock.now
+    sim.put("other", {**properties, "startTime": iso(later), "recurrence": {"frequency": "Hour", "count": 3}})
+    sim.run_for(hours=5)
+
+    assert sim.calls_at[2:] == [first, first + HOUR, later, later + HOUR, later + 2 * HOUR]
+    other = sim.job("other")
+    assert other.state is JobState.COMPLETED
+    assert other.status.execution_count == 5  # executionCount counts the runs of both schedules
