@@ -391,6 +391,11 @@ class SchedulerApiMachine(RuleBasedStateMachine):
             assert response.status_code == 409, response.text
             assert response.json()["error"]["code"] == "ConflictError"
             return self.assert_unchanged(name)
+        self.replaced(model, candidate, response)
+
+    def replaced(self, model: CollectionModel, candidate: CollectionModel, response: Any) -> None:
+        """A PUT or PATCH of an existing collection that fits: it answers 200 with the new definition, and a change
+        of state reaches its jobs."""
         assert response.status_code == 200, response.text
         was_enabled = model.enabled
         model.definition = candidate.definition
@@ -427,13 +432,7 @@ class SchedulerApiMachine(RuleBasedStateMachine):
         if not self.fits(model, candidate):
             assert response.status_code == 409, response.text
             return self.assert_unchanged(name)
-        assert response.status_code == 200, response.text
-        was_enabled = model.enabled
-        model.definition = candidate.definition
-        self.written(model, response)
-        if model.enabled != was_enabled:
-            self.set_collection_state(model, model.enabled)
-        assert response.json() == model.wire()
+        self.replaced(model, candidate, response)
 
     @rule(name=st.sampled_from(COLLECTIONS), enable=st.booleans(), upper=st.booleans())
     def enable_or_disable_collection(self, name: str, enable: bool, upper: bool) -> None:
