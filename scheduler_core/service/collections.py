@@ -16,7 +16,7 @@ from scheduler_core.domain.precondition import NONE, Precondition
 from scheduler_core.ports import StoredCollection, new_version
 from scheduler_core.service import jobs as job_use_cases
 from scheduler_core.service.context import Services
-from scheduler_core.service.quota import check_job_count, check_jobs_fit
+from scheduler_core.service.quota import check_job_count, check_jobs_fit, check_max_recurrence
 
 _CREATE_ATTEMPTS = 5
 
@@ -25,8 +25,9 @@ def _checked(
     services: Services, condition: Precondition, current: StoredCollection, definition: CollectionDefinition
 ) -> StoredCollection:
     """`current` with its new definition, if it meets `condition` (else PreconditionFailed) and every job it holds
-    still fits the new quota (else QuotaExceeded)."""
+    still fits the new quota (else QuotaExceeded) and the quota allows a job to recur (else InvalidInput)."""
     condition.check(current.ref.name, current.version)
+    check_max_recurrence(definition)
     check_job_count(definition, current.job_count)
     live = [
         job.definition
@@ -45,6 +46,7 @@ def put_collection(
     Raises:
         PreconditionFailed: the collection does not meet `condition` (checked inside the guarded write).
         QuotaExceeded: the new quota does not fit the jobs it holds.
+        InvalidInput: its `maxRecurrence` allows only gaps longer than 18 months.
     """
     for _ in range(_CREATE_ATTEMPTS):
         try:
@@ -53,6 +55,7 @@ def put_collection(
             previous = None
         condition.check(ref.name, previous.version if previous else None)
         if previous is None:
+            check_max_recurrence(definition)
             try:
                 created = services.storage.create_collection(StoredCollection(ref, definition, version=new_version()))
             except ConcurrencyConflict:
@@ -76,7 +79,7 @@ def patch_collection(
     ETag-guarded update: a concurrent write makes it read and build again, so no update is lost.
 
     Raises:
-        JobCollectionNotFound, PreconditionFailed, QuotaExceeded.
+        JobCollectionNotFound, PreconditionFailed, QuotaExceeded, InvalidInput (`maxRecurrence` beyond 18 months).
     """
     previous = services.storage.get_collection(ref)
     updated = services.storage.update_collection(

@@ -9,9 +9,9 @@ from __future__ import annotations
 from collections.abc import Iterable
 from datetime import datetime, timedelta, tzinfo
 
-from scheduler_core.domain.collection import CollectionDefinition
+from scheduler_core.domain.collection import CollectionDefinition, max_quota_interval
 from scheduler_core.domain.definition import JobDefinition
-from scheduler_core.domain.errors import QuotaExceeded
+from scheduler_core.domain.errors import InvalidInput, QuotaExceeded
 from scheduler_core.domain.recurrence import occurrences
 from scheduler_core.domain.timezones import zone
 
@@ -25,6 +25,17 @@ def check_job_count(definition: CollectionDefinition, job_count: int) -> None:
         raise QuotaExceeded(
             "maxJobCount", f"The job collection holds {job_count} jobs; its quota maxJobCount is {max_jobs}."
         )
+
+
+def check_max_recurrence(definition: CollectionDefinition) -> None:
+    """Raises InvalidInput when the `maxRecurrence` in force allows only gaps longer than 18 months, the longest a
+    job may recur: on the definition a write leaves (a PATCH of the frequency or the plan alone changes what a
+    stored interval means), with the plan's frequency when none is set."""
+    quota = definition.effective_quota()
+    top = max_quota_interval(quota.frequency)
+    if quota.interval > top:
+        raise InvalidInput(f"must be at most {top} for this frequency (18 months, the longest a job may recur)",
+                           "properties.quota.maxRecurrence.interval")
 
 
 def check_new_job_fits(definition: CollectionDefinition, job_count: int, name: str) -> None:

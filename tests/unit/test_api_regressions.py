@@ -80,3 +80,30 @@ def test_a_completed_job_put_back_as_get_returned_it_is_accepted(sim: Simulation
 
     assert again.status_code == 200, again.text
     assert again.json()["properties"]["state"] == "Completed"
+
+
+@pytest.mark.parametrize(
+    ("created", "patch"),
+    [
+        # A PATCH of the frequency alone makes a stored Second interval one of months.
+        ({"frequency": "Second", "interval": 40_000_000}, {"quota": {"maxRecurrence": {"frequency": "Month"}}}),
+        # An interval without a frequency is one of the plan's (Minute for Standard, Hour for Free).
+        ({"interval": 700_000}, {"sku": {"name": "Free"}}),
+    ],
+)
+def test_a_collection_patch_cannot_leave_a_quota_beyond_18_months(
+    client: TestClient, created: dict[str, Any], patch: dict[str, Any]
+) -> None:
+    # docs/api.md, Job collections: maxRecurrence allows at most 18 months between runs, else 400 naming the field.
+    # Only the request body was checked, so a PATCH could store what a PUT is refused, and every job PUT in the
+    # collection was then a pathless 400 again.
+    jc = COLLECTION + "2"
+    body = {"location": "x", "properties": {"sku": {"name": "Standard"}, "quota": {"maxRecurrence": created}}}
+    assert client.put(jc, json=body).status_code == 201
+
+    refused = client.patch(jc, json={"properties": patch})
+
+    assert refused.status_code == 400, refused.text
+    assert refused.json()["error"]["details"][0]["target"] == "properties.quota.maxRecurrence.interval"
+    assert client.get(jc).json()["properties"]["quota"]["maxRecurrence"] == {
+        "frequency": created.get("frequency", "Minute"), "interval": created["interval"]}
