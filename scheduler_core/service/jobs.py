@@ -11,7 +11,7 @@ from collections.abc import Callable
 from dataclasses import replace
 from datetime import datetime
 
-from scheduler_core.domain.definition import JobWrite
+from scheduler_core.domain.definition import JobDefinition, JobWrite
 from scheduler_core.domain.errors import ConcurrencyConflict, InvalidInput, JobNotFound, QuotaExceeded
 from scheduler_core.domain.job import (
     CollectionRef,
@@ -24,7 +24,7 @@ from scheduler_core.domain.job import (
     apply_event,
 )
 from scheduler_core.domain.precondition import NONE, Precondition
-from scheduler_core.domain.recurrence import occurrences
+from scheduler_core.domain.recurrence import Recurrence, occurrences
 from scheduler_core.ports import HistoryEntry, Page, StoredCollection, StoredJob, new_version
 from scheduler_core.service.context import Services
 from scheduler_core.service.dispatch import (
@@ -140,9 +140,7 @@ def _write_job(
         state = _in_collection(current.state if requested is None else _transition(current.state, requested),
                                collection)
         note = current.disabled_note if state is JobState.DISABLED else None
-        retimed = (definition.start_time, definition.recurrence) != (
-            current.definition.start_time, current.definition.recurrence
-        )
+        retimed = _placement(definition) != _placement(current.definition)
         job = replace(
             current,
             definition=definition,
@@ -159,6 +157,13 @@ def _write_job(
         except ConcurrencyConflict:
             continue
     raise ConcurrencyConflict(f"job '{ref.name}' kept changing; try again")
+
+
+def _placement(definition: JobDefinition) -> tuple[datetime | None, Recurrence | None]:
+    """What places a job's occurrences in time: `startTime` and the recurrence without `count` and `endTime`, which
+    only end a series (raising `count` from 5 to 10 after 3 runs leaves 7)."""
+    recurrence = definition.recurrence
+    return definition.start_time, None if recurrence is None else replace(recurrence, count=None, end_time=None)
 
 
 def _transition(current: JobState, wanted: JobState) -> JobState:

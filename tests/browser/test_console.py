@@ -59,6 +59,11 @@ def test_collections_and_job_list_show_jobs_with_their_states(page: Any, api: Sc
     assert "Enabled" in page.locator("tr[data-job='alpha-report'] td.state").inner_text()
     assert "Disabled" in page.locator("tr[data-job='beta-cleanup'] td.state").inner_text()
     assert "every hour" in page.locator("tr[data-job='alpha-report']").inner_text()
+    # The next run column says what the API says: a Disabled job has none (it would only record Postponed).
+    next_runs = {name: page.locator(f"tr[data-job='{name}'] td").nth(4).inner_text().strip()
+                 for name in ("alpha-report", "beta-cleanup")}
+    assert next_runs["beta-cleanup"] == "none"
+    assert next_runs["alpha-report"] != "none"
     page.evaluate("window.notReloaded = true")
     put_job(api, collection, "gamma-late", http_job(f"{target.url}/c", **hourly_from_tomorrow()))
     page.locator("tr[data-job='gamma-late']").wait_for(timeout=WAIT_MS)  # the list refreshes by itself

@@ -568,3 +568,11 @@ def test_a_new_schedule_starts_a_new_series_and_the_same_schedule_again_goes_on(
     other = sim.job("other")
     assert other.state is JobState.COMPLETED
     assert other.status.execution_count == 5  # executionCount counts the runs of both schedules
+
+    # A count raised on the same schedule ends the same series later: 3 ran of 5, 4 more of 7.
+    sim.put("raised", {**properties, "startTime": iso(sim.clock.now), "recurrence": {"frequency": "Hour", "count": 5}})
+    sim.run_for(hours=2, minutes=30)
+    sim.put("raised", {**properties, "startTime": iso(sim.job("raised").definition.start_time),
+                       "recurrence": {"frequency": "Hour", "count": 7}})
+    sim.run_for(hours=8)
+    assert sim.job("raised").status.execution_count == 7
